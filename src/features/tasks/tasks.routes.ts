@@ -1,0 +1,52 @@
+import { Router } from "express";
+import { z } from "zod";
+import type { AppContext } from "../../app-context.js";
+import { decodeCursor, encodeCursor, setNextLink } from "../../http/pagination.js";
+import { intParam, parseInput } from "../../http/parse-input.js";
+import { requestAuth } from "../../http/request-auth.js";
+import { createTaskBody, listTasksQuery, updateTaskBody } from "./tasks.schema.js";
+import { createTask, getTaskDetail, patchTask } from "./tasks.service.js";
+import { listTasks } from "./tasks.store.js";
+
+const cursorSchema = z.object({ id: z.number().int().positive() });
+
+export function createTasksRouter(ctx: AppContext): Router {
+  const router = Router();
+
+  router.get("/tasks", async (req, res) => {
+    const query = parseInput(listTasksQuery, req.query);
+    const after = decodeCursor(query.cursor, cursorSchema);
+    const tasks = await listTasks(ctx.knex, {
+      org_id: requestAuth(req).orgId,
+      team_id: query.team_id,
+      status: query.status,
+      assignee_id: query.assignee_id,
+      tag: query.tag,
+      parent_id: query.parent_id,
+      before_id: after?.id,
+      limit: query.limit + 1,
+    });
+    const page = tasks.slice(0, query.limit);
+    setNextLink(req, res, ctx.config.PUBLIC_URL, tasks.length > query.limit ? encodeCursor({ id: page.at(-1)!.id }) : undefined);
+    res.json(page);
+  });
+
+  router.post("/tasks", async (req, res) => {
+    const body = parseInput(createTaskBody, req.body);
+    const orgId = requestAuth(req).orgId;
+    const task = await ctx.knex.transaction((trx) => createTask(trx, orgId, body));
+    res.status(201).json(task);
+  });
+
+  router.get("/tasks/:id", async (req, res) => {
+    res.json(await getTaskDetail(ctx.knex, requestAuth(req).orgId, intParam(req.params.id, "Task")));
+  });
+
+  router.patch("/tasks/:id", async (req, res) => {
+    const id = intParam(req.params.id, "Task");
+    const body = parseInput(updateTaskBody, req.body);
+    res.json(await patchTask(ctx.knex, requestAuth(req).orgId, id, body));
+  });
+
+  return router;
+}

@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { paginationQuery } from "../../http/pagination.js";
+
+export const TASK_PRIORITIES = ["low", "medium", "high", "critical"] as const;
+export const TASK_TYPES = ["bugfix", "feature", "review", "docs", "chore"] as const;
+export const TASK_STATUSES = ["todo", "in_progress", "in_review", "done", "cancelled"] as const;
+
+export type TaskPriority = (typeof TASK_PRIORITIES)[number];
+export type TaskType = (typeof TASK_TYPES)[number];
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Allowed status moves; anything else is a 409 naming these. */
+export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
+  todo: ["in_progress", "cancelled"],
+  in_progress: ["in_review", "done", "todo", "cancelled"],
+  in_review: ["done", "in_progress", "cancelled"],
+  done: ["todo"],
+  cancelled: ["todo"],
+};
+
+const taskId = z.coerce.number().int().positive().max(2_147_483_647);
+const tag = z.string().trim().min(1).max(200);
+
+export const createTaskBody = z.strictObject({
+  team_id: z.uuid(),
+  title: z.string().trim().min(1).max(500),
+  description: z.string().max(100_000).default(""),
+  priority: z.enum(TASK_PRIORITIES).default("medium"),
+  task_type: z.enum(TASK_TYPES).default("feature"),
+  tags: z.array(tag).max(100).default([]),
+  parent_id: taskId.optional(),
+  depends_on: z.array(taskId).max(100).default([]),
+  assignee_id: z.uuid().optional(),
+});
+
+export const updateTaskBody = z
+  .strictObject({
+    status: z.enum(TASK_STATUSES).optional(),
+    assignee_id: z.uuid().nullable().optional(),
+    priority: z.enum(TASK_PRIORITIES).optional(),
+    title: z.string().trim().min(1).max(500).optional(),
+    description: z.string().max(100_000).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, "nothing to update: send status, assignee_id, priority, title or description");
+
+export const listTasksQuery = z.object({
+  team_id: z.uuid().optional(),
+  status: z.enum(TASK_STATUSES).optional(),
+  assignee_id: z.uuid().optional(),
+  tag: tag.optional(),
+  parent_id: taskId.optional(),
+  ...paginationQuery,
+});
+
+export type CreateTaskBody = z.infer<typeof createTaskBody>;
+export type UpdateTaskBody = z.infer<typeof updateTaskBody>;
+export type ListTasksQuery = z.infer<typeof listTasksQuery>;

@@ -1,0 +1,162 @@
+import type { Knex } from "knex";
+import type { Queryable } from "../../db/create-db.js";
+import { ConflictError, InputError, NotFoundError } from "../../errors.js";
+import { appendEvents, type DomainEventInput } from "../events/events.store.js";
+import { findAgent, findTeam } from "../teams/teams.store.js";
+import { TASK_TRANSITIONS, type TaskPriority, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
+import {
+  dependencyStatuses,
+  findTask,
+  findTasksByIds,
+  insertTask,
+  listSubtasks,
+  updateTask,
+  type NewTask,
+  type Task,
+} from "./tasks.store.js";
+
+export interface CreateTaskInput extends Omit<NewTask, "org_id"> {
+  depends_on?: number[];
+}
+
+/** Creates a task (and its dependency links) with `task.created` (and `task.assigned`) events. */
+export async function createTask(trx: Queryable, orgId: string, input: CreateTaskInput): Promise<Task> {
+  const { depends_on: dependsOn = [], ...fields } = input;
+  if (!(await findTeam(trx, orgId, fields.team_id))) {
+    throw new InputError("Invalid request", [{ field: "team_id", message: "no such team in this org" }], "validation_failed");
+  }
+  if (fields.parent_id && !(await findTask(trx, orgId, fields.parent_id))) {
+    throw new InputError("Invalid request", [{ field: "parent_id", message: `task #${fields.parent_id} not found` }], "validation_failed");
+  }
+  const uniqueDeps = [...new Set(dependsOn)];
+  const found = await findTasksByIds(trx, orgId, uniqueDeps);
+  const missing = uniqueDeps.filter((id) => !found.some((task) => task.id === id));
+  if (missing.length) {
+    throw new InputError("Invalid request", [{ field: "depends_on", message: `tasks not found: ${missing.map((id) => `#${id}`).join(", ")}` }], "validation_failed");
+  }
+  if (fields.assignee_id) await requireAgent(trx, orgId, fields.assignee_id);
+
+  const task = await insertTask(trx, { ...fields, org_id: orgId }, uniqueDeps);
+  const events: DomainEventInput[] = [taskEvent(task, "task.created", {})];
+  if (task.assignee_id) events.push(taskEvent(task, "task.assigned", { assignee_id: task.assignee_id }));
+  await appendEvents(trx, events);
+  return task;
+}
+
+export async function getTask(db: Queryable, orgId: string, id: number): Promise<Task> {
+  const task = await findTask(db, orgId, id);
+  if (!task) throw new NotFoundError(`Task #${id} not found`);
+  return task;
+}
+
+export interface TaskDetail extends Task {
+  subtasks: Pick<Task, "id" | "title" | "status" | "assignee_id">[];
+}
+
+export async function getTaskDetail(db: Queryable, orgId: string, id: number): Promise<TaskDetail> {
+  const task = await getTask(db, orgId, id);
+  const subtasks = await listSubtasks(db, orgId, id);
+  return { ...task, subtasks: subtasks.map(({ id, title, status, assignee_id }) => ({ id, title, status, assignee_id })) };
+}
+
+export interface StatusChangeOptions {
+  /** Enforce TASK_TRANSITIONS (API callers). Rules mirroring GitHub state pass false. */
+  enforceTransitions?: boolean;
+  reason?: string;
+}
+
+/**
+ * Moves a task to a new status inside `trx`:
+ * 1. check the transition and, when starting, that every dependency is done;
+ * 2. update status and completed_at, append task.status_changed (and task.completed);
+ * 3. when it became done, complete its parent if every sibling is finished, and so on upward.
+ */
+export async function changeTaskStatus(
+  trx: Knex.Transaction,
+  task: Task,
+  to: TaskStatus,
+  options: StatusChangeOptions = {},
+): Promise<Task> {
+  const from = task.status;
+  if (from === to) return task;
+  if (options.enforceTransitions !== false && !TASK_TRANSITIONS[from].includes(to)) {
+    throw new ConflictError(
+      `Task #${task.id} cannot go from ${from} to ${to}; from ${from} it can go to: ${TASK_TRANSITIONS[from].join(", ")}`,
+      { from, to, allowed: TASK_TRANSITIONS[from] },
+    );
+  }
+  if (to === "in_progress") {
+    const blocking = (await dependencyStatuses(trx, task.id)).filter((dep) => dep.status !== "done");
+    if (blocking.length) {
+      throw new ConflictError(
+        `Task #${task.id} cannot start: it depends on ${blocking.map((dep) => `#${dep.id} (${dep.status})`).join(", ")}`,
+        { blocked_by: blocking },
+      );
+    }
+  }
+  const updated = await updateTask(trx, task.org_id, task.id, {
+    status: to,
+    completed_at: to === "done" ? new Date() : null,
+  });
+  const events: DomainEventInput[] = [taskEvent(updated, "task.status_changed", { from, to, reason: options.reason ?? null })];
+  if (to === "done") events.push(taskEvent(updated, "task.completed", {}));
+  await appendEvents(trx, events);
+  if (to === "done" && updated.parent_id) await completeParentIfFinished(trx, updated.org_id, updated.parent_id);
+  return updated;
+}
+
+async function completeParentIfFinished(trx: Knex.Transaction, orgId: string, parentId: number): Promise<void> {
+  // Lock the parent first so two sub-tasks finishing at once cannot both miss the other's completion.
+  const parent = await findTask(trx, orgId, parentId, { forUpdate: true });
+  if (!parent || parent.status === "done" || parent.status === "cancelled") return;
+  const children = await listSubtasks(trx, orgId, parentId);
+  const finished = children.every((child) => child.status === "done" || child.status === "cancelled");
+  if (!finished || !children.some((child) => child.status === "done")) return;
+  await changeTaskStatus(trx, parent, "done", { enforceTransitions: false, reason: "all sub-tasks done" });
+}
+
+/** Sets or clears the assignee, with a `task.assigned` / `task.unassigned` event. */
+export async function assignTask(trx: Queryable, task: Task, assigneeId: string | null): Promise<Task> {
+  if (task.assignee_id === assigneeId) return task;
+  if (assigneeId) await requireAgent(trx, task.org_id, assigneeId);
+  const updated = await updateTask(trx, task.org_id, task.id, { assignee_id: assigneeId });
+  await appendEvents(trx, [
+    taskEvent(updated, assigneeId ? "task.assigned" : "task.unassigned", { assignee_id: assigneeId, previous_assignee_id: task.assignee_id }),
+  ]);
+  return updated;
+}
+
+/** Applies an API PATCH: fields, assignee, then status (enforced), in one transaction. */
+export async function patchTask(knex: Knex, orgId: string, id: number, body: UpdateTaskBody): Promise<Task> {
+  return knex.transaction(async (trx) => {
+    let task = await findTask(trx, orgId, id, { forUpdate: true });
+    if (!task) throw new NotFoundError(`Task #${id} not found`);
+    const fields: { priority?: TaskPriority; title?: string; description?: string } = {};
+    if (body.priority !== undefined) fields.priority = body.priority;
+    if (body.title !== undefined) fields.title = body.title;
+    if (body.description !== undefined) fields.description = body.description;
+    if (Object.keys(fields).length) {
+      const before = task;
+      task = await updateTask(trx, orgId, id, fields);
+      await appendEvents(trx, [taskEvent(task, "task.updated", { changes: Object.keys(fields), previous: pick(before, Object.keys(fields)) })]);
+    }
+    if (body.assignee_id !== undefined) task = await assignTask(trx, task, body.assignee_id);
+    if (body.status !== undefined) task = await changeTaskStatus(trx, task, body.status);
+    return task;
+  });
+}
+
+/** A domain event about a task, carrying its snapshot for subscribers. */
+export function taskEvent(task: Task, type: string, data: Record<string, unknown>): DomainEventInput {
+  return { org_id: task.org_id, team_id: task.team_id, type, data: { task_id: task.id, ...data, task } };
+}
+
+async function requireAgent(db: Queryable, orgId: string, agentId: string): Promise<void> {
+  if (!(await findAgent(db, orgId, agentId))) {
+    throw new InputError("Invalid request", [{ field: "assignee_id", message: "no such agent in this org" }], "validation_failed");
+  }
+}
+
+function pick(task: Task, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((key) => [key, task[key as keyof Task]]));
+}

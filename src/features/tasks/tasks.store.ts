@@ -1,0 +1,150 @@
+import type { Queryable } from "../../db/create-db.js";
+import type { TaskPriority, TaskStatus, TaskType } from "./tasks.schema.js";
+
+export interface Task {
+  id: number;
+  org_id: string;
+  team_id: string;
+  parent_id: number | null;
+  title: string;
+  description: string;
+  priority: TaskPriority;
+  task_type: TaskType;
+  status: TaskStatus;
+  assignee_id: string | null;
+  tags: string[];
+  source: Record<string, unknown>;
+  depends_on: number[];
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+type TaskRow = Omit<Task, "depends_on">;
+
+const COLUMNS = [
+  "id",
+  "org_id",
+  "team_id",
+  "parent_id",
+  "title",
+  "description",
+  "priority",
+  "task_type",
+  "status",
+  "assignee_id",
+  "tags",
+  "source",
+  "created_at",
+  "updated_at",
+  "completed_at",
+] as const;
+
+export interface NewTask {
+  org_id: string;
+  team_id: string;
+  parent_id?: number | null;
+  title: string;
+  description: string;
+  priority: TaskPriority;
+  task_type: TaskType;
+  status?: TaskStatus;
+  assignee_id?: string | null;
+  tags: string[];
+  source?: Record<string, unknown>;
+}
+
+export async function insertTask(db: Queryable, task: NewTask, dependsOn: number[] = []): Promise<Task> {
+  const [row] = (await db("tasks")
+    .insert({ ...task, source: JSON.stringify(task.source ?? {}) })
+    .returning(COLUMNS)) as TaskRow[];
+  if (dependsOn.length) {
+    await db("task_dependencies").insert(dependsOn.map((id) => ({ task_id: row!.id, depends_on_id: id })));
+  }
+  return { ...row!, depends_on: [...dependsOn].sort((a, b) => a - b) };
+}
+
+/** One task of an org; `forUpdate` locks its row for the rest of the transaction. */
+export async function findTask(
+  db: Queryable,
+  orgId: string,
+  id: number,
+  options: { forUpdate?: boolean } = {},
+): Promise<Task | undefined> {
+  const q = db("tasks").select(COLUMNS).where({ org_id: orgId, id }).first();
+  if (options.forUpdate) q.forUpdate();
+  const row = (await q) as TaskRow | undefined;
+  if (!row) return undefined;
+  return (await withDependencies(db, [row]))[0];
+}
+
+export interface TaskFilter {
+  org_id: string;
+  team_id?: string;
+  status?: TaskStatus;
+  assignee_id?: string;
+  tag?: string;
+  parent_id?: number;
+  /** Keyset: only ids below this one. */
+  before_id?: number;
+  limit: number;
+}
+
+/** Tasks newest first (by id), filtered. */
+export async function listTasks(db: Queryable, filter: TaskFilter): Promise<Task[]> {
+  const q = db("tasks").select(COLUMNS).where({ org_id: filter.org_id }).orderBy("id", "desc").limit(filter.limit);
+  if (filter.team_id) q.where("team_id", filter.team_id);
+  if (filter.status) q.where("status", filter.status);
+  if (filter.assignee_id) q.where("assignee_id", filter.assignee_id);
+  if (filter.parent_id) q.where("parent_id", filter.parent_id);
+  if (filter.tag) q.whereRaw("tags @> ARRAY[?]::text[]", [filter.tag]);
+  if (filter.before_id) q.where("id", "<", filter.before_id);
+  return withDependencies(db, (await q) as TaskRow[]);
+}
+
+export async function findTasksByIds(db: Queryable, orgId: string, ids: number[]): Promise<Task[]> {
+  if (ids.length === 0) return [];
+  const rows = (await db("tasks").select(COLUMNS).where("org_id", orgId).whereIn("id", ids).orderBy("id")) as TaskRow[];
+  return withDependencies(db, rows);
+}
+
+export async function listSubtasks(db: Queryable, orgId: string, parentId: number): Promise<Task[]> {
+  const rows = (await db("tasks").select(COLUMNS).where({ org_id: orgId, parent_id: parentId }).orderBy("id")) as TaskRow[];
+  return withDependencies(db, rows);
+}
+
+export async function updateTask(
+  db: Queryable,
+  orgId: string,
+  id: number,
+  changes: Partial<Pick<Task, "status" | "assignee_id" | "priority" | "title" | "description" | "task_type" | "tags" | "completed_at">>,
+): Promise<Task> {
+  const [row] = (await db("tasks")
+    .where({ org_id: orgId, id })
+    .update({ ...changes, updated_at: db.fn.now() })
+    .returning(COLUMNS)) as TaskRow[];
+  return (await withDependencies(db, [row!]))[0]!;
+}
+
+/** Status of each dependency of a task. */
+export async function dependencyStatuses(db: Queryable, taskId: number): Promise<{ id: number; status: TaskStatus }[]> {
+  return db("task_dependencies as d")
+    .join("tasks as t", "t.id", "d.depends_on_id")
+    .select("t.id", "t.status")
+    .where("d.task_id", taskId)
+    .orderBy("t.id");
+}
+
+async function withDependencies(db: Queryable, rows: TaskRow[]): Promise<Task[]> {
+  if (rows.length === 0) return [];
+  const deps = (await db("task_dependencies")
+    .select("task_id", "depends_on_id")
+    .whereIn(
+      "task_id",
+      rows.map((row) => row.id),
+    )
+    .orderBy("depends_on_id")) as { task_id: number; depends_on_id: number }[];
+  const byTask = new Map<number, number[]>();
+  for (const dep of deps) byTask.set(dep.task_id, [...(byTask.get(dep.task_id) ?? []), dep.depends_on_id]);
+  return rows.map((row) => ({ ...row, depends_on: byTask.get(row.id) ?? [] }));
+}

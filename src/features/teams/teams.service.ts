@@ -1,0 +1,85 @@
+import type { Knex } from "knex";
+import { isUniqueViolation } from "../../db/is-unique-violation.js";
+import { ConflictError, NotFoundError } from "../../errors.js";
+import { appendEvents } from "../events/events.store.js";
+import type { AgentRole, AgentStatus } from "./teams.schema.js";
+import {
+  findAgent,
+  findTeam,
+  insertAgent,
+  insertTeam,
+  listAgents,
+  updateAgent,
+  type Agent,
+  type Team,
+} from "./teams.store.js";
+
+export async function createTeam(knex: Knex, orgId: string, name: string): Promise<Team> {
+  try {
+    return await insertTeam(knex, { org_id: orgId, name });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`A team named "${name}" already exists`);
+    throw error;
+  }
+}
+
+export async function getTeam(knex: Knex, orgId: string, teamId: string): Promise<Team> {
+  const team = await findTeam(knex, orgId, teamId);
+  if (!team) throw new NotFoundError(`Team ${teamId} not found`);
+  return team;
+}
+
+export async function listTeamAgents(knex: Knex, orgId: string, teamId: string): Promise<Agent[]> {
+  await getTeam(knex, orgId, teamId);
+  return listAgents(knex, orgId, teamId);
+}
+
+export async function addAgent(
+  knex: Knex,
+  orgId: string,
+  teamId: string,
+  agent: { name: string; role: AgentRole; status: AgentStatus },
+): Promise<Agent> {
+  await getTeam(knex, orgId, teamId);
+  try {
+    return await knex.transaction(async (trx) => {
+      const created = await insertAgent(trx, { org_id: orgId, team_id: teamId, ...agent });
+      await appendEvents(trx, [{ org_id: orgId, team_id: teamId, type: "agent.created", data: { agent: created } }]);
+      return created;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`The team already has an agent named "${agent.name}"`);
+    throw error;
+  }
+}
+
+/** Hooks other features attach to agent changes, run inside the same transaction. */
+export interface AgentChangeHooks {
+  afterAgentAvailable?: (trx: Knex.Transaction, agent: Agent) => Promise<void>;
+}
+
+export async function changeAgent(
+  knex: Knex,
+  orgId: string,
+  agentId: string,
+  changes: { status?: AgentStatus; name?: string },
+  hooks: AgentChangeHooks = {},
+): Promise<Agent> {
+  return knex.transaction(async (trx) => {
+    const before = await findAgent(trx, orgId, agentId);
+    if (!before) throw new NotFoundError(`Agent ${agentId} not found`);
+    const agent = (await updateAgent(trx, orgId, agentId, changes))!;
+    if (changes.status && changes.status !== before.status) {
+      await appendEvents(trx, [
+        {
+          org_id: orgId,
+          team_id: agent.team_id,
+          type: "agent.status_changed",
+          data: { agent_id: agent.id, name: agent.name, from: before.status, to: agent.status },
+        },
+      ]);
+      if (agent.status === "available") await hooks.afterAgentAvailable?.(trx, agent);
+    }
+    return agent;
+  });
+}

@@ -1,0 +1,82 @@
+import type { Queryable } from "../../db/create-db.js";
+import type { AgentRole, AgentStatus } from "./teams.schema.js";
+
+export interface Org {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+export interface Team {
+  id: string;
+  org_id: string;
+  name: string;
+  created_at: Date;
+}
+
+export interface Agent {
+  id: string;
+  org_id: string;
+  team_id: string;
+  name: string;
+  role: AgentRole;
+  status: AgentStatus;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const ORG_COLUMNS = ["id", "name", "created_at"] as const;
+const TEAM_COLUMNS = ["id", "org_id", "name", "created_at"] as const;
+const AGENT_COLUMNS = ["id", "org_id", "team_id", "name", "role", "status", "created_at", "updated_at"] as const;
+
+export async function insertOrg(db: Queryable, name: string): Promise<Org> {
+  const [row] = await db("orgs").insert({ name }).returning(ORG_COLUMNS);
+  return row as Org;
+}
+
+export async function countOrgs(db: Queryable): Promise<number> {
+  const row = (await db("orgs").count({ n: "*" }).first()) as { n: number };
+  return row.n;
+}
+
+export async function insertTeam(db: Queryable, team: { org_id: string; name: string }): Promise<Team> {
+  const [row] = await db("teams").insert(team).returning(TEAM_COLUMNS);
+  return row as Team;
+}
+
+export async function listTeams(db: Queryable, orgId: string): Promise<Team[]> {
+  return db("teams").select(TEAM_COLUMNS).where({ org_id: orgId }).orderBy("created_at", "asc").orderBy("id");
+}
+
+export async function findTeam(db: Queryable, orgId: string, id: string): Promise<Team | undefined> {
+  return db("teams").select(TEAM_COLUMNS).where({ org_id: orgId, id }).first();
+}
+
+export async function insertAgent(
+  db: Queryable,
+  agent: { org_id: string; team_id: string; name: string; role: AgentRole; status: AgentStatus },
+): Promise<Agent> {
+  const [row] = await db("agents").insert(agent).returning(AGENT_COLUMNS);
+  return row as Agent;
+}
+
+export async function listAgents(db: Queryable, orgId: string, teamId: string): Promise<Agent[]> {
+  return db("agents").select(AGENT_COLUMNS).where({ org_id: orgId, team_id: teamId }).orderBy("created_at").orderBy("id");
+}
+
+export async function findAgent(db: Queryable, orgId: string, id: string): Promise<Agent | undefined> {
+  return db("agents").select(AGENT_COLUMNS).where({ org_id: orgId, id }).first();
+}
+
+export async function updateAgent(
+  db: Queryable,
+  orgId: string,
+  id: string,
+  changes: { status?: AgentStatus; name?: string },
+): Promise<Agent | undefined> {
+  const [row] = await db("agents")
+    .where({ org_id: orgId, id })
+    .update({ ...changes, updated_at: db.fn.now() })
+    .returning(AGENT_COLUMNS);
+  return row as Agent | undefined;
+}

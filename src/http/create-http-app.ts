@@ -1,0 +1,70 @@
+import express, { type Express } from "express";
+import type { AppContext } from "../app-context.js";
+import { createAuthRouter } from "../features/auth/auth.routes.js";
+import { createTasksRouter } from "../features/tasks/tasks.routes.js";
+import { createTeamsRouter } from "../features/teams/teams.routes.js";
+import { createAuthMiddleware } from "./auth-middleware.js";
+import { createErrorMiddleware, notFoundHandler } from "./error-middleware.js";
+import { requestId } from "./request-id.js";
+
+/** Probes /readyz runs besides the database (Redis when configured). */
+export type ReadinessCheck = () => Promise<void>;
+
+export interface HttpAppOptions {
+  readinessChecks?: Record<string, ReadinessCheck>;
+}
+
+/**
+ * The HTTP edge. Order matters:
+ * 1. request ids, health probes;
+ * 2. raw-body routes (webhook receivers) before any JSON parser;
+ * 3. /api/v1 behind JSON parsing and auth;
+ * 4. JSON 404 and the error middleware last.
+ */
+export function createHttpApp(ctx: AppContext, options: HttpAppOptions = {}): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use(requestId);
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const checks: Record<string, string> = {};
+    let ready = true;
+    const all: Record<string, ReadinessCheck> = {
+      database: async () => void (await ctx.knex.raw("SELECT 1")),
+      ...options.readinessChecks,
+    };
+    for (const [name, check] of Object.entries(all)) {
+      try {
+        await withTimeout(check(), 2000);
+        checks[name] = "ok";
+      } catch (error) {
+        ready = false;
+        checks[name] = (error as Error).message || "unreachable";
+      }
+    }
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: "1mb" }));
+  api.use(createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
+  api.use(createAuthRouter(ctx));
+  api.use(createTeamsRouter(ctx));
+  api.use(createTasksRouter(ctx));
+  app.use("/api/v1", api);
+
+  app.use(notFoundHandler);
+  app.use(createErrorMiddleware(ctx.logger));
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
+}

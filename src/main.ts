@@ -1,0 +1,100 @@
+import type { Server } from "node:http";
+import type { Logger } from "pino";
+import type { AppContext } from "./app-context.js";
+import type { Config } from "./config.js";
+import { createDb, type Database } from "./db/create-db.js";
+import { migrateLatest } from "./db/migrate.js";
+import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
+import { countOrgs } from "./features/teams/teams.store.js";
+import { createHttpApp } from "./http/create-http-app.js";
+import { resolveSecrets } from "./secrets.js";
+
+export interface Entourage {
+  ctx: AppContext;
+  /** Base URL the server listens on (empty for a worker-only process). */
+  url: string;
+  server?: Server;
+  /** Printed once: the org created on an empty database. */
+  firstRun?: BootstrapResult;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  /** `serve` runs HTTP (and the worker unless ENTOURAGE_WORKER=off); `worker` runs only the worker. */
+  role?: "serve" | "worker";
+  /** Use this database URL instead of DATABASE_URL / embedded (tests). */
+  databaseUrl?: string;
+  /** Create a default org on an empty database (on for `serve`). */
+  bootstrapEmpty?: boolean;
+}
+
+/**
+ * Wiring and lifecycle, in order: secrets → database (+ migrations) → first-run org →
+ * HTTP server → workers. close() undoes it in reverse and drains in-flight requests.
+ */
+export async function startEntourage(options: StartOptions): Promise<Entourage> {
+  const { config, logger } = options;
+  const role = options.role ?? "serve";
+  const secrets = await resolveSecrets(config, logger);
+  const db: Database = await createDb(config, { logger, url: options.databaseUrl, poolMax: 20 });
+  const closers: (() => Promise<void>)[] = [() => db.close()];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) {
+      await closer().catch((error) => logger.error({ err: error }, "error during shutdown"));
+    }
+  };
+
+  try {
+    const applied = await migrateLatest(db.knex);
+    if (applied.length) logger.info({ migrations: applied }, "database migrated");
+
+    const ctx: AppContext = { config, knex: db.knex, logger, secrets };
+    let firstRun: BootstrapResult | undefined;
+    if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
+      firstRun = await bootstrapOrg(db.knex, { orgName: "default", teamName: "default", engineers: 2 });
+    }
+
+    let url = "";
+    let server: Server | undefined;
+    if (role === "serve") {
+      const app = createHttpApp(ctx);
+      server = await listen(app, config.PORT, config.HOST);
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : config.PORT;
+      url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
+      const httpServer = server;
+      closers.push(() => closeServer(httpServer));
+      logger.info({ url, publicUrl: config.PUBLIC_URL, database: db.embedded ? "embedded" : "DATABASE_URL" }, "Entourage is serving");
+    }
+    return { ctx, url, server, firstRun, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function listen(app: import("express").Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+    server.once("error", reject);
+    // Slow clients must not pin connections forever.
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 60_000;
+    server.keepAliveTimeout = 5_000;
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish (10 s at most), then drops idle keep-alives. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), 10_000);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
