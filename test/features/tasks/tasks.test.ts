@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+
+describe("tasks API", () => {
+  let app: TestApp;
+  let acme: BootstrapResult;
+  let other: BootstrapResult;
+
+  const createTask = async (body: Record<string, unknown>, key = acme.api_key) =>
+    app.request("POST", "/api/v1/tasks", { key, body: { team_id: acme.team_id, ...body } });
+  const setStatus = (id: number, status: string) => app.request("PATCH", `/api/v1/tasks/${id}`, { key: acme.api_key, body: { status } });
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    acme = await app.bootstrap();
+    other = await app.bootstrap({ name: "other" });
+  });
+  afterAll(() => app.close());
+
+  it("creates a task with defaults and a task.created event in the same transaction", async () => {
+    const res = await createTask({ title: "Fix login", tags: ["web"] });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      title: "Fix login",
+      status: "todo",
+      priority: "medium",
+      task_type: "feature",
+      tags: ["web"],
+      parent_id: null,
+      assignee_id: null,
+      depends_on: [],
+    });
+    expect(Number.isInteger(res.body.id)).toBe(true);
+    const events = await app.db.knex("events").where({ type: "task.created" }).whereRaw("(data->>'task_id')::int = ?", [res.body.id]);
+    expect(events).toHaveLength(1);
+  });
+
+  it("answers 400 naming each bad field", async () => {
+    const res = await app.request("POST", "/api/v1/tasks", {
+      key: acme.api_key,
+      body: { team_id: "nope", title: "", priority: "urgent" },
+    });
+    expect(res.status).toBe(400);
+    const fields = res.body.error.details.map((detail: { field: string }) => detail.field).sort();
+    expect(fields).toEqual(["priority", "team_id", "title"]);
+  });
+
+  it("refuses a team, parent, dependency or assignee of another org", async () => {
+    const foreignTask = await app.request("POST", "/api/v1/tasks", { key: other.api_key, body: { team_id: other.team_id, title: "theirs" } });
+    const cases = [
+      { team_id: other.team_id, title: "x" },
+      { title: "x", parent_id: foreignTask.body.id },
+      { title: "x", depends_on: [foreignTask.body.id] },
+      { title: "x", assignee_id: other.agents[0]!.id },
+    ];
+    for (const body of cases) {
+      const res = await createTask(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+  });
+
+  it("answers 404 for another org's task, like a missing one, and does not change it", async () => {
+    const theirs = await app.request("POST", "/api/v1/tasks", { key: other.api_key, body: { team_id: other.team_id, title: "private" } });
+    expect((await app.request("GET", `/api/v1/tasks/${theirs.body.id}`, { key: acme.api_key })).status).toBe(404);
+    expect((await app.request("GET", `/api/v1/tasks/99999999`, { key: acme.api_key })).status).toBe(404);
+    const patch = await app.request("PATCH", `/api/v1/tasks/${theirs.body.id}`, { key: acme.api_key, body: { status: "cancelled" } });
+    expect(patch.status).toBe(404);
+    const still = await app.request("GET", `/api/v1/tasks/${theirs.body.id}`, { key: other.api_key });
+    expect(still.body.status).toBe("todo");
+    const list = await app.request("GET", "/api/v1/tasks", { key: acme.api_key });
+    expect(list.body.some((task: { id: number }) => task.id === theirs.body.id)).toBe(false);
+  });
+
+  it("enforces the status transitions with a 409 that gives the reason", async () => {
+    const { body: task } = await createTask({ title: "Transitions" });
+    const skip = await setStatus(task.id, "in_review");
+    expect(skip.status).toBe(409);
+    expect(skip.body.error.message).toMatch(/cannot go from todo to in_review/);
+    expect(skip.body.error.details.allowed).toEqual(["in_progress", "cancelled"]);
+
+    for (const status of ["in_progress", "in_review", "done"]) expect((await setStatus(task.id, status)).status).toBe(200);
+    const done = await app.request("GET", `/api/v1/tasks/${task.id}`, { key: acme.api_key });
+    expect(done.body.completed_at).not.toBeNull();
+    expect((await setStatus(task.id, "in_progress")).status).toBe(409);
+    const reopened = await setStatus(task.id, "todo");
+    expect(reopened.status).toBe(200);
+    expect(reopened.body.completed_at).toBeNull();
+
+    const types = (await app.db.knex("events").whereRaw("(data->>'task_id')::int = ?", [task.id]).orderBy("id")).map((e) => e.type);
+    expect(types).toEqual(["task.created", "task.status_changed", "task.status_changed", "task.status_changed", "task.completed", "task.status_changed"]);
+  });
+
+  it("does not start a task while a dependency is not done", async () => {
+    const { body: first } = await createTask({ title: "Schema" });
+    const { body: second } = await createTask({ title: "API", depends_on: [first.id] });
+    expect(second.depends_on).toEqual([first.id]);
+    const blocked = await setStatus(second.id, "in_progress");
+    expect(blocked.status).toBe(409);
+    expect(blocked.body.error.message).toContain(`#${first.id} (todo)`);
+    await setStatus(first.id, "in_progress");
+    await setStatus(first.id, "done");
+    expect((await setStatus(second.id, "in_progress")).status).toBe(200);
+  });
+
+  it("completes a parent when its last sub-task is done", async () => {
+    const { body: parent } = await createTask({ title: "Dark mode" });
+    const a = await createTask({ title: "Tokens", parent_id: parent.id });
+    const b = await createTask({ title: "Toggle", parent_id: parent.id });
+    for (const id of [a.body.id, b.body.id]) {
+      await setStatus(id, "in_progress");
+      await setStatus(id, "done");
+    }
+    const detail = await app.request("GET", `/api/v1/tasks/${parent.id}`, { key: acme.api_key });
+    expect(detail.body.status).toBe("done");
+    expect(detail.body.subtasks.map((task: { id: number }) => task.id)).toEqual([a.body.id, b.body.id]);
+  });
+
+  it("assigns and unassigns with events", async () => {
+    const { body: task } = await createTask({ title: "Assign me" });
+    const agent = acme.agents[1]!.id;
+    const assigned = await app.request("PATCH", `/api/v1/tasks/${task.id}`, { key: acme.api_key, body: { assignee_id: agent, priority: "high" } });
+    expect(assigned.body).toMatchObject({ assignee_id: agent, priority: "high" });
+    const cleared = await app.request("PATCH", `/api/v1/tasks/${task.id}`, { key: acme.api_key, body: { assignee_id: null } });
+    expect(cleared.body.assignee_id).toBeNull();
+    const types = (await app.db.knex("events").whereRaw("(data->>'task_id')::int = ?", [task.id]).orderBy("id")).map((e) => e.type);
+    expect(types).toEqual(["task.created", "task.updated", "task.assigned", "task.unassigned"]);
+  });
+
+  it("lists newest first with filters and cursor pagination via the Link header", async () => {
+    const { body: team } = await app.request("POST", "/api/v1/teams", { key: acme.api_key, body: { name: "paging" } });
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await app.request("POST", "/api/v1/tasks", { key: acme.api_key, body: { team_id: team.id, title: `t${i}`, tags: i % 2 ? ["odd"] : [] } });
+      ids.push(res.body.id);
+    }
+    const seen: number[] = [];
+    let next: string | undefined = `/api/v1/tasks?team_id=${team.id}&limit=2`;
+    while (next) {
+      const page = await app.request("GET", next, { key: acme.api_key });
+      expect(page.status).toBe(200);
+      seen.push(...page.body.map((task: { id: number }) => task.id));
+      const link = page.headers.get("link");
+      next = link ? /<([^>]+)>; rel="next"/.exec(link)![1] : undefined;
+    }
+    expect(seen).toEqual([...ids].reverse());
+
+    const odd = await app.request("GET", `/api/v1/tasks?team_id=${team.id}&tag=odd`, { key: acme.api_key });
+    expect(odd.body.map((task: { id: number }) => task.id)).toEqual([ids[3], ids[1]]);
+    const badCursor = await app.request("GET", `/api/v1/tasks?cursor=garbage`, { key: acme.api_key });
+    expect(badCursor.status).toBe(400);
+    const badStatus = await app.request("GET", `/api/v1/tasks?status=sleeping`, { key: acme.api_key });
+    expect(badStatus.status).toBe(400);
+  });
+});
