@@ -22,7 +22,8 @@ export async function up(knex: Knex): Promise<void> {
     t.text("name").notNullable();
     t.text("role").notNullable().checkIn(["engineer", "reviewer", "manager"]);
     t.text("status").notNullable().defaultTo("available").checkIn(["available", "busy", "offline"]);
-    t.timestamp("created_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    // clock_timestamp: agents added in one transaction still get distinct times, the stable order hand-outs use.
+    t.timestamp("created_at", { useTz: true }).notNullable().defaultTo(knex.raw("clock_timestamp()"));
     t.timestamp("updated_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.unique(["team_id", "name"]);
     t.index(["team_id", "role", "status"]);

@@ -12,6 +12,8 @@ export interface Secrets {
 export interface AppContext {
   config: Config;
   knex: Knex;
+  /** The database URL in use, for dedicated connections (LISTEN). */
+  databaseUrl: string;
   logger: Logger;
   secrets: Secrets;
 }

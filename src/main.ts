@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import http, { type Server } from "node:http";
 import type { Logger } from "pino";
 import type { AppContext } from "./app-context.js";
 import type { Config } from "./config.js";
@@ -6,7 +6,10 @@ import { createDb, type Database } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
 import { countOrgs } from "./features/teams/teams.store.js";
-import { createHttpApp } from "./http/create-http-app.js";
+import type { DeliveryProcessor } from "./features/webhooks/delivery-processor.js";
+import type { DeliveryWorkerOptions } from "./features/webhooks/delivery-worker.js";
+import { createWebhookPipeline, type WebhookPipeline } from "./features/webhooks/webhook-pipeline.js";
+import { createHttpApp, createRequestListener } from "./http/create-http-app.js";
 import { resolveSecrets } from "./secrets.js";
 
 export interface Entourage {
@@ -14,6 +17,7 @@ export interface Entourage {
   /** Base URL the server listens on (empty for a worker-only process). */
   url: string;
   server?: Server;
+  pipeline: WebhookPipeline;
   /** Printed once: the org created on an empty database. */
   firstRun?: BootstrapResult;
   close(): Promise<void>;
@@ -28,6 +32,10 @@ export interface StartOptions {
   databaseUrl?: string;
   /** Create a default org on an empty database (on for `serve`). */
   bootstrapEmpty?: boolean;
+  /** Replaces the automation rules (tests use failing or recording processors). */
+  processor?: DeliveryProcessor;
+  /** Worker tuning (tests shorten leases and backoff). */
+  worker?: Partial<DeliveryWorkerOptions>;
 }
 
 /**
@@ -50,17 +58,26 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     const applied = await migrateLatest(db.knex);
     if (applied.length) logger.info({ migrations: applied }, "database migrated");
 
-    const ctx: AppContext = { config, knex: db.knex, logger, secrets };
+    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets };
     let firstRun: BootstrapResult | undefined;
     if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
       firstRun = await bootstrapOrg(db.knex, { orgName: "default", teamName: "default", engineers: 2 });
     }
 
+    const runWorker = role === "worker" || config.ENTOURAGE_WORKER === "on";
+    const pipeline = createWebhookPipeline(ctx, { runWorker, processor: options.processor, worker: options.worker });
+    if (pipeline.worker) {
+      const worker = pipeline.worker;
+      await worker.start();
+      closers.push(() => worker.stop());
+      logger.info({ workerId: worker.id }, "delivery worker started");
+    }
+
     let url = "";
     let server: Server | undefined;
     if (role === "serve") {
-      const app = createHttpApp(ctx);
-      server = await listen(app, config.PORT, config.HOST);
+      const app = createHttpApp(ctx, { pipeline });
+      server = await listen(createRequestListener(app, pipeline), config.PORT, config.HOST);
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : config.PORT;
       url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
@@ -68,17 +85,18 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       closers.push(() => closeServer(httpServer));
       logger.info({ url, publicUrl: config.PUBLIC_URL, database: db.embedded ? "embedded" : "DATABASE_URL" }, "Entourage is serving");
     }
-    return { ctx, url, server, firstRun, close };
+    return { ctx, url, server, pipeline, firstRun, close };
   } catch (error) {
     await close();
     throw error;
   }
 }
 
-function listen(app: import("express").Express, port: number, host: string): Promise<Server> {
+function listen(listener: http.RequestListener, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+    const server = http.createServer(listener);
     server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
     // Slow clients must not pin connections forever.
     server.headersTimeout = 20_000;
     server.requestTimeout = 60_000;

@@ -1,5 +1,9 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type Express } from "express";
 import type { AppContext } from "../app-context.js";
+import type { WebhookPipeline } from "../features/webhooks/webhook-pipeline.js";
+import { RECEIVE_PATH } from "../features/webhooks/receive-webhook.js";
+import { createWebhooksRouter } from "../features/webhooks/webhooks.routes.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
@@ -11,6 +15,7 @@ import { requestId } from "./request-id.js";
 export type ReadinessCheck = () => Promise<void>;
 
 export interface HttpAppOptions {
+  pipeline: WebhookPipeline;
   readinessChecks?: Record<string, ReadinessCheck>;
 }
 
@@ -21,7 +26,7 @@ export interface HttpAppOptions {
  * 3. /api/v1 behind JSON parsing and auth;
  * 4. JSON 404 and the error middleware last.
  */
-export function createHttpApp(ctx: AppContext, options: HttpAppOptions = {}): Express {
+export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
@@ -55,6 +60,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions = {}): Ex
   api.use(createAuthRouter(ctx));
   api.use(createTeamsRouter(ctx));
   api.use(createTasksRouter(ctx));
+  api.use(createWebhooksRouter(ctx, options.pipeline));
   app.use("/api/v1", api);
 
   app.use(notFoundHandler);
@@ -67,4 +73,21 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     promise,
     new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
   ]);
+}
+
+/**
+ * The server's request listener: the webhook receive path runs on bare node:http (it is the
+ * hot path and needs the raw bytes); everything else goes through Express.
+ */
+export function createRequestListener(app: Express, pipeline: WebhookPipeline): RequestListener {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "POST" && req.url) {
+      const match = RECEIVE_PATH.exec(req.url);
+      if (match) {
+        void pipeline.receive(req, res, match[1]!);
+        return;
+      }
+    }
+    app(req, res);
+  };
 }

@@ -1,0 +1,179 @@
+import type { Queryable } from "../../db/create-db.js";
+import type { DeliveryStatus } from "./webhooks.schema.js";
+
+export interface DeliveryListItem {
+  id: string;
+  webhook_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  payload_summary: Record<string, unknown>;
+  actions: string[];
+  error: string | null;
+  attempts: number;
+  delivery_guid: string;
+  created_at: Date;
+  processed_at: Date | null;
+}
+
+export interface Delivery extends DeliveryListItem {
+  org_id: string;
+  payload: string | null;
+  headers: Record<string, unknown>;
+  next_attempt_at: Date;
+}
+
+const LIST_COLUMNS = [
+  "id",
+  "webhook_id",
+  "event_type",
+  "status",
+  "payload_summary",
+  "actions",
+  "error",
+  "attempts",
+  "delivery_guid",
+  "created_at",
+  "processed_at",
+] as const;
+const FULL_COLUMNS = [...LIST_COLUMNS, "org_id", "payload", "headers", "next_attempt_at"] as const;
+
+export interface DeliveryFilter {
+  webhook_id: string;
+  status?: DeliveryStatus;
+  event_type?: string;
+  before?: { created_at: string; id: string };
+  limit: number;
+}
+
+/** A webhook's deliveries, newest first (keyset on created_at, id). */
+export async function listDeliveries(db: Queryable, filter: DeliveryFilter): Promise<DeliveryListItem[]> {
+  const q = db("deliveries")
+    .select(LIST_COLUMNS)
+    .where({ webhook_id: filter.webhook_id })
+    .orderBy([
+      { column: "created_at", order: "desc" },
+      { column: "id", order: "desc" },
+    ])
+    .limit(filter.limit);
+  if (filter.status) q.where("status", filter.status);
+  if (filter.event_type) q.where("event_type", filter.event_type);
+  if (filter.before) q.whereRaw("(created_at, id) < (?::timestamptz, ?::uuid)", [filter.before.created_at, filter.before.id]);
+  return q;
+}
+
+export async function findDelivery(db: Queryable, webhookId: string, id: string): Promise<Delivery | undefined> {
+  return db("deliveries").select(FULL_COLUMNS).where({ webhook_id: webhookId, id }).first();
+}
+
+export interface DeliveryStats {
+  counts: Record<DeliveryStatus, number>;
+  last_delivery_at: Date | null;
+}
+
+export async function deliveryStats(db: Queryable, webhookIds: string[]): Promise<Map<string, DeliveryStats>> {
+  const stats = new Map<string, DeliveryStats>();
+  for (const id of webhookIds) {
+    stats.set(id, { counts: { received: 0, processed: 0, failed: 0, ignored: 0, rejected: 0 }, last_delivery_at: null });
+  }
+  if (webhookIds.length === 0) return stats;
+  const rows = (await db("deliveries")
+    .select("webhook_id", "status")
+    .count({ n: "*" })
+    .max({ last: "created_at" })
+    .whereIn("webhook_id", webhookIds)
+    .groupBy("webhook_id", "status")) as { webhook_id: string; status: DeliveryStatus; n: number; last: Date }[];
+  for (const row of rows) {
+    const entry = stats.get(row.webhook_id)!;
+    entry.counts[row.status] = row.n;
+    if (row.status !== "rejected" && (!entry.last_delivery_at || row.last > entry.last_delivery_at)) entry.last_delivery_at = row.last;
+  }
+  return stats;
+}
+
+/** Puts a failed delivery back in the queue; false when it is not failed. */
+export async function requeueFailedDelivery(db: Queryable, webhookId: string, id: string): Promise<boolean> {
+  const rows = await db("deliveries")
+    .where({ webhook_id: webhookId, id, status: "failed" })
+    .update({ status: "received", attempts: 0, error: null, next_attempt_at: db.fn.now(), locked_until: null, locked_by: null, processed_at: null }, ["id"]);
+  return rows.length > 0;
+}
+
+/** For a repeated GUID: requeue it when it had failed (GitHub's "Redeliver"); otherwise report what it is. */
+export async function resolveRepeatedGuid(
+  db: Queryable,
+  webhookId: string,
+  guid: string,
+): Promise<{ id: string; requeued: boolean } | undefined> {
+  const requeued = await db("deliveries")
+    .where({ webhook_id: webhookId, delivery_guid: guid, status: "failed" })
+    .update({ status: "received", attempts: 0, error: null, next_attempt_at: db.fn.now(), locked_until: null, locked_by: null, processed_at: null }, ["id"]);
+  if (requeued.length) return { id: (requeued[0] as { id: string }).id, requeued: true };
+  const existing = (await db("deliveries").select("id").where({ webhook_id: webhookId, delivery_guid: guid }).first()) as { id: string } | undefined;
+  return existing && { id: existing.id, requeued: false };
+}
+
+export interface ClaimedDelivery {
+  id: string;
+  webhook_id: string;
+  org_id: string;
+  delivery_guid: string;
+  event_type: string;
+  payload: string | null;
+  headers: Record<string, string>;
+  attempts: number;
+}
+
+/**
+ * Claims up to `limit` due deliveries for `workerId` with a lease. SKIP LOCKED keeps concurrent
+ * workers off each other's rows; an expired lease (a crashed worker) makes a row claimable again.
+ * The attempt is counted at claim time, so a delivery that crashes its worker cannot loop forever.
+ */
+export async function claimDeliveries(db: Queryable, workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
+  const result = await db.raw(
+    `UPDATE deliveries d
+        SET locked_until = now() + make_interval(secs => ?), locked_by = ?, attempts = d.attempts + 1
+      WHERE d.id IN (
+        SELECT id FROM deliveries
+         WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+         ORDER BY next_attempt_at, created_at
+         LIMIT ?
+         FOR UPDATE SKIP LOCKED)
+      RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts`,
+    [leaseSeconds, workerId, limit],
+  );
+  return result.rows as ClaimedDelivery[];
+}
+
+/** Locks a claimed delivery for its processing transaction; undefined if this worker lost the lease. */
+export async function lockClaimedDelivery(db: Queryable, id: string, workerId: string): Promise<{ id: string } | undefined> {
+  return db("deliveries").select("id").where({ id, locked_by: workerId, status: "received" }).forUpdate().first();
+}
+
+export async function markDeliveryDone(
+  db: Queryable,
+  id: string,
+  outcome: { status: "processed" | "failed" | "ignored"; actions?: string[]; error?: string | null },
+): Promise<void> {
+  await db("deliveries")
+    .where({ id })
+    .update({
+      status: outcome.status,
+      actions: JSON.stringify(outcome.actions ?? []),
+      error: outcome.error ?? null,
+      processed_at: db.fn.now(),
+      locked_until: null,
+      locked_by: null,
+    });
+}
+
+/** Releases a delivery for another attempt after `delaySeconds`. */
+export async function scheduleRetry(db: Queryable, id: string, workerId: string, error: string, delaySeconds: number): Promise<void> {
+  await db("deliveries")
+    .where({ id, locked_by: workerId })
+    .update({
+      error,
+      next_attempt_at: db.raw("now() + make_interval(secs => ?)", [delaySeconds]),
+      locked_until: null,
+      locked_by: null,
+    });
+}

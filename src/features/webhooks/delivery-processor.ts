@@ -1,0 +1,21 @@
+import type { Knex } from "knex";
+import type { ClaimedDelivery } from "./deliveries.store.js";
+import type { WebhookRow } from "./webhooks.store.js";
+
+export interface DeliveryInput {
+  delivery: ClaimedDelivery;
+  payload: Record<string, unknown>;
+  webhook: WebhookRow;
+}
+
+export interface DeliveryOutcome {
+  /** What the rules did, in words: "created task #601", "assigned to eng-1". */
+  actions: string[];
+  /** `ignored` when no rule wanted it after all (e.g. a bot's edit). */
+  status?: "processed" | "ignored";
+}
+
+/** Business rules for one delivery, run inside the worker's transaction. Throwing rolls back and retries. */
+export type DeliveryProcessor = (trx: Knex.Transaction, input: DeliveryInput) => Promise<DeliveryOutcome>;
+
+export const noRulesProcessor: DeliveryProcessor = async () => ({ actions: ["no rule applied"] });

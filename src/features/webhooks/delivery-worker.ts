@@ -1,0 +1,184 @@
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import type { Knex } from "knex";
+import pg from "pg";
+import type { Logger } from "pino";
+import { appendEvents } from "../events/events.store.js";
+import { claimDeliveries, lockClaimedDelivery, markDeliveryDone, scheduleRetry, type ClaimedDelivery } from "./deliveries.store.js";
+import type { DeliveryProcessor } from "./delivery-processor.js";
+import { findWebhookById } from "./webhooks.store.js";
+
+export interface DeliveryWorkerOptions {
+  knex: Knex;
+  logger: Logger;
+  processor: DeliveryProcessor;
+  /** Listen for NOTIFY from other instances' receive paths (omit in-process only). */
+  databaseUrl?: string;
+  workerId?: string;
+  /** Deliveries processed at once. */
+  concurrency?: number;
+  batchSize?: number;
+  /** How long a claim is held before another worker may take the delivery over. */
+  leaseSeconds?: number;
+  /** Attempts before a delivery is marked failed. */
+  maxAttempts?: number;
+  /** Delay before attempt n+1, in seconds. */
+  backoffSeconds?: (attempt: number) => number;
+  /** Safety-net poll when no wake-up arrives (retries coming due, expired leases). */
+  pollMs?: number;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+/** 2 s, 4 s, 8 s, 16 s … capped at 5 minutes, with ±20 % jitter so retries do not stampede. */
+export function defaultBackoff(attempt: number): number {
+  const base = Math.min(2 ** attempt, 300);
+  return base * (0.8 + Math.random() * 0.4);
+}
+
+/**
+ * Processes `received` deliveries exactly once each:
+ * 1. claim a batch (SKIP LOCKED + lease; any number of workers share the queue);
+ * 2. per delivery, one transaction: lock it, run the rules, mark it processed with its actions,
+ *    append `delivery.processed` — all or nothing;
+ * 3. on error, roll back and schedule a retry with backoff; after the last attempt mark it failed.
+ * A new delivery wakes it at once (in-process call, or NOTIFY from another instance).
+ */
+export class DeliveryWorker {
+  readonly id: string;
+  private running = false;
+  private wakeRequested = false;
+  private wakeUp?: () => void;
+  private loop?: Promise<void>;
+  private listener?: pg.Client;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly options: DeliveryWorkerOptions) {
+    this.id = options.workerId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (this.options.databaseUrl) await this.listen(this.options.databaseUrl);
+    this.loop = this.run();
+  }
+
+  /** Asks the loop to look for work now. */
+  wake(): void {
+    this.wakeRequested = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming, lets in-flight deliveries finish, and closes the listener. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  private async listen(url: string): Promise<void> {
+    const client = new pg.Client({ connectionString: url });
+    client.on("error", (error) => {
+      this.options.logger.warn({ err: error }, "delivery listener lost its connection; polling until it is back");
+      this.listener = undefined;
+      if (this.running) setTimeout(() => this.running && this.listen(url).catch(() => undefined), 1000).unref();
+    });
+    client.on("notification", () => this.wake());
+    await client.connect();
+    await client.query("LISTEN entourage_deliveries");
+    this.listener = client;
+  }
+
+  private async run(): Promise<void> {
+    const { concurrency = 8, batchSize = 50, leaseSeconds = 60, pollMs = 1000 } = this.options;
+    while (this.running) {
+      this.wakeRequested = false;
+      let claimed: ClaimedDelivery[] = [];
+      const room = concurrency - this.inFlight.size;
+      if (room > 0) {
+        try {
+          claimed = await claimDeliveries(this.options.knex, this.id, Math.min(batchSize, room * 4), leaseSeconds);
+        } catch (error) {
+          this.options.logger.error({ err: error }, "could not claim deliveries; retrying");
+        }
+      }
+      for (const delivery of claimed) {
+        while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
+        if (!this.running) break; // unstarted claims are released by their lease
+        const job = this.process(delivery).finally(() => {
+          this.inFlight.delete(job);
+          this.wake();
+        });
+        this.inFlight.add(job);
+      }
+      if (claimed.length === 0 && !this.wakeRequested && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  private async process(delivery: ClaimedDelivery): Promise<void> {
+    const { knex, logger, processor } = this.options;
+    try {
+      await knex.transaction(async (trx) => {
+        if (!(await lockClaimedDelivery(trx, delivery.id, this.id))) return; // lease lost to another worker
+        const webhook = await findWebhookById(trx, delivery.webhook_id);
+        if (!webhook) return;
+        const payload = JSON.parse(delivery.payload ?? "{}") as Record<string, unknown>;
+        const outcome = await processor(trx, { delivery, payload, webhook });
+        const status = outcome.status ?? "processed";
+        await markDeliveryDone(trx, delivery.id, { status, actions: outcome.actions });
+        await appendEvents(trx, [deliveryEvent(delivery, webhook.config.team_id, `delivery.${status}`, { actions: outcome.actions })]);
+      });
+    } catch (error) {
+      await this.fail(delivery, error).catch((failError) =>
+        logger.error({ err: failError, deliveryId: delivery.id }, "could not record a delivery failure; its lease will expire and it will be retried"),
+      );
+    }
+  }
+
+  private async fail(delivery: ClaimedDelivery, error: unknown): Promise<void> {
+    const { knex, logger, maxAttempts = DEFAULT_MAX_ATTEMPTS, backoffSeconds = defaultBackoff } = this.options;
+    const message = error instanceof Error ? error.message : String(error);
+    if (delivery.attempts < maxAttempts) {
+      const delay = backoffSeconds(delivery.attempts);
+      logger.warn({ deliveryId: delivery.id, attempt: delivery.attempts, retryInSeconds: delay, err: error }, "delivery processing failed; will retry");
+      await scheduleRetry(knex, delivery.id, this.id, message, delay);
+      return;
+    }
+    logger.error({ deliveryId: delivery.id, attempts: delivery.attempts, err: error }, "delivery failed after its last attempt");
+    await knex.transaction(async (trx) => {
+      if (!(await lockClaimedDelivery(trx, delivery.id, this.id))) return;
+      const webhook = await findWebhookById(trx, delivery.webhook_id);
+      await markDeliveryDone(trx, delivery.id, { status: "failed", error: message });
+      await appendEvents(trx, [deliveryEvent(delivery, webhook?.config.team_id, "delivery.failed", { error: message, attempts: delivery.attempts })]);
+    });
+  }
+}
+
+function deliveryEvent(delivery: ClaimedDelivery, teamId: string | undefined, type: string, data: Record<string, unknown>) {
+  return {
+    org_id: delivery.org_id,
+    team_id: teamId ?? null,
+    type,
+    data: {
+      delivery_id: delivery.id,
+      webhook_id: delivery.webhook_id,
+      event_type: delivery.event_type,
+      delivery_guid: delivery.delivery_guid,
+      status: type.slice("delivery.".length),
+      ...data,
+    },
+  };
+}

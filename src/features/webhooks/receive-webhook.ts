@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { BodyTooLargeError, readBody } from "../../http/read-body.js";
+import { sendJson } from "../../http/send-json.js";
+import { acceptDelivery } from "./accept-delivery.js";
+import type { DeliveryWriter } from "./delivery-writer.js";
+import type { RejectionLimiter } from "./rejection-limiter.js";
+import { verifySignature } from "./verify-signature.js";
+import type { WebhookResolver } from "./webhook-resolver.js";
+
+// GitHub caps payloads at 25 MB; larger bodies are refused before they are buffered.
+export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
+
+export const RECEIVE_PATH = /^\/api\/v1\/webhooks\/([^/?#]*)\/receive\/?(?:\?.*)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const KEPT_HEADERS = [
+  "content-type",
+  "user-agent",
+  "x-github-event",
+  "x-github-delivery",
+  "x-github-hook-id",
+  "x-github-hook-installation-target-id",
+  "x-github-hook-installation-target-type",
+  "x-entourage-event",
+  "x-entourage-delivery",
+];
+
+export interface ReceiveDeps {
+  writer: DeliveryWriter;
+  resolver: WebhookResolver;
+  rejections: RejectionLimiter;
+  logger: Logger;
+}
+
+/**
+ * `POST /api/v1/webhooks/{id}/receive` on bare node:http: the signature is the credential.
+ * Kept off Express and free of per-request logging because it is the hot path.
+ */
+export function createReceiveHandler(deps: ReceiveDeps) {
+  return async (req: IncomingMessage, res: ServerResponse, rawId: string): Promise<void> => {
+    try {
+      await receive(deps, req, res, rawId);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        sendJson(res, 413, { error: { code: "payload_too_large", message: "The body is over 25 MB, GitHub's limit" } }, { connection: "close" });
+        return;
+      }
+      // The delivery is not stored, so it must not be acknowledged: the sender retries.
+      deps.logger.error({ err: error, webhookId: rawId }, "could not store a delivery; answered 503");
+      if (!res.headersSent) {
+        sendJson(res, 503, { error: { code: "service_unavailable", message: "The delivery could not be stored; retry later" } }, { "retry-after": "5" });
+      }
+    }
+  };
+}
+
+async function receive(deps: ReceiveDeps, req: IncomingMessage, res: ServerResponse, rawId: string): Promise<void> {
+  const id = decodeURIComponentSafe(rawId);
+  if (!id || !UUID.test(id)) return sendJson(res, 404, { error: { code: "not_found", message: `Webhook ${rawId} not found` } });
+  const resolved = await deps.resolver.resolve(id.toLowerCase());
+  if (!resolved) return sendJson(res, 404, { error: { code: "not_found", message: `Webhook ${id} not found` } });
+  const { webhook, secrets } = resolved;
+  if (!webhook.active) return sendJson(res, 410, { error: { code: "gone", message: "This webhook is inactive" } });
+
+  const body = await readBody(req, MAX_WEBHOOK_BODY_BYTES);
+  const headers = keptHeaders(req);
+  const signature = header(req, "x-hub-signature-256") ?? header(req, "x-entourage-signature");
+  if (!verifySignature(secrets, body, signature)) {
+    await recordRejection(deps, webhook, headers, signature ? "signature does not match" : "missing X-Hub-Signature-256", body.length);
+    return sendJson(res, 401, {
+      error: {
+        code: "invalid_signature",
+        message: signature
+          ? "X-Hub-Signature-256 does not match: sign the raw body with HMAC-SHA256 keyed with this webhook's secret (whsec_… as shown)"
+          : "Missing X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body keyed with this webhook's secret>",
+      },
+    });
+  }
+
+  let payloadText: string;
+  if ((headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
+    // GitHub's form content type: payload=<url-encoded JSON>; the signature covered the form body itself.
+    const payload = new URLSearchParams(body.toString("utf8")).get("payload");
+    if (payload === null) {
+      return sendJson(res, 400, { error: { code: "bad_request", message: "A form-encoded delivery needs a payload= field" } });
+    }
+    payloadText = payload;
+  } else {
+    payloadText = body.toString("utf8");
+  }
+
+  const result = await acceptDelivery(deps.writer, {
+    webhook,
+    guid: headers["x-github-delivery"] ?? headers["x-entourage-delivery"],
+    eventName: webhook.provider === "github" ? headers["x-github-event"] : headers["x-entourage-event"],
+    payloadText,
+    headers,
+  });
+  sendJson(res, result.httpStatus, result.body);
+}
+
+async function recordRejection(
+  deps: ReceiveDeps,
+  webhook: { id: string; org_id: string },
+  headers: Record<string, string>,
+  reason: string,
+  bytes: number,
+): Promise<void> {
+  const { record, suppressed } = deps.rejections.take(webhook.id);
+  if (!record) return;
+  await deps.writer
+    .write({
+      webhook_id: webhook.id,
+      org_id: webhook.org_id,
+      // Synthetic: a forged request must never claim the GUID of a genuine delivery.
+      delivery_guid: `rejected:${randomUUID()}`,
+      event_type: (headers["x-github-event"] ?? headers["x-entourage-event"] ?? "unknown").slice(0, 100),
+      status: "rejected",
+      payload: null,
+      headers: { ...headers, body_bytes: String(bytes), ...(suppressed ? { suppressed_before: String(suppressed) } : {}) },
+      payload_summary: {},
+      error: reason,
+    })
+    .catch((error) => deps.logger.warn({ err: error }, "could not record a rejected delivery"));
+}
+
+function keptHeaders(req: IncomingMessage): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = header(req, name);
+    if (value !== undefined) kept[name] = value.slice(0, 500);
+  }
+  return kept;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function decodeURIComponentSafe(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}

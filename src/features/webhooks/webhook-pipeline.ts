@@ -1,0 +1,42 @@
+import type { AppContext } from "../../app-context.js";
+import { DeliveryWriter } from "./delivery-writer.js";
+import { noRulesProcessor, type DeliveryProcessor } from "./delivery-processor.js";
+import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.js";
+import { createReceiveHandler } from "./receive-webhook.js";
+import { RejectionLimiter } from "./rejection-limiter.js";
+import { WebhookResolver } from "./webhook-resolver.js";
+
+export interface WebhookPipeline {
+  writer: DeliveryWriter;
+  resolver: WebhookResolver;
+  receive: ReturnType<typeof createReceiveHandler>;
+  /** Present when this process runs the worker. */
+  worker?: DeliveryWorker;
+  /** Wakes the local worker, if any. */
+  wake(): void;
+}
+
+export interface PipelineOptions {
+  processor?: DeliveryProcessor;
+  runWorker: boolean;
+  worker?: Partial<DeliveryWorkerOptions>;
+}
+
+/** The pieces of the one pipeline both doors feed: writer (ack path), resolver, receive handler, worker. */
+export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions): WebhookPipeline {
+  let worker: DeliveryWorker | undefined;
+  const wake = () => worker?.wake();
+  const writer = new DeliveryWriter(ctx.knex, { onReceived: wake });
+  const resolver = new WebhookResolver(ctx.knex, ctx.secrets.encryptionKey);
+  if (options.runWorker) {
+    worker = new DeliveryWorker({
+      knex: ctx.knex,
+      logger: ctx.logger.child({ component: "delivery-worker" }),
+      processor: options.processor ?? noRulesProcessor,
+      databaseUrl: ctx.databaseUrl,
+      ...options.worker,
+    });
+  }
+  const receive = createReceiveHandler({ writer, resolver, rejections: new RejectionLimiter(), logger: ctx.logger });
+  return { writer, resolver, receive, worker, wake };
+}

@@ -1,0 +1,50 @@
+import type { Knex } from "knex";
+import { openSecret } from "../../lib/secret-box.js";
+import { findWebhookById, type WebhookRow } from "./webhooks.store.js";
+
+export interface ResolvedWebhook {
+  webhook: WebhookRow;
+  /** Secrets that verify now: the current one, and the previous one inside its grace period. */
+  secrets: string[];
+}
+
+interface Entry {
+  value: WebhookRow | undefined;
+  expiresAt: number;
+}
+
+/**
+ * The receive path's view of webhooks: a short-lived in-memory cache with secrets kept
+ * decrypted only in memory. Changes made through this process invalidate at once; changes
+ * made on another instance are seen within `ttlMs`.
+ */
+export class WebhookResolver {
+  private readonly cache = new Map<string, Entry>();
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly encryptionKey: Buffer,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  async resolve(id: string): Promise<ResolvedWebhook | undefined> {
+    const now = Date.now();
+    let entry = this.cache.get(id);
+    if (!entry || entry.expiresAt <= now) {
+      entry = { value: await findWebhookById(this.knex, id), expiresAt: now + this.ttlMs };
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(id, entry);
+    }
+    const webhook = entry.value;
+    if (!webhook) return undefined;
+    const secrets = [openSecret(this.encryptionKey, webhook.secret_sealed)];
+    if (webhook.previous_secret_sealed && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at.getTime() > now) {
+      secrets.push(openSecret(this.encryptionKey, webhook.previous_secret_sealed));
+    }
+    return { webhook, secrets };
+  }
+
+  invalidate(id: string): void {
+    this.cache.delete(id);
+  }
+}

@@ -1,0 +1,88 @@
+import type { Queryable } from "../../db/create-db.js";
+import type { Provider } from "./webhook-events.js";
+import type { WebhookConfig } from "./webhooks.schema.js";
+
+export interface WebhookRow {
+  id: string;
+  org_id: string;
+  name: string;
+  provider: Provider;
+  events: string[];
+  config: WebhookConfig;
+  active: boolean;
+  secret_sealed: string;
+  secret_hint: string;
+  previous_secret_sealed: string | null;
+  previous_secret_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = [
+  "id",
+  "org_id",
+  "name",
+  "provider",
+  "events",
+  "config",
+  "active",
+  "secret_sealed",
+  "secret_hint",
+  "previous_secret_sealed",
+  "previous_secret_expires_at",
+  "created_at",
+  "updated_at",
+] as const;
+
+export async function insertWebhook(
+  db: Queryable,
+  webhook: Pick<WebhookRow, "org_id" | "name" | "provider" | "events" | "config" | "active" | "secret_sealed" | "secret_hint">,
+): Promise<WebhookRow> {
+  const [row] = await db("webhooks")
+    .insert({ ...webhook, config: JSON.stringify(webhook.config) })
+    .returning(COLUMNS);
+  return row as WebhookRow;
+}
+
+/** A webhook by id alone: the receive path knows only the id in the URL. */
+export async function findWebhookById(db: Queryable, id: string): Promise<WebhookRow | undefined> {
+  return db("webhooks").select(COLUMNS).where({ id }).first();
+}
+
+export async function findOrgWebhook(db: Queryable, orgId: string, id: string): Promise<WebhookRow | undefined> {
+  return db("webhooks").select(COLUMNS).where({ org_id: orgId, id }).first();
+}
+
+export async function listOrgWebhooks(db: Queryable, orgId: string): Promise<WebhookRow[]> {
+  return db("webhooks").select(COLUMNS).where({ org_id: orgId }).orderBy("created_at", "desc").orderBy("id");
+}
+
+/** Active github webhooks that route a repository (by config.repositories) or an installation (config.installation_id). */
+export async function findGithubWebhooksFor(
+  db: Queryable,
+  target: { repository?: string; installationId?: number },
+): Promise<WebhookRow[]> {
+  const q = db("webhooks").select(COLUMNS).where({ provider: "github", active: true });
+  q.where((w) => {
+    if (target.repository) w.orWhereRaw("config->'repositories' \\? ?", [target.repository]);
+    if (target.installationId) w.orWhereRaw("(config->>'installation_id')::bigint = ?", [target.installationId]);
+    if (!target.repository && !target.installationId) w.whereRaw("false");
+  });
+  return q.orderBy("created_at");
+}
+
+export async function updateWebhook(
+  db: Queryable,
+  orgId: string,
+  id: string,
+  changes: Partial<Pick<WebhookRow, "name" | "events" | "config" | "active" | "secret_sealed" | "secret_hint" | "previous_secret_sealed" | "previous_secret_expires_at">>,
+): Promise<WebhookRow | undefined> {
+  const values: Record<string, unknown> = { ...changes, updated_at: db.fn.now() };
+  if (changes.config) values.config = JSON.stringify(changes.config);
+  const [row] = await db("webhooks").where({ org_id: orgId, id }).update(values).returning(COLUMNS);
+  return row as WebhookRow | undefined;
+}
+
+export async function deleteWebhook(db: Queryable, orgId: string, id: string): Promise<boolean> {
+  return (await db("webhooks").where({ org_id: orgId, id }).delete()) > 0;
+}
