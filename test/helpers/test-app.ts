@@ -4,7 +4,7 @@ import pino from "pino";
 import type { AppContext } from "../../src/app-context.js";
 import { loadConfig } from "../../src/config.js";
 import { bootstrapOrg, type BootstrapResult } from "../../src/features/orgs/bootstrap-org.js";
-import { startEntourage, type Entourage } from "../../src/main.js";
+import { startEntourage, type Entourage, type StartOptions } from "../../src/main.js";
 import { createTestDatabase, type TestDatabase } from "./test-database.js";
 
 export interface TestApp {
@@ -29,9 +29,14 @@ export interface TestResponse {
 export const TEST_JWT_SECRET = "test-jwt-secret-that-is-at-least-32-characters";
 export const TEST_ENCRYPTION_KEY = "0".repeat(63) + "1";
 
+export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role">> {
+  /** Share another app's database (several instances); it is then not dropped on close. */
+  database?: TestDatabase;
+}
+
 /** Starts a real Entourage (HTTP on a loopback port) on a database of its own. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const db = options.database ?? (await createTestDatabase());
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -44,7 +49,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...env,
   });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const entourage = await startEntourage({ config, logger, bootstrapEmpty: false });
+  const { database: _shared, ...startOptions } = options;
+  const entourage = await startEntourage({ config, logger, bootstrapEmpty: false, ...startOptions });
   config.PUBLIC_URL = entourage.url;
   return {
     url: entourage.url,
@@ -56,7 +62,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     request: (method, pathname, options = {}) => request(entourage.url, method, pathname, options),
     async close() {
       await entourage.close();
-      await db.drop();
+      if (!options.database) await db.drop();
     },
   };
 }

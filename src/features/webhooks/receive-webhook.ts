@@ -93,7 +93,7 @@ async function receive(deps: ReceiveDeps, req: IncomingMessage, res: ServerRespo
 
   const result = await acceptDelivery(deps.writer, {
     webhook,
-    guid: headers["x-github-delivery"] ?? headers["x-entourage-delivery"],
+    guid: webhook.provider === "github" ? headers["x-github-delivery"] : (headers["x-entourage-delivery"] ?? headers["x-github-delivery"]),
     eventName: webhook.provider === "github" ? headers["x-github-event"] : headers["x-entourage-event"],
     payloadText,
     headers,

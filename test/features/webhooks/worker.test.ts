@@ -1,0 +1,199 @@
+import pino from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { claimDeliveries } from "../../../src/features/webhooks/deliveries.store.js";
+import { DeliveryWorker } from "../../../src/features/webhooks/delivery-worker.js";
+import { githubExample } from "../../helpers/github-examples.js";
+import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+
+const silent = pino({ level: "silent" });
+
+describe("delivery worker", () => {
+  describe("a processor that throws", () => {
+    let app: TestApp;
+    let acme: BootstrapResult;
+    let webhook: RegisteredWebhook;
+    let calls = 0;
+    let failUntil = Infinity;
+
+    beforeAll(async () => {
+      app = await startTestApp(
+        {},
+        {
+          processor: async (trx, { delivery }) => {
+            calls++;
+            // Effects inside the transaction must vanish with the rollback.
+            await trx("events").insert({ org_id: delivery.org_id, type: "test.side_effect", data: {} });
+            if (calls < failUntil) throw new Error(`rule exploded (call ${calls})`);
+            return { actions: ["recovered"] };
+          },
+          worker: { maxAttempts: 3, backoffSeconds: () => 0, pollMs: 50 },
+        },
+      );
+      acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["*"] });
+    });
+    afterAll(() => app.close());
+
+    it("is retried with backoff up to the limit, then the delivery is failed with the error", async () => {
+      calls = 0;
+      failUntil = Infinity;
+      const res = await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues" });
+      const row = await waitFor(async () => {
+        const r = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+        return r.status === "failed" && r;
+      }, "failure");
+      expect(row.attempts).toBe(3);
+      expect(row.error).toBe("rule exploded (call 3)");
+      expect(calls).toBe(3);
+      const types = (await app.db.knex("events").whereRaw("data->>'delivery_id' = ?", [res.body.delivery_id]).orderBy("id")).map((e) => e.type);
+      expect(types).toEqual(["delivery.received", "delivery.failed"]);
+      expect(await app.db.knex("events").where({ type: "test.side_effect" })).toEqual([]);
+    });
+
+    it("can be redelivered through the API once it is failed, and then succeeds", async () => {
+      const failed = await app.db.knex("deliveries").where({ webhook_id: webhook.id, status: "failed" }).first();
+      failUntil = 0; // the rule is fixed
+      const early = await app.request("POST", `/api/v1/webhooks/${webhook.id}/deliveries/${failed.id}/redeliver`, { key: acme.api_key });
+      expect(early.status).toBe(202);
+      const row = await waitFor(async () => {
+        const r = await app.db.knex("deliveries").where({ id: failed.id }).first();
+        return r.status === "processed" && r;
+      }, "redelivery");
+      expect(row.actions).toEqual(["recovered"]);
+      expect(await app.db.knex("events").where({ type: "test.side_effect" })).toHaveLength(1);
+
+      const again = await app.request("POST", `/api/v1/webhooks/${webhook.id}/deliveries/${failed.id}/redeliver`, { key: acme.api_key });
+      expect(again.status).toBe(409);
+      expect(again.body.error.message).toMatch(/processed/);
+    });
+  });
+
+  describe("leases and concurrency", () => {
+    let app: TestApp;
+    let acme: BootstrapResult;
+    let webhook: RegisteredWebhook;
+    const workers: DeliveryWorker[] = [];
+
+    beforeAll(async () => {
+      // Web only: the workers below are the only ones processing.
+      app = await startTestApp({ ENTOURAGE_WORKER: "off" });
+      acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["*"] });
+      await app.db.knex.schema.createTable("processed_by", (t) => {
+        t.uuid("delivery_id");
+        t.text("worker");
+      });
+    });
+    afterEach(async () => {
+      await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+    });
+    afterAll(() => app.close());
+
+    const recordingWorker = (name: string, extra: Partial<ConstructorParameters<typeof DeliveryWorker>[0]> = {}) => {
+      const worker = new DeliveryWorker({
+        knex: app.db.knex,
+        logger: silent,
+        workerId: name,
+        pollMs: 50,
+        processor: async (trx, { delivery }) => {
+          await trx("processed_by").insert({ delivery_id: delivery.id, worker: name });
+          return { actions: [`processed by ${name}`] };
+        },
+        ...extra,
+      });
+      workers.push(worker);
+      return worker;
+    };
+
+    it("lets another worker take over a delivery whose worker died mid-claim, once its lease expires", async () => {
+      const res = await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues" });
+      // A worker claims it and dies before processing: the claim is all that is left of it.
+      const claimed = await claimDeliveries(app.db.knex, "crashed-worker", 10, 1);
+      expect(claimed.map((d) => d.id)).toEqual([res.body.delivery_id]);
+
+      const survivor = recordingWorker("survivor");
+      await survivor.start();
+      const row = await waitFor(async () => {
+        const r = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+        return r.status === "processed" && r;
+      }, "takeover", 10_000);
+      expect(row.attempts).toBe(2);
+      expect(row.actions).toEqual(["processed by survivor"]);
+      expect(await app.db.knex("processed_by").where({ delivery_id: res.body.delivery_id })).toHaveLength(1);
+    });
+
+    it("never lets two workers on one database process the same delivery", async () => {
+      await app.db.knex("processed_by").delete();
+      const payload = JSON.stringify(githubExample("issues", "opened"));
+      const ids: string[] = [];
+      for (let batch = 0; batch < 10; batch++) {
+        const results = await Promise.all(Array.from({ length: 30 }, () => sendDelivery(app.url, webhook, payload, { event: "issues" })));
+        ids.push(...results.map((r) => r.body.delivery_id));
+      }
+      const one = recordingWorker("w1", { concurrency: 4, batchSize: 10 });
+      const two = recordingWorker("w2", { concurrency: 4, batchSize: 10 });
+      await Promise.all([one.start(), two.start()]);
+      await waitFor(async () => {
+        const { n } = (await app.db.knex("deliveries").where({ webhook_id: webhook.id, status: "received" }).count({ n: "*" }).first()) as { n: number };
+        return n === 0;
+      }, "drain", 30_000);
+      const processed = await app.db.knex("processed_by").select("delivery_id", "worker");
+      expect(processed).toHaveLength(ids.length);
+      expect(new Set(processed.map((p) => p.delivery_id)).size).toBe(ids.length);
+      const byWorker = new Set(processed.map((p) => p.worker));
+      expect(byWorker).toEqual(new Set(["w1", "w2"]));
+    });
+  });
+
+  describe("delivery log API", () => {
+    let app: TestApp;
+    let acme: BootstrapResult;
+    let webhook: RegisteredWebhook;
+
+    beforeAll(async () => {
+      app = await startTestApp();
+      acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.opened"] });
+    });
+    afterAll(() => app.close());
+
+    it("lists deliveries newest first with filters and a Link header, and shows one with its payload", async () => {
+      const sent = [];
+      for (let i = 0; i < 5; i++) sent.push(await sendDelivery(app.url, webhook, githubExample("issues", "opened", i % 4), { event: "issues" }));
+      const ignored = await sendDelivery(app.url, webhook, githubExample("issues", "edited"), { event: "issues" });
+
+      const seen: string[] = [];
+      let next: string | undefined = `/api/v1/webhooks/${webhook.id}/deliveries?limit=2`;
+      while (next) {
+        const page = await app.request("GET", next, { key: acme.api_key });
+        expect(page.status).toBe(200);
+        seen.push(...page.body.map((d: { id: string }) => d.id));
+        const link = page.headers.get("link");
+        next = link ? /<([^>]+)>; rel="next"/.exec(link)![1] : undefined;
+      }
+      expect(seen).toEqual([ignored, ...sent.slice().reverse()].map((r) => r.body.delivery_id));
+
+      const list = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries?status=ignored`, { key: acme.api_key });
+      expect(list.body).toHaveLength(1);
+      expect(Object.keys(list.body[0]).sort()).toEqual(
+        ["id", "event_type", "status", "payload_summary", "actions", "error", "attempts", "delivery_guid", "created_at", "processed_at"].sort(),
+      );
+      expect(list.body[0]).toMatchObject({ event_type: "issues.edited", status: "ignored", payload_summary: { action: "edited" } });
+
+      const byType = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries?event_type=issues.opened`, { key: acme.api_key });
+      expect(byType.body).toHaveLength(5);
+
+      const one = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries/${sent[0]!.body.delivery_id}`, { key: acme.api_key });
+      expect(one.body.payload).toEqual(githubExample("issues", "opened", 0));
+      expect(one.body.headers["x-github-delivery"]).toBe(sent[0]!.guid);
+
+      const badFilter = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries?status=lost`, { key: acme.api_key });
+      expect(badFilter.status).toBe(400);
+      const missing = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries/00000000-0000-4000-8000-000000000000`, { key: acme.api_key });
+      expect(missing.status).toBe(404);
+    });
+  });
+});

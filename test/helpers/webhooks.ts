@@ -1,0 +1,58 @@
+import { randomUUID } from "node:crypto";
+import { signBody } from "../../src/features/webhooks/verify-signature.js";
+import type { TestApp, TestResponse } from "./test-app.js";
+import { request } from "./test-app.js";
+
+export interface RegisteredWebhook {
+  id: string;
+  secret: string;
+  receive_url: string;
+  [key: string]: any;
+}
+
+/** Registers a webhook through the API and returns it with its secret. */
+export async function registerWebhook(
+  app: TestApp,
+  key: string,
+  teamId: string,
+  body: { provider?: "github" | "custom"; events?: string[]; config?: Record<string, unknown>; name?: string } = {},
+): Promise<RegisteredWebhook> {
+  const res = await app.request("POST", "/api/v1/webhooks", {
+    key,
+    body: {
+      provider: body.provider ?? "github",
+      events: body.events ?? ["issues.*", "pull_request.*"],
+      config: { team_id: teamId, ...body.config },
+      ...(body.name ? { name: body.name } : {}),
+    },
+  });
+  if (res.status !== 201) throw new Error(`webhook registration failed: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+export interface SendOptions {
+  event?: string;
+  guid?: string;
+  /** Defaults to signing the exact body with the secret. */
+  signature?: string | null;
+  form?: boolean;
+  headers?: Record<string, string>;
+}
+
+/** Posts a delivery to a webhook's receive URL the way GitHub does (or a custom sender, with `headers`). */
+export async function sendDelivery(baseUrl: string, webhook: { id: string; secret: string }, payload: unknown, options: SendOptions = {}): Promise<TestResponse & { guid: string }> {
+  const json = typeof payload === "string" ? payload : JSON.stringify(payload);
+  const body = options.form ? `payload=${encodeURIComponent(json)}` : json;
+  const guid = options.guid ?? randomUUID();
+  const headers: Record<string, string> = {
+    "content-type": options.form ? "application/x-www-form-urlencoded" : "application/json",
+    "user-agent": "GitHub-Hookshot/test",
+    "x-github-delivery": guid,
+    ...(options.event ? { "x-github-event": options.event } : {}),
+    ...options.headers,
+  };
+  const signature = options.signature === undefined ? signBody(webhook.secret, body) : options.signature;
+  if (signature !== null) headers["x-hub-signature-256"] = signature;
+  const res = await request(baseUrl, "POST", `/api/v1/webhooks/${webhook.id}/receive`, { body, headers });
+  return { ...res, guid };
+}
