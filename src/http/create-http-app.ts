@@ -1,6 +1,7 @@
 import express, { type Express } from "express";
 import type { AppContext } from "../app-context.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
+import { createMcpRouter } from "../features/mcp/mcp.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
@@ -18,7 +19,7 @@ export interface HttpAppOptions {
  * The HTTP edge. Order matters:
  * 1. request ids, health probes;
  * 2. raw-body routes (webhook receivers) before any JSON parser;
- * 3. /api/v1 behind JSON parsing and auth;
+ * 3. /mcp (its own JSON parsing and auth) and /api/v1 behind JSON parsing and auth;
  * 4. JSON 404 and the error middleware last.
  */
 export function createHttpApp(ctx: AppContext, options: HttpAppOptions = {}): Express {
@@ -48,6 +49,8 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions = {}): Ex
     }
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
   });
+
+  app.use(createMcpRouter(ctx));
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }));
