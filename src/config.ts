@@ -96,7 +96,7 @@ export function readDotEnv(file = ".env"): Record<string, string> {
 }
 
 /** Parses the environment once; throws ConfigError listing every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const result = configSchema.safeParse(env);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {

