@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, readDotEnv } from "./config.js";
 import { createDb } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
+import { runMcpStdio } from "./features/mcp/run-mcp-stdio.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
 import { createLogger } from "./lib/create-logger.js";
 import { startEntourage } from "./main.js";
@@ -15,6 +16,8 @@ Commands:
   migrate                    apply database migrations and exit
   bootstrap --org NAME --team NAME [--engineers N] [--json]
                              create an org, a team, N engineer agents and an admin API key
+  mcp                        MCP server on stdio for one agent (env ENTOURAGE_API_KEY, ENTOURAGE_AGENT_ID,
+                             ENTOURAGE_URL=http://localhost:8000); talks to Entourage over its HTTP API
 
 Configuration comes from the environment and ./.env (see .env.example).`;
 
@@ -24,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 1;
   }
+  // Before loadConfig: the MCP server needs none of the server's settings, and stdout is its transport.
+  if (command === "mcp") return runMcpStdio(process.env);
   const config = loadConfig({ ...readDotEnv(), ...process.env });
   const logger = createLogger(config.LOG_LEVEL);
 

@@ -5,6 +5,7 @@ import type { WebhookPipeline } from "../features/webhooks/webhook-pipeline.js";
 import { RECEIVE_PATH } from "../features/webhooks/receive-webhook.js";
 import { createWebhooksRouter } from "../features/webhooks/webhooks.routes.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
+import { createMcpRouter } from "../features/mcp/mcp.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
@@ -23,7 +24,7 @@ export interface HttpAppOptions {
  * The HTTP edge. Order matters:
  * 1. request ids, health probes;
  * 2. raw-body routes (webhook receivers) before any JSON parser;
- * 3. /api/v1 behind JSON parsing and auth;
+ * 3. /mcp (its own JSON parsing and auth) and /api/v1 behind JSON parsing and auth;
  * 4. JSON 404 and the error middleware last.
  */
 export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express {
@@ -53,6 +54,8 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
     }
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
   });
+
+  app.use(createMcpRouter(ctx));
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }));

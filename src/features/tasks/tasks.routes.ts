@@ -4,8 +4,11 @@ import type { AppContext } from "../../app-context.js";
 import { decodeCursor, encodeCursor, setNextLink } from "../../http/pagination.js";
 import { intParam, parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
-import { createTaskBody, listTasksQuery, updateTaskBody } from "./tasks.schema.js";
-import { createTask, getTaskDetail, patchTask } from "./tasks.service.js";
+import { createSubtasks } from "./subtasks.service.js";
+import { addTaskComment } from "./task-comments.service.js";
+import { listTaskComments } from "./task-comments.store.js";
+import { createSubtasksBody, createTaskBody, createTaskCommentBody, listTaskCommentsQuery, listTasksQuery, updateTaskBody } from "./tasks.schema.js";
+import { createTask, getTask, getTaskDetail, patchTask } from "./tasks.service.js";
 import { listTasks } from "./tasks.store.js";
 
 const cursorSchema = z.object({ id: z.number().int().positive() });
@@ -46,6 +49,33 @@ export function createTasksRouter(ctx: AppContext): Router {
     const id = intParam(req.params.id, "Task");
     const body = parseInput(updateTaskBody, req.body);
     res.json(await patchTask(ctx.knex, requestAuth(req).orgId, id, body));
+  });
+
+  router.post("/tasks/:id/subtasks", async (req, res) => {
+    const id = intParam(req.params.id, "Task");
+    const body = parseInput(createSubtasksBody, req.body);
+    const orgId = requestAuth(req).orgId;
+    res.status(201).json(await ctx.knex.transaction((trx) => createSubtasks(trx, orgId, id, body.subtasks)));
+  });
+
+  router.get("/tasks/:id/comments", async (req, res) => {
+    const id = intParam(req.params.id, "Task");
+    const query = parseInput(listTaskCommentsQuery, req.query);
+    const after = decodeCursor(query.cursor, cursorSchema);
+    const orgId = requestAuth(req).orgId;
+    await getTask(ctx.knex, orgId, id);
+    const comments = await listTaskComments(ctx.knex, { org_id: orgId, task_id: id, kind: query.kind, after_id: after?.id, limit: query.limit + 1 });
+    const page = comments.slice(0, query.limit);
+    setNextLink(req, res, ctx.config.PUBLIC_URL, comments.length > query.limit ? encodeCursor({ id: page.at(-1)!.id }) : undefined);
+    res.json(page);
+  });
+
+  router.post("/tasks/:id/comments", async (req, res) => {
+    const id = intParam(req.params.id, "Task");
+    const body = parseInput(createTaskCommentBody, req.body);
+    const orgId = requestAuth(req).orgId;
+    const comment = await ctx.knex.transaction(async (trx) => addTaskComment(trx, await getTask(trx, orgId, id), body));
+    res.status(201).json(comment);
   });
 
   return router;

@@ -55,3 +55,35 @@ export const listTasksQuery = z.object({
 export type CreateTaskBody = z.infer<typeof createTaskBody>;
 export type UpdateTaskBody = z.infer<typeof updateTaskBody>;
 export type ListTasksQuery = z.infer<typeof listTasksQuery>;
+
+export const MAX_SUBTASKS = 50;
+
+export const subtaskInput = z.strictObject({
+  title: z.string().trim().min(1).max(500),
+  description: z.string().max(100_000).default(""),
+  priority: z.enum(TASK_PRIORITIES).optional(),
+  task_type: z.enum(TASK_TYPES).optional(),
+  /** Indexes into the same `subtasks` list; checked (range, self, cycles) by the service. */
+  depends_on: z.array(z.number().int().min(0)).max(MAX_SUBTASKS).default([]),
+});
+
+export const createSubtasksBody = z.strictObject({
+  subtasks: z.array(subtaskInput).min(1).max(MAX_SUBTASKS),
+});
+
+export const TASK_COMMENT_KINDS = ["comment", "review"] as const;
+export type TaskCommentKind = (typeof TASK_COMMENT_KINDS)[number];
+
+export const createTaskCommentBody = z.strictObject({
+  body: z.string().trim().min(1).max(20_000),
+  author_agent_id: z.uuid().optional(),
+});
+
+export const listTaskCommentsQuery = z.object({
+  kind: z.enum(TASK_COMMENT_KINDS).optional(),
+  ...paginationQuery,
+});
+
+export type SubtaskInput = z.infer<typeof subtaskInput>;
+export type CreateSubtasksBody = z.infer<typeof createSubtasksBody>;
+export type CreateTaskCommentBody = z.infer<typeof createTaskCommentBody>;

@@ -148,3 +148,8 @@ async function withDependencies(db: Queryable, rows: TaskRow[]): Promise<Task[]>
   for (const dep of deps) byTask.set(dep.task_id, [...(byTask.get(dep.task_id) ?? []), dep.depends_on_id]);
   return rows.map((row) => ({ ...row, depends_on: byTask.get(row.id) ?? [] }));
 }
+
+/** Adds dependency edges (task_id waits for depends_on_id). */
+export async function insertDependencies(db: Queryable, edges: { task_id: number; depends_on_id: number }[]): Promise<void> {
+  if (edges.length) await db("task_dependencies").insert(edges);
+}
