@@ -1,6 +1,7 @@
 import express, { type Express } from "express";
 import type { AppContext } from "../app-context.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
+import { createOutboundWebhooksRouter } from "../features/notifications/outbound-webhooks.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
@@ -55,6 +56,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions = {}): Ex
   api.use(createAuthRouter(ctx));
   api.use(createTeamsRouter(ctx));
   api.use(createTasksRouter(ctx));
+  api.use(createOutboundWebhooksRouter(ctx));
   app.use("/api/v1", api);
 
   app.use(notFoundHandler);
