@@ -76,6 +76,7 @@ export interface OutboundSender {
  */
 export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial<OutboundSenderOptions> = {}): OutboundSender {
   const options = { ...DEFAULT_SENDER_OPTIONS, ...overrides };
+  if (options.leaseMs <= options.timeoutMs) throw new Error(`outbound sender: leaseMs (${options.leaseMs}) must exceed timeoutMs (${options.timeoutMs})`);
   const logger = deps.logger.child({ component: "outbound-sender" });
   const inFlight = new Map<string, Promise<void>>();
   const perEndpoint = new Map<string, number>();
@@ -134,17 +135,33 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
 
   const attemptDelivery = async (claim: ClaimedDelivery, endpoint: OutboundWebhookRow) => {
     const attemptedAt = new Date();
-    const response = await sendOutboundRequest({
-      url: endpoint.url,
-      deliveryId: claim.id,
-      eventType: claim.event_type,
-      body: claim.body,
-      secrets: signingSecrets(endpoint, deps.encryptionKey),
-      apiKey: endpoint.api_key_sealed ? openSecret(deps.encryptionKey, endpoint.api_key_sealed) : null,
-      timeoutMs: options.timeoutMs,
-      allowPrivate: options.allowPrivate,
-      signal: shutdown.signal,
-    });
+    let credentials: { secrets: string[]; apiKey: string | null };
+    try {
+      credentials = {
+        secrets: signingSecrets(endpoint, deps.encryptionKey),
+        apiKey: endpoint.api_key_sealed ? openSecret(deps.encryptionKey, endpoint.api_key_sealed) : null,
+      };
+    } catch {
+      credentials = { secrets: [], apiKey: null };
+    }
+    const response: OutboundResponse = credentials.secrets.length
+      ? await sendOutboundRequest({
+          url: endpoint.url,
+          deliveryId: claim.id,
+          eventType: claim.event_type,
+          body: claim.body,
+          ...credentials,
+          timeoutMs: options.timeoutMs,
+          allowPrivate: options.allowPrivate,
+          signal: shutdown.signal,
+        })
+      : {
+          status_code: null,
+          response_excerpt: null,
+          error: "cannot decrypt the endpoint's secret: was ENCRYPTION_KEY changed? Rotate the secret to recover",
+          duration_ms: 0,
+          retry_after_ms: null,
+        };
     if (shutdown.signal.aborted && response.status_code === null) {
       // Cut short by our own shutdown: not the receiver's fault, so hand it straight to another sender.
       await releaseDelivery(deps.knex, claim);
@@ -218,7 +235,12 @@ export function settle(claim: Pick<ClaimedDelivery, "retry_index">, response: Ou
 function signingSecrets(endpoint: OutboundWebhookRow, key: Buffer): string[] {
   const secrets = [openSecret(key, endpoint.secret_sealed)];
   if (endpoint.previous_secret_sealed && endpoint.previous_secret_expires_at && endpoint.previous_secret_expires_at > new Date()) {
-    secrets.push(openSecret(key, endpoint.previous_secret_sealed));
+    // An unreadable old secret (key changed) must not block the new one.
+    try {
+      secrets.push(openSecret(key, endpoint.previous_secret_sealed));
+    } catch {
+      /* sign with the current secret only */
+    }
   }
   return secrets;
 }

@@ -11,12 +11,16 @@ export const OUTBOUND_EVENT_TYPES = [
   "task.completed",
   "review.requested",
   "review.submitted",
+  "outbound_webhook.disabled",
 ] as const;
 
 const WILDCARDS = ["*", "task.*", "review.*"] as const;
 
-/** True when a subscription list covers an event type (exact name or wildcard). */
+const DELIVERABLE: ReadonlySet<string> = new Set(OUTBOUND_EVENT_TYPES);
+
+/** True when a subscription list covers an event type (exact name or wildcard); `*` covers the listed types only. */
 export function subscribesTo(subscriptions: readonly string[], type: string): boolean {
+  if (!DELIVERABLE.has(type)) return false;
   return subscriptions.some((pattern) => pattern === "*" || pattern === type || (pattern.endsWith(".*") && type.startsWith(pattern.slice(0, -1))));
 }
 

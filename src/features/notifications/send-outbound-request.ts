@@ -81,7 +81,8 @@ async function readExcerpt(response: Response): Promise<string | null> {
   } finally {
     await reader.cancel().catch(() => {});
   }
-  const text = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8");
+  // PostgreSQL text cannot hold NUL; a binary answer is only an excerpt anyway.
+  const text = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").replaceAll("\u0000", "\uFFFD");
   return text || null;
 }
 

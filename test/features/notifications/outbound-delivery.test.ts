@@ -170,6 +170,8 @@ describe("outbound delivery > retries, failures and safety", () => {
     const org = await app.bootstrap({ name: "gone" });
     const gone = await receiver(() => ({ status: 410, body: "no longer here" }));
     const hook = await register(org, gone.url);
+    const opsReceiver = await receiver();
+    await register(org, opsReceiver.url, ["outbound_webhook.disabled"]);
     startSender();
     await createTask(org);
 
@@ -183,6 +185,14 @@ describe("outbound delivery > retries, failures and safety", () => {
     const events = await app.db.knex("events").where({ org_id: org.org_id, type: "outbound_webhook.disabled" });
     expect(events).toHaveLength(1);
     expect(events[0].data).toMatchObject({ outbound_webhook_id: hook.id, reason: "the endpoint answered 410 Gone" });
+    // Other endpoints can subscribe to it (an ops channel, say).
+    const [alert] = await opsReceiver.waitForRequests(1);
+    expect(alert!.headers["x-entourage-event"]).toBe("outbound_webhook.disabled");
+    expect(JSON.parse(alert!.body)).toMatchObject({
+      event: "outbound_webhook.disabled",
+      task_id: null,
+      data: { outbound_webhook_id: hook.id, url: gone.url, reason: "the endpoint answered 410 Gone" },
+    });
 
     await createTask(org, "after it was disabled");
     expect(gone.requests).toHaveLength(1);
