@@ -244,7 +244,7 @@ describe("outbound delivery > retries, failures and safety", () => {
     const healthy = await receiver();
     const slow = await register(org, hanging.url);
     const fine = await register(org, healthy.url);
-    startSender({ timeoutMs: 1500, perEndpointConcurrency: 2, concurrency: 4 });
+    startSender({ timeoutMs: 3000, leaseMs: 6000, perEndpointConcurrency: 2, concurrency: 4 });
     for (let i = 0; i < 6; i++) await createTask(org, `task ${i}`);
 
     await healthy.waitForRequests(6);
@@ -254,7 +254,7 @@ describe("outbound delivery > retries, failures and safety", () => {
     expect((await deliveries(org, slow.id)).every((d) => d.attempts.length === 0)).toBe(true);
 
     const timedOut = await eventually(async () => (await deliveries(org, slow.id)).find((d) => d.attempts.length > 0));
-    expect(timedOut.attempts[0]).toMatchObject({ status_code: null, error: "no response within 1500 ms" });
+    expect(timedOut.attempts[0]).toMatchObject({ status_code: null, error: "no response within 3000 ms" });
     expect(timedOut.status).toBe("pending");
   });
 
