@@ -4,6 +4,7 @@ import type { AppContext } from "./app-context.js";
 import type { Config } from "./config.js";
 import { createDb, type Database } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
+import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
 import { countOrgs } from "./features/teams/teams.store.js";
 import type { DeliveryProcessor } from "./features/webhooks/delivery-processor.js";
@@ -36,6 +37,8 @@ export interface StartOptions {
   processor?: DeliveryProcessor;
   /** Worker tuning (tests shorten leases and backoff). */
   worker?: Partial<DeliveryWorkerOptions>;
+  /** Outbound notification sender settings (tests shorten the retry schedule and timeouts). */
+  outbound?: Partial<OutboundSenderOptions>;
 }
 
 /**
@@ -84,6 +87,13 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       const httpServer = server;
       closers.push(() => closeServer(httpServer));
       logger.info({ url, publicUrl: config.PUBLIC_URL, database: db.embedded ? "embedded" : "DATABASE_URL" }, "Entourage is serving");
+    }
+    if (runWorker) {
+      const sender = startOutboundSender(
+        { knex: db.knex, logger, encryptionKey: secrets.encryptionKey },
+        { allowPrivate: config.ALLOW_PRIVATE_OUTBOUND, ...options.outbound },
+      );
+      closers.push(() => sender.stop());
     }
     return { ctx, url, server, pipeline, firstRun, close };
   } catch (error) {

@@ -6,6 +6,7 @@ import { RECEIVE_PATH } from "../features/webhooks/receive-webhook.js";
 import { createWebhooksRouter } from "../features/webhooks/webhooks.routes.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
 import { createMcpRouter } from "../features/mcp/mcp.routes.js";
+import { createOutboundWebhooksRouter } from "../features/notifications/outbound-webhooks.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
@@ -64,6 +65,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   api.use(createTeamsRouter(ctx));
   api.use(createTasksRouter(ctx));
   api.use(createWebhooksRouter(ctx, options.pipeline));
+  api.use(createOutboundWebhooksRouter(ctx));
   app.use("/api/v1", api);
 
   app.use(notFoundHandler);

@@ -1,4 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
+import { enqueueOutboundDeliveries } from "../notifications/enqueue-outbound-deliveries.js";
 
 export interface DomainEventInput {
   org_id: string;
@@ -18,13 +19,17 @@ export interface DomainEvent {
 
 const COLUMNS = ["id", "org_id", "team_id", "type", "data", "created_at"] as const;
 
-/** Appends domain events; call it inside the transaction that made the change. */
+/**
+ * Appends domain events; call it inside the transaction that made the change.
+ * Outbound notifications for them are queued in that same transaction (the outbox).
+ */
 export async function appendEvents(db: Queryable, events: DomainEventInput[]): Promise<number[]> {
   if (events.length === 0) return [];
-  const rows = await db("events")
+  const rows = (await db("events")
     .insert(events.map((event) => ({ ...event, team_id: event.team_id ?? null, data: JSON.stringify(event.data) })))
-    .returning("id");
-  return rows.map((row: { id: number }) => row.id);
+    .returning(COLUMNS)) as DomainEvent[];
+  await enqueueOutboundDeliveries(db, rows);
+  return rows.map((row) => row.id);
 }
 
 export interface ListEventsQuery {

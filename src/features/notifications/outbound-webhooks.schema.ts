@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { paginationQuery } from "../../http/pagination.js";
+
+/** Event types an endpoint can subscribe to; `task.*`, `review.*` and `*` are wildcards. */
+export const OUTBOUND_EVENT_TYPES = [
+  "task.created",
+  "task.updated",
+  "task.assigned",
+  "task.unassigned",
+  "task.status_changed",
+  "task.completed",
+  "review.requested",
+  "review.submitted",
+  "outbound_webhook.disabled",
+] as const;
+
+const WILDCARDS = ["*", "task.*", "review.*"] as const;
+
+const DELIVERABLE: ReadonlySet<string> = new Set(OUTBOUND_EVENT_TYPES);
+
+/** True when a subscription list covers an event type (exact name or wildcard); `*` covers the listed types only. */
+export function subscribesTo(subscriptions: readonly string[], type: string): boolean {
+  if (!DELIVERABLE.has(type)) return false;
+  return subscriptions.some((pattern) => pattern === "*" || pattern === type || (pattern.endsWith(".*") && type.startsWith(pattern.slice(0, -1))));
+}
+
+const eventName = z.enum([...OUTBOUND_EVENT_TYPES, ...WILDCARDS], {
+  error: () => `must be one of ${[...OUTBOUND_EVENT_TYPES, ...WILDCARDS].join(", ")}`,
+});
+
+const outboundUrl = z
+  .string()
+  .trim()
+  .max(2000)
+  .pipe(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }))
+  .refine((value) => {
+    const url = new URL(value);
+    return !url.username && !url.password;
+  }, "must not contain credentials; use api_key for an X-API-Key header");
+
+const events = z
+  .array(eventName)
+  .min(1, "subscribe to at least one event")
+  .max(50)
+  .transform((list) => [...new Set(list)]);
+
+export const createOutboundWebhookBody = z.strictObject({
+  url: outboundUrl,
+  events,
+  team_id: z.uuid().nullable().optional(),
+  api_key: z.string().min(1).max(1000).nullable().optional(),
+  description: z.string().trim().max(1000).default(""),
+});
+
+export const updateOutboundWebhookBody = z
+  .strictObject({
+    url: outboundUrl.optional(),
+    events: events.optional(),
+    active: z.boolean().optional(),
+    description: z.string().trim().max(1000).optional(),
+    api_key: z.string().min(1).max(1000).nullable().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, "nothing to update: send url, events, active, description or api_key");
+
+export const listOutboundWebhooksQuery = z.object({ ...paginationQuery });
+
+export const listOutboundDeliveriesQuery = z.object({
+  status: z.enum(["pending", "delivered", "failed"]).optional(),
+  ...paginationQuery,
+});
+
+export type CreateOutboundWebhookBody = z.infer<typeof createOutboundWebhookBody>;
+export type UpdateOutboundWebhookBody = z.infer<typeof updateOutboundWebhookBody>;
