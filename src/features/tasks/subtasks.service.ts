@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { appendEvents } from "../events/events.store.js";
 import type { SubtaskInput } from "./tasks.schema.js";
-import { taskEvent } from "./tasks.service.js";
+import { taskEvent } from "./task-event.js";
 import { findTask, findTasksByIds, insertDependencies, insertTask, type Task } from "./tasks.store.js";
 
 interface Detail {

@@ -3,7 +3,7 @@ import { InputError } from "../../errors.js";
 import { appendEvents } from "../events/events.store.js";
 import { findAgent } from "../teams/teams.store.js";
 import type { TaskCommentKind } from "./tasks.schema.js";
-import { taskEvent } from "./tasks.service.js";
+import { taskEvent } from "./task-event.js";
 import type { Task } from "./tasks.store.js";
 import { insertTaskComment, type TaskComment } from "./task-comments.store.js";
 

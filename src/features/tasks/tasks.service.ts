@@ -3,6 +3,9 @@ import type { Queryable } from "../../db/create-db.js";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { appendEvents, type DomainEventInput } from "../events/events.store.js";
 import { findAgent, findTeam } from "../teams/teams.store.js";
+import { announceResolution } from "../automation/announce-resolution.js";
+import { releaseAgent } from "./task-assignment.js";
+import { taskEvent } from "./task-event.js";
 import { TASK_TRANSITIONS, type TaskPriority, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
 import {
   dependencyStatuses,
@@ -101,6 +104,8 @@ export async function changeTaskStatus(
   const events: DomainEventInput[] = [taskEvent(updated, "task.status_changed", { from, to, reason: options.reason ?? null })];
   if (to === "done") events.push(taskEvent(updated, "task.completed", {}));
   await appendEvents(trx, events);
+  if (to === "done") await announceResolution(trx, updated, options.reason);
+  if ((to === "done" || to === "cancelled") && updated.assignee_id) await releaseAgent(trx, updated.assignee_id);
   if (to === "done" && updated.parent_id) await completeParentIfFinished(trx, updated.org_id, updated.parent_id);
   return updated;
 }
@@ -146,10 +151,6 @@ export async function patchTask(knex: Knex, orgId: string, id: number, body: Upd
   });
 }
 
-/** A domain event about a task, carrying its snapshot for subscribers. */
-export function taskEvent(task: Task, type: string, data: Record<string, unknown>): DomainEventInput {
-  return { org_id: task.org_id, team_id: task.team_id, type, data: { task_id: task.id, ...data, task } };
-}
 
 async function requireAgent(db: Queryable, orgId: string, agentId: string): Promise<void> {
   if (!(await findAgent(db, orgId, agentId))) {

@@ -52,6 +52,8 @@ export interface NewTask {
   assignee_id?: string | null;
   tags: string[];
   source?: Record<string, unknown>;
+  source_key?: string | null;
+  source_updated_at?: Date | null;
 }
 
 export async function insertTask(db: Queryable, task: NewTask, dependsOn: number[] = []): Promise<Task> {
@@ -117,11 +119,15 @@ export async function updateTask(
   db: Queryable,
   orgId: string,
   id: number,
-  changes: Partial<Pick<Task, "status" | "assignee_id" | "priority" | "title" | "description" | "task_type" | "tags" | "completed_at">>,
+  changes: Partial<Pick<Task, "status" | "assignee_id" | "priority" | "title" | "description" | "task_type" | "tags" | "completed_at" | "source">> & {
+    source_updated_at?: Date | null;
+  },
 ): Promise<Task> {
+  const values: Record<string, unknown> = { ...changes, updated_at: db.fn.now() };
+  if (changes.source) values.source = JSON.stringify(changes.source);
   const [row] = (await db("tasks")
     .where({ org_id: orgId, id })
-    .update({ ...changes, updated_at: db.fn.now() })
+    .update(values)
     .returning(COLUMNS)) as TaskRow[];
   return (await withDependencies(db, [row!]))[0]!;
 }
@@ -152,4 +158,19 @@ async function withDependencies(db: Queryable, rows: TaskRow[]): Promise<Task[]>
 /** Adds dependency edges (task_id waits for depends_on_id). */
 export async function insertDependencies(db: Queryable, edges: { task_id: number; depends_on_id: number }[]): Promise<void> {
   if (edges.length) await db("task_dependencies").insert(edges);
+}
+
+/** The task mirroring a source (an issue, a custom sender's item), locked for update when asked. */
+export async function findTaskBySourceKey(
+  db: Queryable,
+  orgId: string,
+  sourceKey: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<(Task & { source_updated_at: Date | null }) | undefined> {
+  const q = db("tasks").select([...COLUMNS, "source_updated_at"]).where({ org_id: orgId, source_key: sourceKey }).first();
+  if (options.forUpdate) q.forUpdate();
+  const row = (await q) as (TaskRow & { source_updated_at: Date | null }) | undefined;
+  if (!row) return undefined;
+  const [withDeps] = await withDependencies(db, [row]);
+  return withDeps as Task & { source_updated_at: Date | null };
 }

@@ -3,10 +3,10 @@ import type { AppContext } from "../../app-context.js";
 import { parseInput, uuidParam } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { createAgentBody, createTeamBody, updateAgentBody } from "./teams.schema.js";
-import { addAgent, changeAgent, createTeam, listTeamAgents, type AgentChangeHooks } from "./teams.service.js";
+import { addAgent, changeAgent, createTeam, listTeamAgents } from "./teams.service.js";
 import { listTeams } from "./teams.store.js";
 
-export function createTeamsRouter(ctx: AppContext, hooks: AgentChangeHooks = {}): Router {
+export function createTeamsRouter(ctx: AppContext): Router {
   const router = Router();
 
   router.get("/teams", async (req, res) => {
@@ -31,7 +31,7 @@ export function createTeamsRouter(ctx: AppContext, hooks: AgentChangeHooks = {})
   router.patch("/agents/:id", async (req, res) => {
     const agentId = uuidParam(req.params.id, "Agent");
     const body = parseInput(updateAgentBody, req.body);
-    res.json(await changeAgent(ctx.knex, requestAuth(req).orgId, agentId, body, hooks));
+    res.json(await changeAgent(ctx.knex, requestAuth(req).orgId, agentId, body));
   });
 
   return router;

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { isUniqueViolation } from "../../db/is-unique-violation.js";
 import { ConflictError, NotFoundError } from "../../errors.js";
 import { appendEvents } from "../events/events.store.js";
+import { handOutWaitingTasks } from "../tasks/task-assignment.js";
 import type { AgentRole, AgentStatus } from "./teams.schema.js";
 import {
   findAgent,
@@ -53,17 +54,11 @@ export async function addAgent(
   }
 }
 
-/** Hooks other features attach to agent changes, run inside the same transaction. */
-export interface AgentChangeHooks {
-  afterAgentAvailable?: (trx: Knex.Transaction, agent: Agent) => Promise<void>;
-}
-
 export async function changeAgent(
   knex: Knex,
   orgId: string,
   agentId: string,
   changes: { status?: AgentStatus; name?: string },
-  hooks: AgentChangeHooks = {},
 ): Promise<Agent> {
   return knex.transaction(async (trx) => {
     const before = await findAgent(trx, orgId, agentId);
@@ -78,7 +73,7 @@ export async function changeAgent(
           data: { agent_id: agent.id, name: agent.name, from: before.status, to: agent.status },
         },
       ]);
-      if (agent.status === "available") await hooks.afterAgentAvailable?.(trx, agent);
+      if (agent.status === "available") await handOutWaitingTasks(trx, agent.team_id);
     }
     return agent;
   });
