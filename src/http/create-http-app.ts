@@ -1,6 +1,8 @@
 import express, { type Express } from "express";
 import type { AppContext } from "../app-context.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
+import { createDashboardRouter } from "../features/dashboard/dashboard.routes.js";
+import { createEventsRouter } from "../features/events/events.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
@@ -51,11 +53,13 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions = {}): Ex
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }));
+  api.use(createEventsRouter(ctx)); // its own auth: it also takes ?access_token=<JWT>
   api.use(createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
   api.use(createAuthRouter(ctx));
   api.use(createTeamsRouter(ctx));
   api.use(createTasksRouter(ctx));
   app.use("/api/v1", api);
+  app.use(createDashboardRouter());
 
   app.use(notFoundHandler);
   app.use(createErrorMiddleware(ctx.logger));
