@@ -29,9 +29,14 @@ export interface TestResponse {
 export const TEST_JWT_SECRET = "test-jwt-secret-that-is-at-least-32-characters";
 export const TEST_ENCRYPTION_KEY = "0".repeat(63) + "1";
 
-/** Starts a real Entourage (HTTP on a loopback port) on a database of its own. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+export interface TestAppOptions {
+  /** Join this database (another app's `db`) instead of creating one: several instances, one database. Not dropped on close. */
+  database?: TestDatabase;
+}
+
+/** Starts a real Entourage (HTTP on a loopback port) on a database of its own (or a shared one). */
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const db = options.database ?? (await createTestDatabase());
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -56,7 +61,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     request: (method, pathname, options = {}) => request(entourage.url, method, pathname, options),
     async close() {
       await entourage.close();
-      await db.drop();
+      if (!options.database) await db.drop();
     },
   };
 }
