@@ -141,7 +141,8 @@ async function showDashboard() {
   $("session").hidden = false;
   // Stream first, then load: whatever changes while loading arrives on the stream.
   await openStream();
-  await Promise.all([loadAgents().then(loadTasks), loadWebhooks(), loadReviews()]);
+  await loadAgents(); // names for cards and reviews
+  await Promise.all([loadTasks(), loadWebhooks(), loadReviews()]);
 }
 
 // ---------------------------------------------------------------- live stream
