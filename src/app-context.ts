@@ -1,6 +1,8 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
+import type { EventBus } from "./bus/event-bus.js";
 import type { Config } from "./config.js";
+import type { EventStreams } from "./features/events/event-streams.js";
 
 export interface Secrets {
   jwtSecret: string;
@@ -16,4 +18,14 @@ export interface AppContext {
   databaseUrl: string;
   logger: Logger;
   secrets: Secrets;
+  /** Live domain events for SSE; absent in a worker-only process. */
+  realtime?: Realtime;
+}
+
+export interface Realtime {
+  bus: EventBus;
+  /** Every event up to this id has been published on the bus (the relay's watermark). */
+  settledId(): Promise<number>;
+  streams: EventStreams;
+  heartbeatMs: number;
 }

@@ -47,6 +47,7 @@ export const configSchema = z
     GHE_HOST: optionalString,
     GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+    SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().max(3600).default(15),
     ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),
     ALLOW_PRIVATE_OUTBOUND: z
       .enum(["true", "false", "1", "0", ""])

@@ -2,8 +2,11 @@ import http, { type Server } from "node:http";
 import type { Logger } from "pino";
 import type { AppContext } from "./app-context.js";
 import type { Config } from "./config.js";
+import { createEventBus } from "./bus/create-event-bus.js";
+import { startEventRelay, type EventRelay } from "./bus/event-relay.js";
 import { createDb, type Database } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
+import { createEventStreams } from "./features/events/event-streams.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
 import { countOrgs } from "./features/teams/teams.store.js";
@@ -61,7 +64,18 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     const applied = await migrateLatest(db.knex);
     if (applied.length) logger.info({ migrations: applied }, "database migrated");
 
-    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets };
+    // Live events: bus (Redis or in-process), then the relay that feeds it from the events table.
+    const bus = createEventBus(config, logger);
+    closers.push(() => bus.close());
+    let relay: EventRelay | undefined;
+    if (role === "serve" || bus.shared) {
+      const started = await startEventRelay({ knex: db.knex, databaseUrl: db.url, bus, logger });
+      relay = started;
+      closers.push(() => started.stop());
+    }
+    const streams = createEventStreams();
+    const realtime = role === "serve" && relay ? { bus, settledId: relay.settledId, streams, heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000 } : undefined;
+    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime };
     let firstRun: BootstrapResult | undefined;
     if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
       firstRun = await bootstrapOrg(db.knex, { orgName: "default", teamName: "default", engineers: 2 });
@@ -79,13 +93,15 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     let url = "";
     let server: Server | undefined;
     if (role === "serve") {
-      const app = createHttpApp(ctx, { pipeline });
+      const app = createHttpApp(ctx, { pipeline, readinessChecks: bus.kind === "redis" ? { redis: () => bus.check() } : {} });
       server = await listen(createRequestListener(app, pipeline), config.PORT, config.HOST);
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : config.PORT;
       url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
       const httpServer = server;
       closers.push(() => closeServer(httpServer));
+      // Runs before closeServer (closers run in reverse): open SSE streams would hold it open.
+      closers.push(async () => streams.closeAll());
       logger.info({ url, publicUrl: config.PUBLIC_URL, database: db.embedded ? "embedded" : "DATABASE_URL" }, "Entourage is serving");
     }
     if (runWorker) {

@@ -7,6 +7,8 @@ import { createWebhooksRouter } from "../features/webhooks/webhooks.routes.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
 import { createMcpRouter } from "../features/mcp/mcp.routes.js";
 import { createOutboundWebhooksRouter } from "../features/notifications/outbound-webhooks.routes.js";
+import { createDashboardRouter } from "../features/dashboard/dashboard.routes.js";
+import { createEventsRouter } from "../features/events/events.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
@@ -60,6 +62,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }));
+  api.use(createEventsRouter(ctx)); // its own auth: it also takes ?access_token=<JWT>
   api.use(createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
   api.use(createAuthRouter(ctx));
   api.use(createTeamsRouter(ctx));
@@ -67,6 +70,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   api.use(createWebhooksRouter(ctx, options.pipeline));
   api.use(createOutboundWebhooksRouter(ctx));
   app.use("/api/v1", api);
+  app.use(createDashboardRouter());
 
   app.use(notFoundHandler);
   app.use(createErrorMiddleware(ctx.logger));

@@ -19,6 +19,9 @@ export interface DomainEvent {
 
 const COLUMNS = ["id", "org_id", "team_id", "type", "data", "created_at"] as const;
 
+/** Channel the relay LISTENs on; a NOTIFY inside a transaction is delivered at its commit. */
+export const EVENTS_NOTIFY_CHANNEL = "entourage_events";
+
 /**
  * Appends domain events; call it inside the transaction that made the change.
  * Outbound notifications for them are queued in that same transaction (the outbox).
@@ -29,12 +32,17 @@ export async function appendEvents(db: Queryable, events: DomainEventInput[]): P
     .insert(events.map((event) => ({ ...event, team_id: event.team_id ?? null, data: JSON.stringify(event.data) })))
     .returning(COLUMNS)) as DomainEvent[];
   await enqueueOutboundDeliveries(db, rows);
+  // Wakes the relay at commit (and never, if the transaction rolls back).
+  await db.raw("SELECT pg_notify(?, '')", [EVENTS_NOTIFY_CHANNEL]);
   return rows.map((row) => row.id);
 }
 
 export interface ListEventsQuery {
   org_id: string;
   after_id?: number;
+  /** Inclusive upper bound. */
+  up_to_id?: number;
+  /** Exact types, or patterns ending in `*` (`task.*`); `*` alone matches all. */
   types?: string[];
   team_id?: string;
   limit?: number;
@@ -48,7 +56,27 @@ export async function listEvents(db: Queryable, query: ListEventsQuery): Promise
     .where("id", ">", query.after_id ?? 0)
     .orderBy("id", "asc")
     .limit(query.limit ?? 500);
-  if (query.types?.length) q.whereIn("type", query.types);
+  if (query.up_to_id !== undefined) q.where("id", "<=", query.up_to_id);
+  const types = query.types ?? [];
+  if (types.length && !types.includes("*")) {
+    const exact = types.filter((type) => !type.endsWith("*"));
+    const prefixes = types.filter((type) => type.endsWith("*")).map((type) => type.slice(0, -1));
+    q.where((where) => {
+      if (exact.length) where.orWhereIn("type", exact);
+      for (const prefix of prefixes) where.orWhereRaw("left(type, ?) = ?", [prefix.length, prefix]);
+    });
+  }
   if (query.team_id) q.where("team_id", query.team_id);
   return (await q) as DomainEvent[];
+}
+
+/** Every org's events after an id, oldest first (the relay's read). */
+export async function listAllEventsAfter(db: Queryable, afterId: number, limit: number): Promise<DomainEvent[]> {
+  return (await db("events").select(COLUMNS).where("id", ">", afterId).orderBy("id", "asc").limit(limit)) as DomainEvent[];
+}
+
+/** The highest event id, 0 on an empty table. */
+export async function maxEventId(db: Queryable): Promise<number> {
+  const row = (await db("events").max({ max: "id" }).first()) as { max: number | null } | undefined;
+  return Number(row?.max ?? 0);
 }

@@ -1,0 +1,223 @@
+import type { Knex } from "knex";
+import pg from "pg";
+import type { Logger } from "pino";
+import { EVENTS_NOTIFY_CHANNEL, listAllEventsAfter, maxEventId, type DomainEvent } from "../features/events/events.store.js";
+import { toBusEvent, type EventBus } from "./event-bus.js";
+import {
+  currentXidHorizon,
+  ensureRelayCursor,
+  readRelayCursor,
+  saveRelayCursor,
+  transactionsFinishedBefore,
+} from "./relay-cursor.store.js";
+
+const BATCH_SIZE = 500;
+const SHARED_CURSOR = "redis";
+// Arbitrary but fixed: the session-level advisory lock that makes one instance the shared relay.
+const LEADER_LOCK: [number, number] = [0x656e74, 1];
+const GAP_RECHECK_MS = 50;
+const PUBLISH_RETRY_MS = 1_000;
+const RECONNECT_MS = 1_000;
+
+export interface EventRelayOptions {
+  knex: Knex;
+  /** The same database as `knex`: the relay keeps one dedicated connection for LISTEN and its lock. */
+  databaseUrl: string;
+  bus: EventBus;
+  logger: Logger;
+  /** Safety-net poll, and how often a standby tries to become leader. */
+  pollMs?: number;
+  /** Longest wait for a missing id (an uncommitted or rolled-back insert) before moving past it. */
+  gapGraceMs?: number;
+}
+
+export interface EventRelay {
+  /** Every event with an id up to this one has been published (or given up on after the grace). */
+  settledId(): Promise<number>;
+  /** Whether this instance publishes now (always true on an unshared bus once connected). */
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Publishes the events table to the bus in id order.
+ *
+ * 1. A dedicated connection LISTENs for appendEvents' NOTIFY (sent at commit); a slow poll backs it up.
+ * 2. On a shared (Redis) bus only the holder of an advisory lock publishes; the others stand by and
+ *    retry each poll, so a crashed leader is replaced within one poll. Its cursor is kept in the
+ *    database so the next leader resumes where it stopped. Duplicates in a hand-over are harmless:
+ *    every SSE stream drops ids it has already sent.
+ * 3. Ids are assigned at insert but transactions commit out of order, so a missing id may still
+ *    commit. The relay waits at a gap until every transaction that was running when it saw the gap
+ *    has ended (then the id was rolled back) or `gapGraceMs` has passed, and never publishes past it.
+ * 4. A failed publish (Redis away) is retried from the same id; ingestion never waits on it.
+ */
+export async function startEventRelay(options: EventRelayOptions): Promise<EventRelay> {
+  const { knex, bus, logger } = options;
+  const pollMs = options.pollMs ?? 2_000;
+  const gapGraceMs = options.gapGraceMs ?? 10_000;
+  const log = logger.child({ component: "event-relay" });
+
+  let cursor = bus.shared ? await ensureRelayCursor(knex, SHARED_CURSOR) : await maxEventId(knex);
+  let client: pg.Client | undefined;
+  let connecting = false;
+  let leader = false;
+  let stopped = false;
+  let pumping: Promise<void> | undefined;
+  let again = false;
+  let publishFailing = false;
+  let gap: { id: number; seenAt: number; horizon: string; ended: boolean } | undefined;
+  let wakeTimer: NodeJS.Timeout | undefined;
+
+  const poll = setInterval(() => {
+    if (!client) void connect();
+    else if (!leader) void tryLead();
+    wake();
+  }, pollMs);
+
+  await connect();
+
+  async function connect(): Promise<void> {
+    if (stopped || client || connecting) return;
+    connecting = true;
+    const next = new pg.Client({ connectionString: options.databaseUrl, keepAlive: true });
+    next.on("error", (error) => dropConnection(next, error));
+    next.on("end", () => dropConnection(next));
+    next.on("notification", () => wake());
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${EVENTS_NOTIFY_CHANNEL}`);
+      client = next;
+      await tryLead();
+    } catch (error) {
+      log.warn({ err: error }, "event relay cannot reach the database; retrying");
+      next.end().catch(() => {});
+    } finally {
+      connecting = false;
+    }
+  }
+
+  function dropConnection(dropped: pg.Client, error?: Error) {
+    if (client !== dropped) return;
+    client = undefined;
+    if (leader && !stopped) log.warn({ err: error }, "event relay lost its database connection; reconnecting");
+    leader = false;
+    if (!stopped) setTimeout(() => void connect(), RECONNECT_MS).unref();
+  }
+
+  async function tryLead(): Promise<void> {
+    const current = client;
+    if (!current || leader || stopped) return;
+    if (bus.shared) {
+      const result = await current.query("SELECT pg_try_advisory_lock($1, $2) AS locked", LEADER_LOCK).catch(() => undefined);
+      if (!result?.rows[0]?.locked || client !== current) return;
+      // Resume from the last leader's record, not from what this instance saw when it last led.
+      cursor = Math.max(cursor, (await readRelayCursor(knex, SHARED_CURSOR)) ?? 0);
+      log.info({ cursor }, "this instance now relays events to Redis");
+    }
+    leader = true;
+    wake();
+  }
+
+  function wake(): void {
+    if (stopped || !leader) return;
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = pump()
+      .catch((error) => {
+        log.error({ err: error }, "event relay failed; retrying");
+        scheduleWake(PUBLISH_RETRY_MS);
+      })
+      .finally(() => {
+        pumping = undefined;
+        if (again) {
+          again = false;
+          wake();
+        }
+      });
+  }
+
+  function scheduleWake(ms: number): void {
+    if (wakeTimer || stopped) return;
+    wakeTimer = setTimeout(() => {
+      wakeTimer = undefined;
+      wake();
+    }, ms);
+  }
+
+  async function pump(): Promise<void> {
+    const start = cursor;
+    const rows = await listAllEventsAfter(knex, cursor, BATCH_SIZE);
+    let blocked = false;
+    for (const row of rows) {
+      if (!leader || stopped) break;
+      if (row.id !== cursor + 1 && !(await gapClosed(cursor + 1, row.id))) {
+        blocked = true;
+        if (!again) scheduleWake(GAP_RECHECK_MS);
+        break;
+      }
+      if (!(await publish(row))) {
+        blocked = true;
+        scheduleWake(PUBLISH_RETRY_MS);
+        break;
+      }
+      cursor = row.id;
+    }
+    if (cursor !== start && bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, cursor);
+    if (!blocked && rows.length === BATCH_SIZE) again = true;
+  }
+
+  async function publish(row: DomainEvent): Promise<boolean> {
+    try {
+      await bus.publish(toBusEvent(row));
+      if (publishFailing) log.info({ id: row.id }, "event relay publishing again");
+      publishFailing = false;
+      return true;
+    } catch (error) {
+      if (!publishFailing) log.warn({ err: error, id: row.id }, "cannot publish events; retrying (they are safe in the events table)");
+      publishFailing = true;
+      return false;
+    }
+  }
+
+  /**
+   * Whether the relay may move past the missing ids [missing, next). Once every transaction that
+   * could hold them has ended, it reads the table once more before moving on, so an id that
+   * committed in the meantime is published rather than skipped.
+   */
+  async function gapClosed(missing: number, next: number): Promise<boolean> {
+    if (gap?.id !== missing) {
+      gap = { id: missing, seenAt: Date.now(), horizon: await currentXidHorizon(knex), ended: false };
+      return false;
+    }
+    if (gap.ended) {
+      log.debug({ missing: `${missing}..${next - 1}`, waited: Date.now() - gap.seenAt }, "moving past event ids that never committed");
+      gap = undefined;
+      return true;
+    }
+    gap.ended = Date.now() - gap.seenAt >= gapGraceMs || (await transactionsFinishedBefore(knex, gap.horizon));
+    if (gap.ended) again = true;
+    return false;
+  }
+
+  return {
+    async settledId() {
+      if (!bus.shared) return cursor;
+      return (await readRelayCursor(knex, SHARED_CURSOR)) ?? 0;
+    },
+    isLeader: () => leader,
+    async stop() {
+      stopped = true;
+      clearInterval(poll);
+      if (wakeTimer) clearTimeout(wakeTimer);
+      await pumping;
+      leader = false;
+      const current = client;
+      client = undefined;
+      // Closing the session releases the advisory lock for a standby.
+      await current?.end().catch(() => {});
+    },
+  };
+}

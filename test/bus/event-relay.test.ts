@@ -1,0 +1,144 @@
+import pino from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { BusEvent, EventBus } from "../../src/bus/event-bus.js";
+import { startEventRelay, type EventRelay } from "../../src/bus/event-relay.js";
+import { createMemoryEventBus } from "../../src/bus/memory-event-bus.js";
+import { appendEvents } from "../../src/features/events/events.store.js";
+import { bootstrapOrg } from "../../src/features/orgs/bootstrap-org.js";
+import { sleep } from "../../src/lib/sleep.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+/** A bus that records what it is given; `shared` makes relays elect a leader. */
+function recordingBus(shared = false): EventBus & { published: BusEvent[] } {
+  const inner = createMemoryEventBus();
+  const published: BusEvent[] = [];
+  return {
+    ...inner,
+    kind: shared ? "redis" : "memory",
+    shared,
+    published,
+    async publish(event) {
+      published.push(event);
+      await inner.publish(event);
+    },
+  };
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe("event relay", () => {
+  let db: TestDatabase;
+  let orgId: string;
+  const relays: EventRelay[] = [];
+
+  const start = async (bus: EventBus, options: { gapGraceMs?: number } = {}) => {
+    const relay = await startEventRelay({ knex: db.knex, databaseUrl: db.url, bus, logger, pollMs: 100, gapGraceMs: options.gapGraceMs ?? 60_000 });
+    relays.push(relay);
+    return relay;
+  };
+  const append = async (type: string) => (await appendEvents(db.knex, [{ org_id: orgId, type, data: {} }]))[0]!;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    orgId = (await bootstrapOrg(db.knex, { orgName: "relay", teamName: "core", engineers: 1 })).org_id;
+  });
+  afterEach(async () => {
+    await Promise.all(relays.splice(0).map((relay) => relay.stop()));
+  });
+  afterAll(() => db.drop());
+
+  it("publishes new events, not the history that was there before it started", async () => {
+    const old = await append("test.old");
+    const bus = recordingBus();
+    await start(bus);
+    const fresh = await append("test.fresh");
+    await until(() => bus.published.length > 0, "a publish");
+    expect(bus.published.map((event) => event.id)).toEqual([fresh]);
+    expect(bus.published[0]!.id).toBeGreaterThan(old);
+  });
+
+  it("holds a later event until an earlier id commits, then publishes both in id order", async () => {
+    const bus = recordingBus();
+    const relay = await start(bus);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let slowId = 0;
+    const slow = db.knex.transaction(async (trx) => {
+      slowId = (await appendEvents(trx, [{ org_id: orgId, type: "test.slow", data: {} }]))[0]!;
+      await released;
+    });
+    await until(() => slowId > 0, "the slow insert");
+    const fastId = await append("test.fast");
+    expect(fastId).toBeGreaterThan(slowId);
+    // Give the relay every chance to get it wrong: it was woken by the commit of the later id.
+    await sleep(400);
+    expect(bus.published.map((event) => event.id)).not.toContain(fastId);
+    expect(await relay.settledId()).toBeLessThan(slowId);
+    release();
+    await slow;
+    await until(() => bus.published.some((event) => event.id === fastId), "the later event");
+    expect(bus.published.map((event) => event.id)).toEqual([slowId, fastId]);
+  });
+
+  it("moves past an id whose transaction rolled back, without waiting for the grace period", async () => {
+    const bus = recordingBus();
+    await start(bus, { gapGraceMs: 60_000 });
+    await db.knex
+      .transaction(async (trx) => {
+        await appendEvents(trx, [{ org_id: orgId, type: "test.rolled_back", data: {} }]);
+        throw new Error("roll back");
+      })
+      .catch(() => undefined);
+    const after = await append("test.after_rollback");
+    await until(() => bus.published.some((event) => event.id === after), "the event after the gap");
+    expect(bus.published.map((event) => event.type)).toEqual(["test.after_rollback"]);
+  });
+
+  it("publishes many concurrent transactions each once, in id order", async () => {
+    const bus = recordingBus();
+    await start(bus);
+    const ids = (
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          db.knex.transaction(async (trx) => {
+            const [id] = await appendEvents(trx, [{ org_id: orgId, type: "test.concurrent", data: { i } }]);
+            await sleep(Math.floor(Math.random() * 40));
+            return id!;
+          }),
+        ),
+      )
+    ).sort((a, b) => a - b);
+    await until(() => bus.published.length >= ids.length, "all events");
+    expect(bus.published.map((event) => event.id)).toEqual(ids);
+  });
+
+  it("on a shared bus, one relay publishes; a standby takes over where the leader stopped", async () => {
+    const busA = recordingBus(true);
+    const busB = recordingBus(true);
+    const a = await start(busA);
+    const b = await start(busB);
+    await until(() => a.isLeader() || b.isLeader(), "a leader");
+    expect(a.isLeader() && b.isLeader()).toBe(false);
+    const [leader, leaderBus, standby, standbyBus] = a.isLeader() ? [a, busA, b, busB] : [b, busB, a, busA];
+
+    const first = await append("test.first_leader");
+    await until(() => leaderBus.published.some((event) => event.id === first), "the leader's publish");
+    await leader.stop();
+    const second = await append("test.while_switching");
+    await until(() => standby.isLeader(), "the standby to lead");
+    const third = await append("test.second_leader");
+    await until(() => standbyBus.published.some((event) => event.id === third), "the new leader's publish");
+
+    const all = [...leaderBus.published, ...standbyBus.published].map((event) => event.id);
+    expect(new Set(all)).toEqual(new Set([first, second, third]));
+    expect(standbyBus.published.map((event) => event.id)).toEqual([second, third]);
+  });
+});
