@@ -8,6 +8,7 @@ import { createDb, type Database } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
 import { createEventStreams } from "./features/events/event-streams.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
+import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
 import { countOrgs } from "./features/teams/teams.store.js";
 import type { DeliveryProcessor } from "./features/webhooks/delivery-processor.js";
@@ -82,7 +83,8 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     }
 
     const runWorker = role === "worker" || config.ENTOURAGE_WORKER === "on";
-    const pipeline = createWebhookPipeline(ctx, { runWorker, processor: options.processor, worker: options.worker });
+    const processor = options.processor ?? createAutomationProcessor();
+    const pipeline = createWebhookPipeline(ctx, { runWorker, processor, worker: options.worker });
     if (pipeline.worker) {
       const worker = pipeline.worker;
       await worker.start();

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PermanentDeliveryError } from "./permanent-delivery-error.js";
+import { PermanentDeliveryError } from "../webhooks/permanent-delivery-error.js";
 
 const label = z.object({ name: z.string() });
 

@@ -3,6 +3,7 @@ import os from "node:os";
 import type { Knex } from "knex";
 import pg from "pg";
 import type { Logger } from "pino";
+import { PermanentDeliveryError } from "./permanent-delivery-error.js";
 import { appendEvents } from "../events/events.store.js";
 import { claimDeliveries, lockClaimedDelivery, markDeliveryDone, scheduleRetry, type ClaimedDelivery } from "./deliveries.store.js";
 import type { DeliveryProcessor } from "./delivery-processor.js";
@@ -151,7 +152,7 @@ export class DeliveryWorker {
   private async fail(delivery: ClaimedDelivery, error: unknown): Promise<void> {
     const { knex, logger, maxAttempts = DEFAULT_MAX_ATTEMPTS, backoffSeconds = defaultBackoff } = this.options;
     const message = error instanceof Error ? error.message : String(error);
-    if (delivery.attempts < maxAttempts) {
+    if (delivery.attempts < maxAttempts && !(error instanceof PermanentDeliveryError)) {
       const delay = backoffSeconds(delivery.attempts);
       logger.warn({ deliveryId: delivery.id, attempt: delivery.attempts, retryInSeconds: delay, err: error }, "delivery processing failed; will retry");
       await scheduleRetry(knex, delivery.id, this.id, message, delay);

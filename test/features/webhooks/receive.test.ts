@@ -31,7 +31,7 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
         const r = await deliveryRow(res.body.delivery_id);
         return r?.status === "processed" && r;
       }, "processing");
-      expect(row).toMatchObject({ event_type: "issues.opened", delivery_guid: res.guid, attempts: 1, actions: ["no rule applied"] });
+      expect(row).toMatchObject({ event_type: "issues.opened", delivery_guid: res.guid, attempts: 1, actions: [expect.stringMatching(/^created task #\d+$/)] });
       expect(JSON.parse(row.payload)).toEqual(payload);
       expect(row.payload_summary).toEqual({
         action: "opened",

@@ -1,0 +1,77 @@
+import type { Knex } from "knex";
+import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
+import { changeTaskStatus } from "../tasks/tasks.service.js";
+import { findTask, findTaskBySourceKey, type Task } from "../tasks/tasks.store.js";
+import type { TaskStatus } from "../tasks/tasks.schema.js";
+import { issueSourceKey } from "./github-issue-source.js";
+import { parsePayload, pullRequestPayload, type PullRequestPayload } from "./github-payloads.js";
+import { lockKey } from "./lock-key.js";
+import { parseTaskLinks } from "./parse-task-links.js";
+
+/** Extra work on a pull request event, run in the same transaction (the Reviews feature requests reviews here). */
+export type PullRequestHook = (trx: Knex.Transaction, input: DeliveryInput, pr: PullRequestPayload, linked: Task[]) => Promise<string[]>;
+
+interface Move {
+  to: TaskStatus;
+  from: TaskStatus[];
+  reason: string;
+}
+
+const MOVES: Record<string, Move | undefined> = {
+  opened: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request opened" },
+  ready_for_review: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request ready for review" },
+  reopened: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request reopened" },
+  merged: { to: "done", from: ["todo", "in_progress", "in_review"], reason: "pull request merged" },
+  closed: { to: "in_progress", from: ["in_review"], reason: "pull request closed without merging" },
+};
+
+/**
+ * `pull_request.*` → the tasks the PR is linked to (closing keywords, `Entourage-Task:` trailers,
+ * `task-601` / `issue-42-…` branches): opened or ready for review → in_review, merged → done,
+ * closed without merge → back to in_progress. Drafts move nothing.
+ */
+export async function applyPullRequestEvent(trx: Knex.Transaction, input: DeliveryInput, hooks: PullRequestHook[] = []): Promise<DeliveryOutcome> {
+  const payload = parsePayload(pullRequestPayload, input.payload, "pull_request");
+  const pr = payload.pull_request;
+  const repository = payload.repository.full_name;
+  await lockKey(trx, `github:pull:${repository.toLowerCase()}#${pr.number}`);
+
+  const linked = await findLinkedTasks(trx, input.webhook.org_id, payload);
+  const action = input.delivery.event_type === "pull_request.merged" ? "merged" : payload.action;
+  const actions: string[] = [];
+  const move = MOVES[action];
+  if (move && pr.draft && (action === "opened" || action === "reopened")) {
+    actions.push(`draft pull request #${pr.number}: linked tasks stay as they are`);
+  } else if (move) {
+    for (const task of linked) {
+      // Re-read under lock: an earlier task's cascade (parent completion) may have changed this one.
+      const current = (await findTask(trx, task.org_id, task.id, { forUpdate: true }))!;
+      if (!move.from.includes(current.status)) continue;
+      await changeTaskStatus(trx, current, move.to, { enforceTransitions: false, reason: `${move.reason} (#${pr.number})` });
+      actions.push(`task #${current.id} ${current.status} → ${move.to}`);
+    }
+  }
+  for (const hook of hooks) actions.push(...(await hook(trx, input, payload, linked)));
+  if (actions.length === 0) {
+    return {
+      actions: [linked.length ? `linked tasks ${linked.map((t) => `#${t.id}`).join(", ")} unchanged` : `pull request #${pr.number} links no task`],
+    };
+  }
+  return { actions };
+}
+
+/** The org's tasks a pull request refers to, each once, in id order. */
+export async function findLinkedTasks(trx: Knex.Transaction, orgId: string, payload: PullRequestPayload): Promise<Task[]> {
+  const pr = payload.pull_request;
+  const links = parseTaskLinks({ title: pr.title, body: pr.body, branch: pr.head.ref }, payload.repository.full_name);
+  const tasks = new Map<number, Task>();
+  for (const issue of links.issues) {
+    const task = await findTaskBySourceKey(trx, orgId, issueSourceKey(issue.repository, issue.number));
+    if (task) tasks.set(task.id, task);
+  }
+  for (const id of links.taskIds) {
+    const task = await findTask(trx, orgId, id);
+    if (task) tasks.set(task.id, task);
+  }
+  return [...tasks.values()].sort((a, b) => a.id - b.id);
+}
