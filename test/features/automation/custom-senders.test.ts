@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+
+describe("automation: custom senders", () => {
+  let app: TestApp;
+  let acme: BootstrapResult;
+  let webhook: RegisteredWebhook;
+
+  const send = async (event: string, doc: Record<string, unknown>) => {
+    const res = await sendDelivery(app.url, webhook, doc, { headers: { "x-entourage-event": event } });
+    expect(res.status).toBe(202);
+    return waitFor(async () => {
+      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+      return row.status !== "received" && row;
+    }, "processing");
+  };
+  const task = () => app.db.knex("tasks").where({ source_key: `custom:${webhook.id}:OPS-7` }).first();
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    acme = await app.bootstrap();
+    webhook = await registerWebhook(app, acme.api_key, acme.team_id, { provider: "custom", events: ["task.*"], config: { auto_assign: true, default_task_type: "chore" } });
+  });
+  afterAll(() => app.close());
+
+  it("task.create makes one task per external_id, assigned when auto_assign is on", async () => {
+    const created = await send("task.create", { external_id: "OPS-7", title: "Rotate TLS certs", priority: "high", tags: ["ops"] });
+    expect(created.actions).toEqual([expect.stringMatching(/^created task #\d+$/), "assigned to eng-1"]);
+    expect(await task()).toMatchObject({ title: "Rotate TLS certs", priority: "high", task_type: "chore", tags: ["custom", "external:OPS-7", "ops"], assignee_id: acme.agents[0]!.id });
+    const again = await send("task.create", { external_id: "OPS-7", title: "Rotate TLS certs" });
+    expect(again.status).toBe("ignored");
+    expect(await app.db.knex("tasks").where({ team_id: acme.team_id })).toHaveLength(1);
+  });
+
+  it("task.update changes only the fields it carries; task.close finishes the task", async () => {
+    await send("task.update", { external_id: "OPS-7", priority: "critical" });
+    expect(await task()).toMatchObject({ title: "Rotate TLS certs", priority: "critical" });
+    const closed = await send("task.close", { external_id: "OPS-7", resolution: "cancelled" });
+    expect(closed.actions[0]).toMatch(/→ cancelled$/);
+    expect((await task()).status).toBe("cancelled");
+    // Its engineer is free again.
+    expect((await app.db.knex("agents").where({ id: acme.agents[0]!.id }).first()).status).toBe("available");
+  });
+
+  it("ignores updates for unknown external ids", async () => {
+    const res = await send("task.update", { external_id: "NOPE-1", title: "x" });
+    expect(res.status).toBe("ignored");
+  });
+});

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { issuePayload } from "../../helpers/github-payloads.js";
+import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+
+describe("automation: GitHub issues become tasks", () => {
+  let app: TestApp;
+  let acme: BootstrapResult;
+  let webhook: RegisteredWebhook;
+  let nextIssue = 100;
+
+  /** Sends a delivery and waits until the worker has finished it. */
+  const deliver = async (payload: unknown, hook = webhook) => {
+    const res = await sendDelivery(app.url, hook, payload, { event: "issues" });
+    expect(res.status).toBe(202);
+    return waitFor(async () => {
+      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+      return row && row.status !== "received" && row;
+    }, `delivery ${res.body.delivery_id}`);
+  };
+  const taskFor = (number: number, repo = "Codertocat/Hello-World") =>
+    app.db.knex("tasks").where({ source_key: `github:issue:${repo.toLowerCase()}#${number}` });
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    acme = await app.bootstrap();
+    webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*"] });
+  });
+  afterAll(() => app.close());
+
+  it("issues.opened creates a task with title, description and link, priority and type from labels, tags and source", async () => {
+    const number = nextIssue++;
+    const payload = issuePayload("opened", { number, title: "Login broken on Safari", body: "Steps: open Safari.", labels: ["bug", "P1"] });
+    const delivery = await deliver(payload);
+    const [task] = await taskFor(number);
+    expect(delivery.status).toBe("processed");
+    expect(delivery.actions).toEqual([`created task #${task.id}`]);
+
+    const res = await app.request("GET", `/api/v1/tasks/${task.id}`, { key: acme.api_key });
+    expect(res.body).toMatchObject({
+      title: "Login broken on Safari",
+      description: `Steps: open Safari.\n\nGitHub issue: ${payload.issue.html_url}`,
+      priority: "high",
+      task_type: "bugfix",
+      status: "todo",
+      team_id: acme.team_id,
+      assignee_id: null,
+      tags: ["github", `issue:${number}`, "repo:Codertocat/Hello-World", "bug", "P1"],
+      source: {
+        kind: "github_issue",
+        repository: "Codertocat/Hello-World",
+        issue_number: number,
+        node_id: payload.issue.node_id,
+        html_url: payload.issue.html_url,
+        installation_id: null,
+      },
+    });
+    const events = await app.db.knex("events").whereRaw("(data->>'task_id')::int = ?", [task.id]).pluck("type");
+    expect(events).toEqual(["task.created"]);
+  });
+
+  it.each([
+    [["urgent"], "critical", "bugfix"],
+    [["p0", "enhancement"], "critical", "feature"],
+    [["important", "documentation"], "high", "docs"],
+    [["minor"], "low", "bugfix"],
+    [["question"], "medium", "bugfix"],
+  ])("labels %j give priority %s and type %s", async (labels, priority, taskType) => {
+    const number = nextIssue++;
+    await deliver(issuePayload("opened", { number, labels }));
+    const [task] = await taskFor(number);
+    expect(task).toMatchObject({ priority, task_type: taskType });
+  });
+
+  it("uses the webhook's default_task_type when no label names a type", async () => {
+    const docs = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*"], config: { default_task_type: "chore" } });
+    const number = nextIssue++;
+    await deliver(issuePayload("opened", { number, labels: [], repository: "acme/ops" }), docs);
+    const [task] = await taskFor(number, "acme/ops");
+    expect(task.task_type).toBe("chore");
+  });
+
+  it("never makes two tasks for one issue, whatever arrives twice", async () => {
+    const number = nextIssue++;
+    const payload = issuePayload("opened", { number });
+    const deliveries = await Promise.all([1, 2, 3].map(() => deliver(payload)));
+    expect(await taskFor(number)).toHaveLength(1);
+    expect(deliveries.filter((d) => d.actions[0].startsWith("created task"))).toHaveLength(1);
+  });
+
+  it("follows the issue: closed completed → done, reopened → todo, closed not_planned → cancelled", async () => {
+    const number = nextIssue++;
+    await deliver(issuePayload("opened", { number, updated_at: "2026-01-01T10:00:00Z" }));
+    await deliver(issuePayload("closed", { number, updated_at: "2026-01-01T11:00:00Z" }));
+    expect((await taskFor(number))[0].status).toBe("done");
+    await deliver(issuePayload("reopened", { number, updated_at: "2026-01-01T12:00:00Z" }));
+    expect((await taskFor(number))[0].status).toBe("todo");
+    await deliver(issuePayload("closed", { number, state_reason: "not_planned", updated_at: "2026-01-01T13:00:00Z" }));
+    const [task] = await taskFor(number);
+    expect(task.status).toBe("cancelled");
+    const statuses = await app.db.knex("events").where({ type: "task.status_changed" }).whereRaw("(data->>'task_id')::int = ?", [task.id]).orderBy("id");
+    expect(statuses.map((e) => e.data.to)).toEqual(["done", "todo", "cancelled"]);
+  });
+
+  it("follows edits and label changes", async () => {
+    const number = nextIssue++;
+    await deliver(issuePayload("opened", { number, title: "Old", labels: ["bug"], updated_at: "2026-01-01T10:00:00Z" }));
+    const edited = await deliver(issuePayload("edited", { number, title: "New title", body: "New body", labels: ["bug"], updated_at: "2026-01-01T10:05:00Z" }));
+    expect(edited.actions[0]).toMatch(/updated task #\d+ title and description/);
+    await deliver(issuePayload("labeled", { number, labels: ["enhancement", "critical"], updated_at: "2026-01-01T10:06:00Z" }));
+    const [task] = await taskFor(number);
+    expect(task).toMatchObject({ title: "New title", priority: "critical", task_type: "feature" });
+    expect(task.description).toMatch(/^New body\n\nGitHub issue: /);
+    expect(task.tags).toEqual(["github", `issue:${number}`, "repo:Codertocat/Hello-World", "enhancement", "critical"]);
+  });
+
+  it("handles closed before opened: one task, done, and the late opened changes nothing", async () => {
+    const number = nextIssue++;
+    const closed = await deliver(issuePayload("closed", { number, updated_at: "2026-02-01T12:00:00Z" }));
+    expect(closed.actions[0]).toMatch(/^created task #\d+$/);
+    const opened = await deliver(issuePayload("opened", { number, updated_at: "2026-02-01T11:00:00Z" }));
+    expect(opened.status).toBe("ignored");
+    expect(opened.actions[0]).toMatch(/older than the state already applied/);
+    const tasks = await taskFor(number);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0].status).toBe("done");
+  });
+
+  it("never lets an older edit overwrite a newer one", async () => {
+    const number = nextIssue++;
+    await deliver(issuePayload("opened", { number, title: "v1", updated_at: "2026-03-01T10:00:00Z" }));
+    await deliver(issuePayload("edited", { number, title: "v3", updated_at: "2026-03-01T10:03:00Z" }));
+    await deliver(issuePayload("edited", { number, title: "v2", updated_at: "2026-03-01T10:02:00Z" }));
+    expect((await taskFor(number))[0].title).toBe("v3");
+  });
+
+  it("ignores events for an issue it never saw open (except closed/reopened)", async () => {
+    const number = nextIssue++;
+    const res = await deliver(issuePayload("labeled", { number, labels: ["bug"] }));
+    expect(res.status).toBe("ignored");
+    expect(await taskFor(number)).toEqual([]);
+  });
+
+  it("fails a payload that lacks the issue at once, without retrying", async () => {
+    const res = await sendDelivery(app.url, webhook, { action: "opened", repository: { full_name: "a/b" } }, { event: "issues" });
+    const row = await waitFor(async () => {
+      const r = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+      return r.status === "failed" && r;
+    }, "failure");
+    expect(row.attempts).toBe(1);
+    expect(row.error).toMatch(/lacks required fields: issue/);
+  });
+});

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { parseTaskLinks } from "../../../src/features/automation/parse-task-links.js";
+import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
+import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+
+describe("automation: pull requests move their linked tasks", () => {
+  let app: TestApp;
+  let acme: BootstrapResult;
+  let webhook: RegisteredWebhook;
+  let nextNumber = 300;
+
+  const deliver = async (event: string, payload: unknown) => {
+    const res = await sendDelivery(app.url, webhook, payload, { event });
+    expect(res.status).toBe(202);
+    return waitFor(async () => {
+      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+      return row.status !== "received" && row;
+    }, "processing");
+  };
+  const openIssue = async () => {
+    const number = nextNumber++;
+    await deliver("issues", issuePayload("opened", { number }));
+    const task = await app.db.knex("tasks").where({ source_key: `github:issue:codertocat/hello-world#${number}` }).first();
+    return { number, task };
+  };
+  const statusOf = async (id: number) => (await app.db.knex("tasks").where({ id }).first()).status;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    acme = await app.bootstrap();
+    webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*", "pull_request.*"] });
+  });
+  afterAll(() => app.close());
+
+  it("opened with `Fixes #N` → in_review; merged → done", async () => {
+    const { number, task } = await openIssue();
+    const opened = await deliver("pull_request", pullRequestPayload("opened", { number: 900, body: `Fixes #${number}` }));
+    expect(opened.actions).toContain(`task #${task.id} todo → in_review`);
+    expect(await statusOf(task.id)).toBe("in_review");
+    const merged = await deliver("pull_request", pullRequestPayload("merged", { number: 900, body: `Fixes #${number}` }));
+    expect(merged.event_type).toBe("pull_request.merged");
+    expect(merged.actions).toContain(`task #${task.id} in_review → done`);
+    expect(await statusOf(task.id)).toBe("done");
+  });
+
+  it("closed without merge → back to in_progress", async () => {
+    const { number, task } = await openIssue();
+    await deliver("pull_request", pullRequestPayload("opened", { number: 901, title: `Resolve #${number}` }));
+    await deliver("pull_request", pullRequestPayload("closed", { number: 901, title: `Resolve #${number}` }));
+    expect(await statusOf(task.id)).toBe("in_progress");
+  });
+
+  it("links by Entourage-Task trailer and by task-N / issue-N branch names", async () => {
+    const a = await openIssue();
+    const b = await openIssue();
+    const c = await openIssue();
+    await deliver("pull_request", pullRequestPayload("opened", { number: 902, body: `Work.\n\nEntourage-Task: #${a.task.id}`, branch: `feature/task-${b.task.id}` }));
+    await deliver("pull_request", pullRequestPayload("opened", { number: 903, body: "", branch: `issue-${c.number}-fix-it` }));
+    expect([await statusOf(a.task.id), await statusOf(b.task.id), await statusOf(c.task.id)]).toEqual(["in_review", "in_review", "in_review"]);
+  });
+
+  it("moves nothing for a draft, and does on ready_for_review", async () => {
+    const { number, task } = await openIssue();
+    const draft = await deliver("pull_request", pullRequestPayload("opened", { number: 904, body: `closes #${number}`, draft: true }));
+    expect(draft.actions[0]).toMatch(/draft/);
+    expect(await statusOf(task.id)).toBe("todo");
+    await deliver("pull_request", pullRequestPayload("ready_for_review", { number: 904, body: `closes #${number}`, draft: false }));
+    expect(await statusOf(task.id)).toBe("in_review");
+  });
+
+  it("never moves another org's task named by id", async () => {
+    const other = await app.bootstrap({ name: "other" });
+    const theirs = await app.request("POST", "/api/v1/tasks", { key: other.api_key, body: { team_id: other.team_id, title: "private" } });
+    const res = await deliver("pull_request", pullRequestPayload("opened", { number: 905, body: `Entourage-Task: #${theirs.body.id}` }));
+    expect(res.actions).toEqual(["pull request #905 links no task"]);
+    expect(await statusOf(theirs.body.id)).toBe("todo");
+  });
+
+  describe("parseTaskLinks", () => {
+    it("reads closing keywords, cross-repo references, trailers and branches", () => {
+      const links = parseTaskLinks(
+        { title: "Fix: closes #4", body: "Fixes octo/other#7\nresolved #9\nmentions #10\nEntourage-Task: #601, #602", branch: "task-603/issue-11-x" },
+        "octo/repo",
+      );
+      expect(links.issues).toEqual([
+        { repository: "octo/repo", number: 4 },
+        { repository: "octo/other", number: 7 },
+        { repository: "octo/repo", number: 9 },
+        { repository: "octo/repo", number: 11 },
+      ]);
+      expect(links.taskIds).toEqual([601, 602, 603]);
+    });
+
+    it("does not take words that merely contain a keyword or a task number", () => {
+      const links = parseTaskLinks({ title: "prefixes #4", body: "hotfix#5 subtask-6", branch: "multitask-7" }, "o/r");
+      expect(links).toEqual({ issues: [], taskIds: [] });
+    });
+  });
+});
