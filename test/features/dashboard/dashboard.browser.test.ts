@@ -5,7 +5,9 @@ import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { issuePayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { registerWebhook, sendDelivery } from "../../helpers/webhooks.js";
 
 const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find(
   (candidate): candidate is string => !!candidate && existsSync(candidate),
@@ -39,7 +41,7 @@ describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
     if (profileDir) await fs.rm(profileDir, { recursive: true, force: true });
   });
 
-  it("signs in, then shows a new task and its status change live, without a reload", async () => {
+  it("signs in, then shows tasks, deliveries and status changes live, without a reload", async () => {
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
 
@@ -70,6 +72,28 @@ describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
     expect(moved.status).toBe(200);
     await page.locator(`[data-testid="column-in_progress"] [data-testid="task-${created.body.id}"]`).waitFor();
     expect(await page.locator(`[data-testid="column-todo"] [data-testid="task-${created.body.id}"]`).count()).toBe(0);
+
+    // A signed GitHub delivery: its row appears in the log and its task on the board, live.
+    const webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.*"], name: "Hello-World" });
+    const opened = await sendDelivery(app.url, webhook, issuePayload("opened", { number: 77, title: "Dark mode flickers", labels: ["bug"], updated_at: "2026-11-28T10:00:00Z" }), { event: "issues" });
+    expect(opened.status).toBe(202);
+    await page.locator(`[data-webhook-id="${webhook.id}"]`).waitFor();
+    await page.locator(`[data-webhook-id="${webhook.id}"]`).click();
+    const row = page.locator(`#deliveries-body tr[data-delivery-id="${opened.body.delivery_id}"]`);
+    await row.waitFor();
+    await expect.poll(() => row.textContent()).toMatch(/issues\.opened.*processed.*created task #\d+/);
+    const issueTask = await app.db.knex("tasks").where({ source_key: "github:issue:codertocat/hello-world#77" }).first();
+    const issueCard = page.locator(`[data-testid="column-todo"] [data-testid="task-${issueTask.id}"]`);
+    await issueCard.waitFor();
+    expect(await issueCard.textContent()).toContain("Dark mode flickers");
+
+    // The issue closes on GitHub: the card moves to done without a reload.
+    const closed = await sendDelivery(app.url, webhook, issuePayload("closed", { number: 77, title: "Dark mode flickers", labels: ["bug"], updated_at: "2026-11-28T11:00:00Z" }), { event: "issues" });
+    expect(closed.status).toBe(202);
+    await page.locator(`[data-testid="column-done"] [data-testid="task-${issueTask.id}"]`).waitFor();
+    expect(await page.locator(`[data-testid="column-todo"] [data-testid="task-${issueTask.id}"]`).count()).toBe(0);
+    const closedRow = page.locator(`#deliveries-body tr[data-delivery-id="${closed.body.delivery_id}"]`);
+    await expect.poll(() => closedRow.textContent(), { timeout: 10_000 }).toMatch(/issues\.closed.*processed/);
 
     expect(await page.evaluate("window.notReloaded")).toBe(true);
     expect(pageErrors).toEqual([]);
