@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { signBody } from "../../src/features/webhooks/verify-signature.js";
 import type { TestApp, TestResponse } from "./test-app.js";
 import { request } from "./test-app.js";
+import { waitFor } from "./wait-for.js";
 
 export interface RegisteredWebhook {
   id: string;
@@ -55,4 +56,14 @@ export async function sendDelivery(baseUrl: string, webhook: { id: string; secre
   if (signature !== null) headers["x-hub-signature-256"] = signature;
   const res = await request(baseUrl, "POST", `/api/v1/webhooks/${webhook.id}/receive`, { body, headers });
   return { ...res, guid };
+}
+
+/** Sends a delivery, expects it acknowledged (202), and waits until the worker has finished it; returns its row. */
+export async function deliverAndWait(app: TestApp, webhook: { id: string; secret: string }, payload: unknown, options: SendOptions = {}) {
+  const res = await sendDelivery(app.url, webhook, payload, options);
+  if (res.status !== 202) throw new Error(`expected 202, got ${res.status}: ${res.text}`);
+  return waitFor(async () => {
+    const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+    return row && row.status !== "received" && row;
+  }, `delivery ${res.body.delivery_id} to be processed`);
 }

@@ -1,23 +1,11 @@
 import type { TaskPriority, TaskStatus, TaskType } from "../tasks/tasks.schema.js";
+import type { Task } from "../tasks/tasks.store.js";
 
-/** A task as the REST API returns it (dates are ISO strings on the wire). */
-export interface ApiTask {
-  id: number;
-  team_id: string;
-  parent_id: number | null;
-  title: string;
-  description: string;
-  priority: TaskPriority;
-  task_type: TaskType;
-  status: TaskStatus;
-  assignee_id: string | null;
-  tags: string[];
-  source: Record<string, unknown>;
-  depends_on: number[];
-  created_at: string;
-  updated_at: string;
-  completed_at: string | null;
-}
+/** A value as JSON carries it: dates become ISO strings. */
+type OnTheWire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+
+/** A task as the REST API returns it. */
+export type ApiTask = Omit<OnTheWire<Task>, "org_id">;
 
 export interface ApiTaskDetail extends ApiTask {
   subtasks: Pick<ApiTask, "id" | "title" | "status" | "assignee_id">[];

@@ -3,7 +3,7 @@ import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.j
 import { issuePayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 describe("automation: auto_assign hands tasks to free engineers", () => {
   let app: TestApp;
@@ -21,11 +21,7 @@ describe("automation: auto_assign hands tasks to free engineers", () => {
   };
   const open = async (webhook: RegisteredWebhook, labels: string[] = []) => {
     const number = nextIssue++;
-    const res = await sendDelivery(app.url, webhook, issuePayload("opened", { number, labels, repository: `acme/r${webhook.id.slice(0, 8)}` }), { event: "issues" });
-    return waitFor(async () => {
-      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
-      return row.status === "processed" && row;
-    }, "processing");
+    return deliverAndWait(app, webhook, issuePayload("opened", { number, labels, repository: `acme/r${webhook.id.slice(0, 8)}` }), { event: "issues" });
   };
   const agentsOf = (org: BootstrapResult) => app.db.knex("agents").where({ team_id: org.team_id }).orderBy("created_at");
   const tasksOf = (org: BootstrapResult) => app.db.knex("tasks").where({ team_id: org.team_id }).orderBy("id");

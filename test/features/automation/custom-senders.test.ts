@@ -1,22 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
-import { waitFor } from "../../helpers/wait-for.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 describe("automation: custom senders", () => {
   let app: TestApp;
   let acme: BootstrapResult;
   let webhook: RegisteredWebhook;
 
-  const send = async (event: string, doc: Record<string, unknown>) => {
-    const res = await sendDelivery(app.url, webhook, doc, { headers: { "x-entourage-event": event } });
-    expect(res.status).toBe(202);
-    return waitFor(async () => {
-      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
-      return row.status !== "received" && row;
-    }, "processing");
-  };
+  const send = (event: string, doc: Record<string, unknown>) => deliverAndWait(app, webhook, doc, { headers: { "x-entourage-event": event } });
   const task = () => app.db.knex("tasks").where({ source_key: `custom:${webhook.id}:OPS-7` }).first();
 
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.j
 import { issuePayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 describe("automation: GitHub issues become tasks", () => {
   let app: TestApp;
@@ -11,15 +11,7 @@ describe("automation: GitHub issues become tasks", () => {
   let webhook: RegisteredWebhook;
   let nextIssue = 100;
 
-  /** Sends a delivery and waits until the worker has finished it. */
-  const deliver = async (payload: unknown, hook = webhook) => {
-    const res = await sendDelivery(app.url, hook, payload, { event: "issues" });
-    expect(res.status).toBe(202);
-    return waitFor(async () => {
-      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
-      return row && row.status !== "received" && row;
-    }, `delivery ${res.body.delivery_id}`);
-  };
+  const deliver = (payload: unknown, hook = webhook) => deliverAndWait(app, hook, payload, { event: "issues" });
   const taskFor = (number: number, repo = "Codertocat/Hello-World") =>
     app.db.knex("tasks").where({ source_key: `github:issue:${repo.toLowerCase()}#${number}` });
 

@@ -3,8 +3,7 @@ import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.j
 import { parseTaskLinks } from "../../../src/features/automation/parse-task-links.js";
 import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
-import { waitFor } from "../../helpers/wait-for.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 describe("automation: pull requests move their linked tasks", () => {
   let app: TestApp;
@@ -12,14 +11,7 @@ describe("automation: pull requests move their linked tasks", () => {
   let webhook: RegisteredWebhook;
   let nextNumber = 300;
 
-  const deliver = async (event: string, payload: unknown) => {
-    const res = await sendDelivery(app.url, webhook, payload, { event });
-    expect(res.status).toBe(202);
-    return waitFor(async () => {
-      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
-      return row.status !== "received" && row;
-    }, "processing");
-  };
+  const deliver = (event: string, payload: unknown) => deliverAndWait(app, webhook, payload, { event });
   const openIssue = async () => {
     const number = nextNumber++;
     await deliver("issues", issuePayload("opened", { number }));

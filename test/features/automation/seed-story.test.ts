@@ -2,22 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
-import { waitFor } from "../../helpers/wait-for.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 describe("the seed story: an issue becomes work, is split, merged piece by piece, and announced once", () => {
   let app: TestApp;
   let acme: BootstrapResult;
   let webhook: RegisteredWebhook;
 
-  const deliver = async (event: string, payload: unknown) => {
-    const res = await sendDelivery(app.url, webhook, payload, { event });
-    expect(res.status).toBe(202);
-    return waitFor(async () => {
-      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
-      return row.status !== "received" && row;
-    }, "processing");
-  };
+  const deliver = (event: string, payload: unknown) => deliverAndWait(app, webhook, payload, { event });
 
   beforeAll(async () => {
     app = await startTestApp();
