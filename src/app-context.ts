@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
+import type { GithubClient } from "./features/github/github-client.js";
 
 export interface Secrets {
   jwtSecret: string;
@@ -16,4 +17,6 @@ export interface AppContext {
   databaseUrl: string;
   logger: Logger;
   secrets: Secrets;
+  /** The one GitHub client (installation Octokit from Probot); absent while the App path is off. */
+  github?: GithubClient;
 }
