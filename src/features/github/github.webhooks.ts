@@ -15,7 +15,7 @@ export interface GithubHandlerDeps {
 
 /**
  * Every App event, whatever its name, enters the one pipeline: routed to the webhooks that
- * claim its repository or installation, or kept as unrouted. A throw answers GitHub 500, so
+ * claim its repository or installation, or kept as unrouted. A throw answers GitHub 503, so
  * the delivery shows as failed there and the missed-delivery recovery asks for it again.
  */
 export function registerGithubHandlers(app: Probot, deps: GithubHandlerDeps): void {
@@ -37,8 +37,9 @@ export function registerGithubHandlers(app: Probot, deps: GithubHandlerDeps): vo
         );
       }
     } catch (error) {
-      deps.logger.error({ err: error, guid: context.id, event: context.name }, "could not store an App delivery; answered GitHub 500");
-      throw error;
+      deps.logger.error({ err: error, guid: context.id, event: context.name }, "could not store an App delivery; answered GitHub 503");
+      // What GitHub (and Probot's own error log) gets: no SQL, no payload.
+      throw Object.assign(new Error("The delivery could not be stored; retry later"), { status: 503 });
     }
   });
 }

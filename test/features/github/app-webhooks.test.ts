@@ -134,6 +134,19 @@ describe("POST /api/github/webhooks (the GitHub App door)", () => {
     });
   });
 
+  describe("a delivery that cannot be stored", () => {
+    it("is not acknowledged: 503 without internals, so GitHub shows it failed and the recovery asks again", async () => {
+      await app.db.knex.raw("ALTER TABLE unrouted_deliveries RENAME TO unrouted_deliveries_away");
+      try {
+        const res = await sendAppDelivery(app.url, "issues", appIssueOpened("nobody/routes-this", 4040));
+        expect(res.status).toBe(503);
+        expect(res.text).not.toMatch(/unrouted|insert|relation/i);
+      } finally {
+        await app.db.knex.raw("ALTER TABLE unrouted_deliveries_away RENAME TO unrouted_deliveries");
+      }
+    });
+  });
+
   describe("a refused delivery", () => {
     it("with a wrong signature is a 401 and nothing is stored or processed", async () => {
       const payload = appIssueOpened("acme/api", 101, 2);
