@@ -98,7 +98,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       closers.push(() => closeServer(httpServer));
       logger.info({ url, publicUrl: config.PUBLIC_URL, database: db.embedded ? "embedded" : "DATABASE_URL" }, "Entourage is serving");
       if (config.WEBHOOK_PROXY_URL && github.client) {
-        closers.push(await startWebhookProxy(config.WEBHOOK_PROXY_URL, `${url}/api/github/webhooks`, logger));
+        closers.push(startWebhookProxy(config.WEBHOOK_PROXY_URL, `${url}/api/github/webhooks`, logger));
       }
     }
     let githubRecovery: RecoveryJob | undefined;

@@ -42,15 +42,30 @@ export async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline
   return { client, door };
 }
 
-/** Local development: forwards a smee.io channel to this server (only when WEBHOOK_PROXY_URL is set). */
-export async function startWebhookProxy(source: string, target: string, logger: AppContext["logger"]): Promise<() => Promise<void>> {
-  const { SmeeClient } = await import("smee-client");
-  const smee = new SmeeClient({
-    source,
-    target,
-    logger: { info: (...args: unknown[]) => logger.debug({ smee: args.map(String).join(" ") }, "smee"), error: (...args: unknown[]) => logger.warn({ smee: args.map(String).join(" ") }, "smee") },
-  });
-  await smee.start();
-  logger.info({ source, target }, "forwarding WEBHOOK_PROXY_URL to the App door (smee)");
-  return () => smee.stop();
+/**
+ * Local development: forwards a smee.io channel to this server (started only when
+ * WEBHOOK_PROXY_URL is set). Connecting happens in the background: an unreachable channel is
+ * logged, never a reason not to start.
+ */
+export function startWebhookProxy(source: string, target: string, logger: AppContext["logger"]): () => Promise<void> {
+  const log = logger.child({ component: "webhook-proxy" });
+  const text = (args: unknown[]) => args.map(String).join(" ");
+  let smee: { stop(): Promise<void> } | undefined;
+  const started = import("smee-client")
+    .then(async ({ SmeeClient }) => {
+      const client = new SmeeClient({
+        source,
+        target,
+        maxConnectionTimeout: 15_000,
+        logger: { info: (...args: unknown[]) => log.debug(text(args)), error: (...args: unknown[]) => log.warn(text(args)) },
+      });
+      smee = client;
+      await client.start();
+      log.info({ source, target }, "forwarding WEBHOOK_PROXY_URL (smee) to the App door");
+    })
+    .catch((error: unknown) => log.warn({ err: error, source }, "could not connect to WEBHOOK_PROXY_URL; App deliveries will not be forwarded"));
+  return async () => {
+    await started;
+    await smee?.stop().catch(() => undefined);
+  };
 }
