@@ -46,6 +46,9 @@ export const configSchema = z
     WEBHOOK_PROXY_URL: optionalUrl,
     GHE_HOST: optionalString,
     GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
+    // Missed-delivery recovery (GitHub App): every N seconds (0 = off), first pass looking back H hours.
+    GITHUB_RECOVERY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+    GITHUB_RECOVERY_LOOKBACK_HOURS: z.coerce.number().min(0).max(72, "GitHub keeps deliveries for 3 days").default(24),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
     SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().max(3600).default(15),
     ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),

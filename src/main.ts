@@ -7,6 +7,9 @@ import { startEventRelay, type EventRelay } from "./bus/event-relay.js";
 import { createDb, type Database } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
 import { createEventStreams } from "./features/events/event-streams.js";
+import { createGithubApp, startWebhookProxy } from "./features/github/create-github-app.js";
+import { startGithubOutboxSender, type GithubOutboxSenderOptions } from "./features/github/github-outbox-sender.js";
+import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/github/recover-missed-deliveries.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
 import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
@@ -23,6 +26,8 @@ export interface Entourage {
   url: string;
   server?: Server;
   pipeline: WebhookPipeline;
+  /** The missed-delivery recovery, when the App is configured and this process runs workers. */
+  githubRecovery?: RecoveryJob;
   /** Printed once: the org created on an empty database. */
   firstRun?: BootstrapResult;
   close(): Promise<void>;
@@ -43,6 +48,8 @@ export interface StartOptions {
   worker?: Partial<DeliveryWorkerOptions>;
   /** Outbound notification sender settings (tests shorten the retry schedule and timeouts). */
   outbound?: Partial<OutboundSenderOptions>;
+  /** GitHub outbox sender settings (tests shorten backoff and polling). */
+  githubOutbox?: Partial<GithubOutboxSenderOptions>;
 }
 
 /**
@@ -92,11 +99,14 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       logger.info({ workerId: worker.id }, "delivery worker started");
     }
 
+    const github = await createGithubApp(ctx, pipeline, { serve: role === "serve" });
+    ctx.github = github.client;
+
     let url = "";
     let server: Server | undefined;
     if (role === "serve") {
       const app = createHttpApp(ctx, { pipeline, readinessChecks: bus.kind === "redis" ? { redis: () => bus.check() } : {} });
-      server = await listen(createRequestListener(app, pipeline), config.PORT, config.HOST);
+      server = await listen(createRequestListener(app, pipeline, github.door), config.PORT, config.HOST);
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : config.PORT;
       url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
@@ -105,15 +115,29 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       // Runs before closeServer (closers run in reverse): open SSE streams would hold it open.
       closers.push(async () => streams.closeAll());
       logger.info({ url, publicUrl: config.PUBLIC_URL, database: db.embedded ? "embedded" : "DATABASE_URL" }, "Entourage is serving");
+      if (config.WEBHOOK_PROXY_URL && github.client) {
+        closers.push(startWebhookProxy(config.WEBHOOK_PROXY_URL, `${url}/api/github/webhooks`, logger));
+      }
     }
+    let githubRecovery: RecoveryJob | undefined;
     if (runWorker) {
       const sender = startOutboundSender(
         { knex: db.knex, logger, encryptionKey: secrets.encryptionKey },
         { allowPrivate: config.ALLOW_PRIVATE_OUTBOUND, ...options.outbound },
       );
       closers.push(() => sender.stop());
+      const githubSender = await startGithubOutboxSender({ knex: db.knex, logger, github: github.client, databaseUrl: db.url }, options.githubOutbox);
+      closers.push(() => githubSender.stop());
+      if (github.client && config.GITHUB_RECOVERY_INTERVAL_SECONDS > 0) {
+        const recovery = startMissedDeliveriesRecovery(
+          { knex: db.knex, github: github.client, logger },
+          { intervalMs: config.GITHUB_RECOVERY_INTERVAL_SECONDS * 1000, lookbackMs: config.GITHUB_RECOVERY_LOOKBACK_HOURS * 3600_000, overlapMs: 10 * 60_000 },
+        );
+        githubRecovery = recovery;
+        closers.push(() => recovery.stop());
+      }
     }
-    return { ctx, url, server, pipeline, firstRun, close };
+    return { ctx, url, server, pipeline, githubRecovery, firstRun, close };
   } catch (error) {
     await close();
     throw error;

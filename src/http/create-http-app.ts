@@ -5,6 +5,8 @@ import type { WebhookPipeline } from "../features/webhooks/webhook-pipeline.js";
 import { RECEIVE_PATH } from "../features/webhooks/receive-webhook.js";
 import { createWebhooksRouter } from "../features/webhooks/webhooks.routes.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
+import type { GithubAppDoor } from "../features/github/github-app-door.js";
+import { createGithubRouter } from "../features/github/github.routes.js";
 import { createMcpRouter } from "../features/mcp/mcp.routes.js";
 import { createOutboundWebhooksRouter } from "../features/notifications/outbound-webhooks.routes.js";
 import { createDashboardRouter } from "../features/dashboard/dashboard.routes.js";
@@ -69,6 +71,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   api.use(createTasksRouter(ctx));
   api.use(createWebhooksRouter(ctx, options.pipeline));
   api.use(createOutboundWebhooksRouter(ctx));
+  api.use(createGithubRouter(ctx));
   app.use("/api/v1", api);
   app.use(createDashboardRouter());
 
@@ -88,8 +91,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * The server's request listener: the webhook receive path runs on bare node:http (it is the
  * hot path and needs the raw bytes); everything else goes through Express.
  */
-export function createRequestListener(app: Express, pipeline: WebhookPipeline): RequestListener {
+export function createRequestListener(app: Express, pipeline: WebhookPipeline, githubDoor?: GithubAppDoor): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
+    // The GitHub App door (Probot's middleware) needs the raw bytes too: before Express, mounted bare.
+    if (githubDoor?.handles(req)) {
+      void githubDoor.handle(req, res);
+      return;
+    }
     if (req.method === "POST" && req.url) {
       const match = RECEIVE_PATH.exec(req.url);
       if (match) {

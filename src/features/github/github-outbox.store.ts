@@ -30,3 +30,81 @@ export async function enqueueGithubAction(db: Queryable, action: NewGithubAction
   const existing = (await db("github_outbox").select("id").where({ dedupe_key: action.dedupe_key }).first()) as { id: number };
   return { id: existing.id, created: false };
 }
+
+export type GithubActionStatus = "pending" | "sent" | "failed" | "skipped";
+
+/** A claimed outbox row: `attempts` already counts this attempt. */
+export interface ClaimedGithubAction {
+  id: number;
+  org_id: string;
+  kind: GithubActionKind;
+  repository: string;
+  installation_id: number | null;
+  dedupe_key: string;
+  request: Record<string, unknown>;
+  task_id: number | null;
+  attempts: number;
+  created_at: Date;
+}
+
+export interface GithubActionRow extends ClaimedGithubAction {
+  status: GithubActionStatus;
+  next_attempt_at: Date;
+  last_error: string | null;
+  result: Record<string, unknown> | null;
+  sent_at: Date | null;
+}
+
+const CLAIM_COLUMNS = ["id", "org_id", "kind", "repository", "installation_id", "dedupe_key", "request", "task_id", "attempts", "created_at"] as const;
+const ROW_COLUMNS = [...CLAIM_COLUMNS, "status", "next_attempt_at", "last_error", "result", "sent_at"] as const;
+
+/**
+ * Claims due pending rows for this sender (SKIP LOCKED; a lease so a crashed sender's rows
+ * come back) and counts the attempt now: a row with attempts > 1 may already have reached GitHub.
+ */
+export async function claimGithubActions(db: Queryable, senderId: string, limit: number, leaseMs: number): Promise<ClaimedGithubAction[]> {
+  const result = await db.raw(
+    `UPDATE github_outbox o
+        SET locked_by = ?, locked_until = now() + (? * interval '1 millisecond'), attempts = o.attempts + 1
+      WHERE o.id IN (
+        SELECT id FROM github_outbox
+         WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+         ORDER BY next_attempt_at, id
+         FOR UPDATE SKIP LOCKED
+         LIMIT ?)
+      RETURNING ${CLAIM_COLUMNS.map((c) => `o.${c}`).join(", ")}`,
+    [senderId, leaseMs, limit],
+  );
+  return result.rows as ClaimedGithubAction[];
+}
+
+export type GithubActionSettlement =
+  | { status: "sent"; result: Record<string, unknown> }
+  | { status: "pending"; error: string; retryInMs: number }
+  | { status: "failed" | "skipped"; error: string };
+
+/** Records the outcome of an attempt, if this sender still holds the row; false when its lease was lost. */
+export async function settleGithubAction(db: Queryable, id: number, senderId: string, outcome: GithubActionSettlement): Promise<boolean> {
+  const changes: Record<string, unknown> = { status: outcome.status, locked_by: null, locked_until: null };
+  if (outcome.status === "sent") {
+    Object.assign(changes, { result: JSON.stringify(outcome.result), sent_at: db.fn.now(), last_error: null });
+  } else {
+    changes.last_error = outcome.error.slice(0, 2000);
+    if (outcome.status === "pending") changes.next_attempt_at = db.raw("now() + (? * interval '1 millisecond')", [outcome.retryInMs]);
+  }
+  const updated = await db("github_outbox").where({ id, locked_by: senderId, status: "pending" }).update(changes);
+  return updated > 0;
+}
+
+/** An org's GitHub writes, newest first (filter by task to see why a comment was or was not posted). */
+export async function listGithubActions(
+  db: Queryable,
+  orgId: string,
+  options: { task_id?: number; status?: GithubActionStatus; before_id?: number; limit: number },
+): Promise<GithubActionRow[]> {
+  const q = db("github_outbox").select(ROW_COLUMNS).where({ org_id: orgId });
+  if (options.task_id) q.where({ task_id: options.task_id });
+  if (options.status) q.where({ status: options.status });
+  if (options.before_id) q.where("id", "<", options.before_id);
+  return q.orderBy("id", "desc").limit(options.limit);
+}

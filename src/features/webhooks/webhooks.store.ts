@@ -64,7 +64,13 @@ export async function findGithubWebhooksFor(
 ): Promise<WebhookRow[]> {
   const q = db("webhooks").select(COLUMNS).where({ provider: "github", active: true });
   q.where((w) => {
-    if (target.repository) w.orWhereRaw("config->'repositories' \\? ?", [target.repository]);
+    // GitHub treats owner/name case-insensitively; so does routing.
+    if (target.repository) {
+      w.orWhereRaw(
+        "EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(config->'repositories', '[]'::jsonb)) AS named(full_name) WHERE lower(named.full_name) = lower(?))",
+        [target.repository],
+      );
+    }
     if (target.installationId) w.orWhereRaw("(config->>'installation_id')::bigint = ?", [target.installationId]);
     if (!target.repository && !target.installationId) w.whereRaw("false");
   });

@@ -1,0 +1,147 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { BodyTooLargeError, readBody } from "../../http/read-body.js";
+import { sendJson } from "../../http/send-json.js";
+import { MAX_WEBHOOK_BODY_BYTES } from "../webhooks/receive-webhook.js";
+import { verifySignature } from "../webhooks/verify-signature.js";
+import { GITHUB_APP_HOW_TO } from "./github-app-credentials.js";
+
+export const GITHUB_APP_WEBHOOKS_PATH = "/api/github/webhooks";
+const PATH = /^\/api\/github\/webhooks\/?(?:\?.*)?$/;
+
+const KEPT_HEADERS = [
+  "content-type",
+  "user-agent",
+  "x-github-event",
+  "x-github-delivery",
+  "x-github-hook-id",
+  "x-github-hook-installation-target-id",
+  "x-github-hook-installation-target-type",
+];
+
+/** Probot's node middleware: answers the requests on its path, calls `next` otherwise. */
+export type ProbotMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => Promise<boolean | void>;
+
+/** The raw document and headers of a delivery in flight, for the App handler (Probot hands it only the parsed payload). */
+export interface RawAppDelivery {
+  payloadText: string;
+  headers: Record<string, string>;
+}
+
+/** The App door in front of Probot; `handles` says whether a request is for it. */
+export interface GithubAppDoor {
+  handles(req: IncomingMessage): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The raw delivery for a GUID while its request is in flight. */
+  takeRaw(guid: string): RawAppDelivery | undefined;
+}
+
+const REJECTION_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * `POST /api/github/webhooks`:
+ * 1. read the raw bytes (25 MB cap) — nothing has parsed them;
+ * 2. check X-Hub-Signature-256 against WEBHOOK_SECRET first, so a forged request costs one
+ *    short log line (rate-limited) instead of Probot's full-payload error logs: 401;
+ * 3. hand the request to Probot's middleware with the raw text as `req.body` (Probot verifies
+ *    again and runs the app function, which routes the delivery into the pipeline).
+ */
+export function createGithubAppDoor(options: { middleware: ProbotMiddleware; webhookSecret: string; logger: Logger }): GithubAppDoor {
+  const inFlight = new Map<string, RawAppDelivery>();
+  let lastRejectionLog = 0;
+  let suppressed = 0;
+  return {
+    handles: (req) => PATH.test(req.url ?? ""),
+    takeRaw: (guid) => inFlight.get(guid),
+    async handle(req, res) {
+      try {
+        await handle(req, res);
+      } catch (error) {
+        // Not stored, so not acknowledged: GitHub marks it failed and the recovery asks again.
+        options.logger.error({ err: error }, "could not handle a GitHub App delivery; answered 503");
+        if (!res.headersSent) sendJson(res, 503, { error: { code: "service_unavailable", message: "The delivery could not be stored; retry later" } });
+      }
+    },
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== "POST") return void (await options.middleware(req, res, () => notFound(res)));
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_WEBHOOK_BODY_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        return sendJson(res, 413, { error: { code: "payload_too_large", message: "The body is over 25 MB, GitHub's limit" } }, { connection: "close" });
+      }
+      throw error;
+    }
+    const headers = keptHeaders(req);
+    const signature = header(req, "x-hub-signature-256");
+    if (!verifySignature([options.webhookSecret], body, signature)) {
+      const now = Date.now();
+      if (now - lastRejectionLog >= REJECTION_LOG_INTERVAL_MS) {
+        options.logger.warn(
+          { guid: headers["x-github-delivery"], event: headers["x-github-event"], suppressed },
+          "refused a GitHub App delivery: X-Hub-Signature-256 does not match WEBHOOK_SECRET (check the App's webhook secret)",
+        );
+        lastRejectionLog = now;
+        suppressed = 0;
+      } else {
+        suppressed++;
+      }
+      return sendJson(res, 401, {
+        error: {
+          code: "invalid_signature",
+          message: signature
+            ? "X-Hub-Signature-256 does not match: the App's webhook secret must equal WEBHOOK_SECRET"
+            : "Missing X-Hub-Signature-256",
+        },
+      });
+    }
+    const guid = headers["x-github-delivery"];
+    const raw = { payloadText: body.toString("utf8"), headers };
+    if (guid) inFlight.set(guid, raw);
+    try {
+      // Probot's getPayload takes a string body as the raw document.
+      (req as IncomingMessage & { body?: string }).body = raw.payloadText;
+      await options.middleware(req, res, () => notFound(res));
+    } finally {
+      if (guid && inFlight.get(guid) === raw) inFlight.delete(guid);
+    }
+  }
+}
+
+/** The door while APP_ID / PRIVATE_KEY / WEBHOOK_SECRET are missing: a clear 503 saying how to turn it on. */
+export function createDisabledGithubAppDoor(missing: string[]): GithubAppDoor {
+  return {
+    handles: (req) => PATH.test(req.url ?? ""),
+    takeRaw: () => undefined,
+    async handle(_req, res) {
+      sendJson(res, 503, {
+        error: {
+          code: "github_app_disabled",
+          message: `The GitHub App path is off (missing ${missing.join(", ")}): ${GITHUB_APP_HOW_TO}`,
+          details: { missing },
+        },
+      });
+    },
+  };
+}
+
+function notFound(res: ServerResponse): void {
+  if (!res.headersSent) sendJson(res, 404, { error: { code: "not_found", message: "Not found" } });
+}
+
+function keptHeaders(req: IncomingMessage): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = header(req, name);
+    if (value !== undefined) kept[name] = value.slice(0, 500);
+  }
+  return kept;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,58 @@
+import { Router } from "express";
+import { z } from "zod";
+import type { AppContext } from "../../app-context.js";
+import { decodeCursor, encodeCursor, paginationQuery, setNextLink } from "../../http/pagination.js";
+import { parseInput } from "../../http/parse-input.js";
+import { requestAuth } from "../../http/request-auth.js";
+import { listGithubActions } from "./github-outbox.store.js";
+import { listUnroutedDeliveriesForOrg } from "./unrouted-deliveries.store.js";
+
+const unroutedQuery = z.object({
+  event_type: z.string().max(100).optional(),
+  installation_id: z.coerce.number().int().positive().optional(),
+  ...paginationQuery,
+});
+const unroutedCursor = z.object({ received_at: z.iso.datetime(), id: z.uuid() });
+
+const actionsQuery = z.object({
+  task_id: z.coerce.number().int().positive().optional(),
+  status: z.enum(["pending", "sent", "failed", "skipped"]).optional(),
+  ...paginationQuery,
+});
+const actionsCursor = z.object({ id: z.number().int().positive() });
+
+export function createGithubRouter(ctx: AppContext): Router {
+  const router = Router();
+
+  /** App deliveries no webhook routed, for the installations and repositories linked to the caller's org. */
+  router.get("/github/unrouted-deliveries", async (req, res) => {
+    const query = parseInput(unroutedQuery, req.query);
+    const rows = await listUnroutedDeliveriesForOrg(ctx.knex, requestAuth(req).orgId, {
+      event_type: query.event_type,
+      installation_id: query.installation_id,
+      before: decodeCursor(query.cursor, unroutedCursor),
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    setNextLink(req, res, ctx.config.PUBLIC_URL, rows.length > query.limit && last ? encodeCursor({ received_at: last.received_at.toISOString(), id: last.id }) : undefined);
+    res.json(page);
+  });
+
+  /** The org's writes to GitHub (comments, closes, reviews, labels) with status and, when not sent, why. */
+  router.get("/github/actions", async (req, res) => {
+    const query = parseInput(actionsQuery, req.query);
+    const rows = await listGithubActions(ctx.knex, requestAuth(req).orgId, {
+      task_id: query.task_id,
+      status: query.status,
+      before_id: decodeCursor(query.cursor, actionsCursor)?.id,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    setNextLink(req, res, ctx.config.PUBLIC_URL, rows.length > query.limit && last ? encodeCursor({ id: last.id }) : undefined);
+    res.json(page.map(({ org_id: _orgId, ...row }) => row));
+  });
+
+  return router;
+}
