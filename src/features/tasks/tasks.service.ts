@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { appendEvents, type DomainEventInput } from "../events/events.store.js";
+import { listGithubActions, type GithubActionRow } from "../github/github-outbox.store.js";
 import { findAgent, findTeam } from "../teams/teams.store.js";
 import { announceResolution } from "../automation/announce-resolution.js";
 import { releaseAgent } from "./task-assignment.js";
@@ -54,12 +55,19 @@ export async function getTask(db: Queryable, orgId: string, id: number): Promise
 
 export interface TaskDetail extends Task {
   subtasks: Pick<Task, "id" | "title" | "status" | "assignee_id">[];
+  /** What Entourage wrote (or could not write) to GitHub for this task, and why. */
+  github_updates: Pick<GithubActionRow, "id" | "kind" | "status" | "last_error" | "attempts" | "created_at" | "sent_at">[];
 }
 
 export async function getTaskDetail(db: Queryable, orgId: string, id: number): Promise<TaskDetail> {
   const task = await getTask(db, orgId, id);
   const subtasks = await listSubtasks(db, orgId, id);
-  return { ...task, subtasks: subtasks.map(({ id, title, status, assignee_id }) => ({ id, title, status, assignee_id })) };
+  const updates = await listGithubActions(db, orgId, { task_id: id, limit: 20 });
+  return {
+    ...task,
+    subtasks: subtasks.map(({ id, title, status, assignee_id }) => ({ id, title, status, assignee_id })),
+    github_updates: updates.map(({ id, kind, status, last_error, attempts, created_at, sent_at }) => ({ id, kind, status, last_error, attempts, created_at, sent_at })),
+  };
 }
 
 export interface StatusChangeOptions {

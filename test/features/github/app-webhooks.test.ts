@@ -55,7 +55,10 @@ describe("POST /api/github/webhooks (the GitHub App door)", () => {
         const r = await app.request("GET", `/api/v1/webhooks/${api.id}/deliveries`, { key: acme.api_key });
         return r.body.find((d: any) => d.delivery_guid === res.guid && d.status === "processed");
       }, "the delivery to be processed");
-      expect(listed).toMatchObject({ event_type: "issues.opened", actions: ["no rule applied"], payload_summary: { action: "opened", repository: "acme/api" } });
+      expect(listed).toMatchObject({ event_type: "issues.opened", actions: [expect.stringMatching(/^created task #\d+$/)], payload_summary: { action: "opened", repository: "acme/api" } });
+      // The same rules as the receive endpoint: the task remembers the installation it came through.
+      const task = await app.db.knex("tasks").where({ source_key: `github:issue:acme/api#${payload.issue.number}` }).first();
+      expect(task.source.installation_id).toBe(payload.installation.id);
 
       const detail = await app.request("GET", `/api/v1/webhooks/${api.id}/deliveries/${listed.id}`, { key: acme.api_key });
       expect(detail.body.payload).toEqual(payload);
