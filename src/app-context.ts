@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { EventBus } from "./bus/event-bus.js";
 import type { Config } from "./config.js";
 import type { EventStreams } from "./features/events/event-streams.js";
+import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
 
 export interface Secrets {
   jwtSecret: string;
@@ -20,6 +21,8 @@ export interface AppContext {
   secrets: Secrets;
   /** Live domain events for SSE; absent in a worker-only process. */
   realtime?: Realtime;
+  /** A pull request's changed files from GitHub (`pulls.listFiles`); absent without GitHub credentials. */
+  pullRequestFiles?: PullRequestFilesSource;
 }
 
 export interface Realtime {

@@ -10,6 +10,8 @@ import { createEventStreams } from "./features/events/event-streams.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
 import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
+import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
+import { reviewPullRequestHook } from "./features/reviews/review-pull-request-hook.js";
 import { countOrgs } from "./features/teams/teams.store.js";
 import type { DeliveryProcessor } from "./features/webhooks/delivery-processor.js";
 import type { DeliveryWorkerOptions } from "./features/webhooks/delivery-worker.js";
@@ -43,6 +45,8 @@ export interface StartOptions {
   worker?: Partial<DeliveryWorkerOptions>;
   /** Outbound notification sender settings (tests shorten the retry schedule and timeouts). */
   outbound?: Partial<OutboundSenderOptions>;
+  /** Where reviews read a pull request's changed files (tests pass a fixed list; see README: Reviews). */
+  pullRequestFiles?: PullRequestFilesSource;
 }
 
 /**
@@ -76,14 +80,14 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     }
     const streams = createEventStreams();
     const realtime = role === "serve" && relay ? { bus, settledId: relay.settledId, streams, heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000 } : undefined;
-    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime };
+    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles };
     let firstRun: BootstrapResult | undefined;
     if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
       firstRun = await bootstrapOrg(db.knex, { orgName: "default", teamName: "default", engineers: 2 });
     }
 
     const runWorker = role === "worker" || config.ENTOURAGE_WORKER === "on";
-    const processor = options.processor ?? createAutomationProcessor();
+    const processor = options.processor ?? createAutomationProcessor({ pullRequestHooks: [reviewPullRequestHook] });
     const pipeline = createWebhookPipeline(ctx, { runWorker, processor, worker: options.worker });
     if (pipeline.worker) {
       const worker = pipeline.worker;
