@@ -179,7 +179,7 @@ describe("reviews: a pull request gets a structured review, posted to GitHub thr
       expect(res.body.submitted_at).toBeTruthy();
 
       const row = await outbox(`review:${review.id}`);
-      expect(row).toMatchObject({ kind: "create_review", repository: REPO, status: "pending", task_id: review.task_id });
+      expect(row).toMatchObject({ kind: "create_review", repository: REPO, task_id: review.task_id });
       expect(row.request).toEqual({ pull_number: number, commit_id: SHA, event: "REQUEST_CHANGES", body: "Close, but the redirect is unsafe.", comments });
       expect(res.body.github).toEqual({ outbox_ids: [Number(row.id)], duplicate_comments: 0 });
 
