@@ -4,6 +4,7 @@ import type { EventBus } from "./bus/event-bus.js";
 import type { Config } from "./config.js";
 import type { EventStreams } from "./features/events/event-streams.js";
 import type { GithubClient } from "./features/github/github-client.js";
+import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
 
 export interface Secrets {
   jwtSecret: string;
@@ -23,6 +24,8 @@ export interface AppContext {
   realtime?: Realtime;
   /** The one GitHub client (installation Octokit from Probot); absent while the App path is off. */
   github?: GithubClient;
+  /** A pull request's changed files from GitHub (`pulls.listFiles`); absent without GitHub credentials. */
+  pullRequestFiles?: PullRequestFilesSource;
 }
 
 export interface Realtime {

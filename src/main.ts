@@ -13,6 +13,8 @@ import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/gith
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
 import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
+import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
+import { reviewPullRequestHook } from "./features/reviews/review-pull-request-hook.js";
 import { countOrgs } from "./features/teams/teams.store.js";
 import type { DeliveryProcessor } from "./features/webhooks/delivery-processor.js";
 import type { DeliveryWorkerOptions } from "./features/webhooks/delivery-worker.js";
@@ -50,6 +52,8 @@ export interface StartOptions {
   outbound?: Partial<OutboundSenderOptions>;
   /** GitHub outbox sender settings (tests shorten backoff and polling). */
   githubOutbox?: Partial<GithubOutboxSenderOptions>;
+  /** Where reviews read a pull request's changed files (tests pass a fixed list; see README: Reviews). */
+  pullRequestFiles?: PullRequestFilesSource;
 }
 
 /**
@@ -83,14 +87,14 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     }
     const streams = createEventStreams();
     const realtime = role === "serve" && relay ? { bus, settledId: relay.settledId, streams, heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000 } : undefined;
-    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime };
+    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles };
     let firstRun: BootstrapResult | undefined;
     if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
       firstRun = await bootstrapOrg(db.knex, { orgName: "default", teamName: "default", engineers: 2 });
     }
 
     const runWorker = role === "worker" || config.ENTOURAGE_WORKER === "on";
-    const processor = options.processor ?? createAutomationProcessor();
+    const processor = options.processor ?? createAutomationProcessor({ pullRequestHooks: [reviewPullRequestHook] });
     const pipeline = createWebhookPipeline(ctx, { runWorker, processor, worker: options.worker });
     if (pipeline.worker) {
       const worker = pipeline.worker;
@@ -101,6 +105,10 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
 
     const github = await createGithubApp(ctx, pipeline, { serve: role === "serve" });
     ctx.github = github.client;
+    const client = github.client;
+    if (!ctx.pullRequestFiles && client) {
+      ctx.pullRequestFiles = (ref) => client.listPullRequestFiles(ref.repository, ref.pull_number, ref.installation_id);
+    }
 
     let url = "";
     let server: Server | undefined;

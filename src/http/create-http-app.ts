@@ -11,6 +11,7 @@ import { createMcpRouter } from "../features/mcp/mcp.routes.js";
 import { createOutboundWebhooksRouter } from "../features/notifications/outbound-webhooks.routes.js";
 import { createDashboardRouter } from "../features/dashboard/dashboard.routes.js";
 import { createEventsRouter } from "../features/events/events.routes.js";
+import { createReviewsRouter } from "../features/reviews/reviews.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
@@ -69,6 +70,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   api.use(createAuthRouter(ctx));
   api.use(createTeamsRouter(ctx));
   api.use(createTasksRouter(ctx));
+  api.use(createReviewsRouter(ctx));
   api.use(createWebhooksRouter(ctx, options.pipeline));
   api.use(createOutboundWebhooksRouter(ctx));
   api.use(createGithubRouter(ctx));

@@ -51,12 +51,10 @@ export async function applyPullRequestEvent(trx: Knex.Transaction, input: Delive
       actions.push(`task #${current.id} ${current.status} → ${move.to}`);
     }
   }
-  for (const hook of hooks) actions.push(...(await hook(trx, input, payload, linked)));
   if (actions.length === 0) {
-    return {
-      actions: [linked.length ? `linked tasks ${linked.map((t) => `#${t.id}`).join(", ")} unchanged` : `pull request #${pr.number} links no task`],
-    };
+    actions.push(linked.length ? `linked tasks ${linked.map((t) => `#${t.id}`).join(", ")} unchanged` : `pull request #${pr.number} links no task`);
   }
+  for (const hook of hooks) actions.push(...(await hook(trx, input, payload, linked)));
   return { actions };
 }
 

@@ -1,5 +1,6 @@
 import type { Queryable } from "../../db/create-db.js";
 import { appendEvents } from "../events/events.store.js";
+import { handOutWaitingReviews } from "../reviews/review-assignment.js";
 import type { Agent } from "../teams/teams.store.js";
 import { taskEvent } from "./task-event.js";
 import { findTask, updateTask, type Task } from "./tasks.store.js";
@@ -15,7 +16,7 @@ export async function takeAvailableAgent(
   db: Queryable,
   teamId: string,
   role: Agent["role"],
-  options: { excludeId?: string | null } = {},
+  options: { excludeId?: string | null; excludeIds?: string[] } = {},
 ): Promise<Agent | undefined> {
   const q = db("agents")
     .select(AGENT_COLUMNS)
@@ -25,6 +26,7 @@ export async function takeAvailableAgent(
     .forUpdate()
     .skipLocked();
   if (options.excludeId) q.whereNot("id", options.excludeId);
+  if (options.excludeIds?.length) q.whereNotIn("id", options.excludeIds);
   const agent = (await q) as Agent | undefined;
   if (!agent) return undefined;
   await setAgentStatus(db, agent, "busy", "assigned work");
@@ -53,8 +55,12 @@ export async function releaseAgent(db: Queryable, agentId: string): Promise<void
   await handOutWaitingTasks(db, agent.team_id);
 }
 
-/** Assigns waiting auto-assign tasks of a team while engineers are available. */
+/**
+ * Serves what waits for a free agent of a team: first pending reviews (finished work waiting
+ * to merge), then auto-assign tasks while engineers are available.
+ */
 export async function handOutWaitingTasks(db: Queryable, teamId: string): Promise<Task[]> {
+  await handOutWaitingReviews(db, teamId);
   const assigned: Task[] = [];
   for (;;) {
     const waiting = (await db("tasks")

@@ -46,7 +46,9 @@ export async function addAgent(
     return await knex.transaction(async (trx) => {
       const created = await insertAgent(trx, { org_id: orgId, team_id: teamId, ...agent });
       await appendEvents(trx, [{ org_id: orgId, team_id: teamId, type: "agent.created", data: { agent: created } }]);
-      return created;
+      // A newcomer who is available takes waiting work (reviews, auto-assign tasks) at once.
+      if (created.status === "available") await handOutWaitingTasks(trx, teamId);
+      return (await findAgent(trx, orgId, created.id)) ?? created;
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new ConflictError(`The team already has an agent named "${agent.name}"`);

@@ -1,0 +1,43 @@
+import type { Queryable } from "../../db/create-db.js";
+import { appendEvents } from "../events/events.store.js";
+import { takeAvailableAgent } from "../tasks/task-assignment.js";
+import { assignTask } from "../tasks/tasks.service.js";
+import { findTask, findTasksByIds } from "../tasks/tasks.store.js";
+import type { Agent } from "../teams/teams.store.js";
+import { reviewEvent } from "./review-event.js";
+import { lockWaitingReviews, updateReview, type Review } from "./reviews.store.js";
+
+/** How many waiting reviews one hand-out looks at; the rest wait for the next agent to free up. */
+const HAND_OUT_BATCH = 50;
+
+/**
+ * Takes an agent for a review and marks it busy: the team's first available reviewer, else the
+ * first available engineer who is not the assignee of a task the pull request is linked to
+ * (nobody reviews their own work). Undefined when nobody fits: the review waits.
+ */
+export async function takeReviewAgent(db: Queryable, review: Review): Promise<Agent | undefined> {
+  const reviewer = await takeAvailableAgent(db, review.team_id, "reviewer");
+  if (reviewer) return reviewer;
+  const authors = (await findTasksByIds(db, review.org_id, review.linked_task_ids)).flatMap((task) => (task.assignee_id ? [task.assignee_id] : []));
+  return takeAvailableAgent(db, review.team_id, "engineer", { excludeIds: authors });
+}
+
+/** Gives a review (and its review task) to an agent already marked busy, with `review.assigned`. */
+export async function assignReview(db: Queryable, review: Review, agent: Pick<Agent, "id" | "name">): Promise<Review> {
+  const updated = await updateReview(db, review.id, { assignee_id: agent.id });
+  const task = review.task_id ? await findTask(db, review.org_id, review.task_id) : undefined;
+  if (task) await assignTask(db, task, agent.id);
+  await appendEvents(db, [reviewEvent(updated, "review.assigned", { assignee_id: agent.id, assignee_name: agent.name })]);
+  return updated;
+}
+
+/** Assigns the team's waiting reviews, oldest first, while agents who may review them are free. */
+export async function handOutWaitingReviews(db: Queryable, teamId: string): Promise<Review[]> {
+  const assigned: Review[] = [];
+  for (const review of await lockWaitingReviews(db, teamId, HAND_OUT_BATCH)) {
+    // Another waiting review may still fit an agent this one could not take (its own author).
+    const agent = await takeReviewAgent(db, review);
+    if (agent) assigned.push(await assignReview(db, review, agent));
+  }
+  return assigned;
+}
