@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
+import { readSnapshot } from "../../db/read-snapshot.js";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { generateWebhookSecret, secretHint } from "../../lib/generate-webhook-secret.js";
 import { sealSecret } from "../../lib/secret-box.js";
@@ -164,16 +165,20 @@ export async function listOutboundDeliveries(
   query: { status?: OutboundDeliveryStatus; before?: { event_id: number; id: string }; limit: number },
 ): Promise<DeliveryView[]> {
   await getOutboundWebhook(db, orgId, endpointId);
-  const rows = await listDeliveries(db, { endpoint_id: endpointId, ...query });
-  const attempts = await listAttempts(db, rows.map((row) => row.id));
-  return rows.map((row) => deliveryView(row, attempts));
+  return readSnapshot(db, async (snapshot) => {
+    const rows = await listDeliveries(snapshot, { endpoint_id: endpointId, ...query });
+    const attempts = await listAttempts(snapshot, rows.map((row) => row.id));
+    return rows.map((row) => deliveryView(row, attempts));
+  });
 }
 
 export async function getOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<DeliveryView> {
   await getOutboundWebhook(db, orgId, endpointId);
-  const row = await findDelivery(db, endpointId, deliveryId);
-  if (!row) throw new NotFoundError(`Delivery ${deliveryId} not found`);
-  return { ...deliveryView(row, await listAttempts(db, [row.id])), payload: JSON.parse(row.body) };
+  return readSnapshot(db, async (snapshot) => {
+    const row = await findDelivery(snapshot, endpointId, deliveryId);
+    if (!row) throw new NotFoundError(`Delivery ${deliveryId} not found`);
+    return { ...deliveryView(row, await listAttempts(snapshot, [row.id])), payload: JSON.parse(row.body) };
+  });
 }
 
 /** Sends a delivery again (same id and body), now, with a fresh retry schedule. */
