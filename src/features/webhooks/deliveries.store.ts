@@ -76,9 +76,10 @@ export async function deliveryStats(db: Queryable, webhookIds: string[]): Promis
     stats.set(id, { counts: { received: 0, processed: 0, failed: 0, ignored: 0, rejected: 0 }, last_delivery_at: null });
   }
   if (webhookIds.length === 0) return stats;
+  // Rejections beyond the recording cap are counted on the next recorded one (`suppressed_before`).
   const rows = (await db("deliveries")
     .select("webhook_id", "status")
-    .count({ n: "*" })
+    .select(db.raw("count(*) + coalesce(sum((headers->>'suppressed_before')::int), 0) AS n"))
     .max({ last: "created_at" })
     .whereIn("webhook_id", webhookIds)
     .groupBy("webhook_id", "status")) as { webhook_id: string; status: DeliveryStatus; n: number; last: Date }[];
