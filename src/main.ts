@@ -107,7 +107,11 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     if (runWorker) {
       const sender = startOutboundSender(
         { knex: db.knex, logger, encryptionKey: secrets.encryptionKey },
-        { allowPrivate: config.ALLOW_PRIVATE_OUTBOUND, ...options.outbound },
+        {
+          allowPrivate: config.ALLOW_PRIVATE_OUTBOUND,
+          ...(config.OUTBOUND_RETRY_SCHEDULE ? { retrySchedule: config.OUTBOUND_RETRY_SCHEDULE } : {}),
+          ...options.outbound,
+        },
       );
       closers.push(() => sender.stop());
     }
