@@ -86,12 +86,26 @@ describe("PostgreSQL restarted in the middle of a run", () => {
     await expectProcessedExactlyOnce(knex, webhook.id, result.acked);
     await expectNoDuplicateWork(knex, org.org_id);
 
-    // The dedicated LISTEN sessions (worker wake-ups, event relay) came back too.
-    await waitFor(async () => {
-      const rows = (await knex.raw("SELECT query FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'")).rows as { query: string }[];
-      const queries = rows.map((row) => row.query);
-      return queries.includes("LISTEN entourage_deliveries") && queries.some((query) => query.startsWith("LISTEN entourage_events"));
-    }, "the LISTEN connections to be re-established", 15_000, 250);
+    // The dedicated sessions came back: the worker's LISTEN, and the relay's (it holds the relay lock again).
+    let sessions: unknown[] = [];
+    await waitFor(
+      async () => {
+        sessions = (
+          await knex.raw(
+            `SELECT a.query, l.locktype
+               FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' AND l.granted
+              WHERE a.datname = current_database() AND (a.query LIKE 'LISTEN %' OR l.locktype IS NOT NULL)`,
+          )
+        ).rows as { query: string; locktype: string | null }[];
+        const rows = sessions as { query: string; locktype: string | null }[];
+        return rows.some((row) => row.query === "LISTEN entourage_deliveries") && rows.some((row) => row.locktype === "advisory");
+      },
+      "the LISTEN connections to be re-established",
+      15_000,
+      250,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; sessions now: ${JSON.stringify(sessions)}\n${server.output()}`);
+    });
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
   });
