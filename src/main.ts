@@ -13,6 +13,7 @@ import { countOrgs } from "./features/teams/teams.store.js";
 import type { DeliveryProcessor } from "./features/webhooks/delivery-processor.js";
 import type { DeliveryWorkerOptions } from "./features/webhooks/delivery-worker.js";
 import { createWebhookPipeline, type WebhookPipeline } from "./features/webhooks/webhook-pipeline.js";
+import { answerClientError } from "./http/answer-client-error.js";
 import { createHttpApp, createRequestListener } from "./http/create-http-app.js";
 import { resolveSecrets } from "./secrets.js";
 
@@ -126,6 +127,7 @@ function listen(listener: http.RequestListener, port: number, host: string): Pro
   return new Promise((resolve, reject) => {
     const server = http.createServer(listener);
     server.once("error", reject);
+    server.on("clientError", answerClientError);
     server.listen(port, host, () => resolve(server));
     // Slow clients must not pin connections forever.
     server.headersTimeout = 20_000;

@@ -35,7 +35,9 @@ describe("Redis stopped in the middle of a run", () => {
     redis = await startRedisServer();
     org = await bootstrapScenarioOrg(db.knex, "redis-outage");
     // SSE clients on one instance, deliveries into the other: every live event crosses Redis.
-    [streaming, ingesting] = await Promise.all([0, 1].map(() => startEntourageProcess({ databaseUrl: db.url, redisUrl: redis.url })));
+    const started = await Promise.all([0, 1].map(() => startEntourageProcess({ databaseUrl: db.url, redisUrl: redis.url })));
+    streaming = started[0]!;
+    ingesting = started[1]!;
     webhook = await registerIssuesWebhook(ingesting.url, org);
   });
 

@@ -36,7 +36,11 @@ describe("delivery worker wake-ups", () => {
   });
 
   it("listens again after the database was away for longer than one retry", async () => {
-    const [pid] = await waitFor(async () => (await listenerPids()).length === 1 && (await listenerPids()), "the listener");
+    const pids = await waitFor(async () => {
+      const found = await listenerPids();
+      return found.length === 1 ? found : undefined;
+    }, "the listener");
+    const pid = pids[0];
     // Like a restart: the session dies and, for a few seconds, no new one is accepted.
     await admin(`ALTER DATABASE "${name()}" ALLOW_CONNECTIONS false`);
     try {
