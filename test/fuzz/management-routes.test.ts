@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FuzzWorld, createFuzzWorld, inBatches } from "./helpers/fuzz-world.js";
+import { type FuzzWorld, createFuzzWorld, expectOtherOrgUntouched, inBatches, snapshotOtherOrg } from "./helpers/fuzz-world.js";
 import { credentials } from "./helpers/credentials.js";
 import { bodyText, nastyString, nastyValue, pathId } from "./helpers/hostile-values.js";
 import { printable, type RawRequest } from "./helpers/raw-request.js";
@@ -69,6 +69,7 @@ describe("hostile input against the management API", () => {
 
   it(`never answers 5xx, refuses in JSON and never shows another org's data (${RUNS * PER_RUN} requests)`, async () => {
     const { aIds, bIds } = world;
+    const before = await snapshotOtherOrg(world);
     // The caller's own key is never offered for deletion: it would end the run's reach.
     const ids = (kind: IdKind) => pathId(kind === "apiKey" ? [aIds.apiKey, bIds.apiKey] : [aIds[kind], bIds[kind]]);
     const realIds = [...Object.values(aIds), ...Object.values(bIds), Number(aIds.task), Number(bIds.task)];
@@ -107,6 +108,7 @@ describe("hostile input against the management API", () => {
       { numRuns: RUNS, endOnFailure: false },
     );
     expect(world.sent()).toBeGreaterThanOrEqual(RUNS * PER_RUN);
+    await expectOtherOrgUntouched(world, before);
     expect((await world.app.request("GET", "/healthz")).status).toBe(200);
   });
 });
