@@ -52,6 +52,16 @@ export const configSchema = z
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
     SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().max(3600).default(15),
     ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),
+    // How long a worker's claim on a delivery lasts: a crashed worker's deliveries are taken over after it.
+    DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    // Outbound retry delays in seconds, comma-separated (e.g. "1,2,5"); unset: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    OUTBOUND_RETRY_SCHEDULE: optionalString.pipe(
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?){0,19}$/, "must be up to 20 delays in seconds, comma-separated (e.g. 5,300,1800)")
+        .transform((value) => value.split(",").map((delay) => Math.round(Number(delay) * 1000)))
+        .optional(),
+    ),
     ALLOW_PRIVATE_OUTBOUND: z
       .enum(["true", "false", "1", "0", ""])
       .default("false")

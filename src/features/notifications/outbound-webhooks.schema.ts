@@ -34,6 +34,8 @@ const outboundUrl = z
   .max(2000)
   .pipe(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }))
   .refine((value) => {
+    // zod still runs this after z.url() refused the value; that refusal already says why.
+    if (!URL.canParse(value)) return true;
     const url = new URL(value);
     return !url.username && !url.password;
   }, "must not contain credentials; use api_key for an X-API-Key header");

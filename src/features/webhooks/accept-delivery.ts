@@ -60,7 +60,8 @@ export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingD
     eventType = githubEventType(incoming.eventName, payload);
   } else {
     eventType = incoming.eventName ?? (typeof payload.event === "string" ? payload.event : "");
-    const schema = customPayloadSchemas[eventType as CustomEventType];
+    // Own keys only: "constructor" or "__proto__" must not find Object's members.
+    const schema = Object.hasOwn(customPayloadSchemas, eventType) ? customPayloadSchemas[eventType as CustomEventType] : undefined;
     const issues = schema
       ? schema.safeParse(payload).error?.issues.map((issue) => ({ field: issue.path.join(".") || "(body)", message: issue.message }))
       : [{ field: "event", message: `must be one of ${CUSTOM_EVENT_TYPES.join(", ")} (X-Entourage-Event header or body "event")` }];

@@ -30,6 +30,7 @@ export interface DeliveryWorkerOptions {
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
+const LISTEN_RETRY_MS = 1_000;
 
 /** 2 s, 4 s, 8 s, 16 s … capped at 5 minutes, with ±20 % jitter so retries do not stampede. */
 export function defaultBackoff(attempt: number): number {
@@ -61,7 +62,14 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    if (this.options.databaseUrl) await this.listen(this.options.databaseUrl);
+    if (this.options.databaseUrl) {
+      try {
+        await this.listen(this.options.databaseUrl);
+      } catch (error) {
+        this.running = false;
+        throw error;
+      }
+    }
     this.loop = this.run();
   }
 
@@ -81,17 +89,40 @@ export class DeliveryWorker {
     await this.listener?.end().catch(() => undefined);
   }
 
+  /**
+   * Keeps one connection LISTENing for new deliveries. When it drops (the database restarted) or
+   * cannot connect, it tries again every second for as long as the worker runs; the poll covers the gap.
+   */
   private async listen(url: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url });
-    client.on("error", (error) => {
-      this.options.logger.warn({ err: error }, "delivery listener lost its connection; polling until it is back");
-      this.listener = undefined;
-      if (this.running) setTimeout(() => this.running && this.listen(url).catch(() => undefined), 1000).unref();
-    });
+    const client = new pg.Client({ connectionString: url, keepAlive: true });
+    let dropped = false;
+    const drop = (error?: Error) => {
+      if (dropped) return;
+      dropped = true;
+      const wasListening = this.listener === client;
+      if (wasListening) this.listener = undefined;
+      client.end().catch(() => undefined);
+      if (!this.running) return;
+      if (wasListening) this.options.logger.warn({ err: error }, "delivery listener lost its connection; polling until it is back");
+      setTimeout(() => this.running && this.listen(url).catch(() => undefined), LISTEN_RETRY_MS).unref();
+    };
+    client.on("error", drop);
+    client.on("end", () => drop());
     client.on("notification", () => this.wake());
-    await client.connect();
-    await client.query("LISTEN entourage_deliveries");
+    try {
+      await client.connect();
+      await client.query("LISTEN entourage_deliveries");
+    } catch (error) {
+      drop(error as Error);
+      throw error;
+    }
+    if (dropped) return;
+    if (!this.running) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.listener = client;
+    this.wake(); // deliveries notified while it was away
   }
 
   private async run(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { storableJson, storableText } from "../../lib/storable-text.js";
 import { resolveRepeatedGuid } from "./deliveries.store.js";
 import type { DeliveryStatus } from "./webhooks.schema.js";
 
@@ -46,8 +47,10 @@ export class DeliveryWriter {
 
   /** Resolves once the delivery is committed (or found to be a repeat); rejects when the database cannot take it. */
   write(row: NewDelivery): Promise<WriteResult> {
+    // The GUID is matched against what the database returns, so it is made storable up front.
+    const stored = { ...row, delivery_guid: storableText(row.delivery_guid) };
     return new Promise((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
+      this.queue.push({ row: stored, resolve, reject });
       if (this.inFlight < (this.options.maxInFlight ?? 4)) setImmediate(() => this.drain());
     });
   }
@@ -79,17 +82,18 @@ export class DeliveryWriter {
   private async insert(batch: Pending[]): Promise<void> {
     const bindings: Knex.RawBinding[] = [];
     for (const { row } of batch) {
+      // A hostile document (NUL, lone surrogates) is still logged, not refused with a 503 for ever.
       bindings.push(
         row.webhook_id,
         row.org_id,
         row.delivery_guid,
-        row.event_type,
+        storableText(row.event_type),
         row.status,
-        row.payload,
-        JSON.stringify(row.headers),
-        JSON.stringify(row.payload_summary),
-        JSON.stringify(row.actions ?? []),
-        row.error ?? null,
+        row.payload === null ? null : storableText(row.payload),
+        JSON.stringify(storableJson(row.headers)),
+        JSON.stringify(storableJson(row.payload_summary)),
+        JSON.stringify(storableJson(row.actions ?? [])),
+        row.error == null ? null : storableText(row.error),
         row.status !== "received",
       );
     }
@@ -119,23 +123,30 @@ export class DeliveryWriter {
       inserted.set(`${row.webhook_id}\n${row.delivery_guid}`, row);
     }
     let received = false;
+    const repeats: Pending[] = [];
     for (const item of batch) {
       const key = `${item.row.webhook_id}\n${item.row.delivery_guid}`;
       const hit = inserted.get(key);
-      if (hit) {
-        inserted.delete(key); // a GUID twice in one batch: the second is a repeat
-        if (hit.status === "received") received = true;
-        item.resolve({ outcome: "inserted", id: hit.id });
+      if (!hit) {
+        repeats.push(item);
         continue;
       }
-      const repeat = await resolveRepeatedGuid(this.knex, item.row.webhook_id, item.row.delivery_guid);
-      if (!repeat) {
-        item.reject(new Error("delivery was neither inserted nor found"));
-      } else {
+      inserted.delete(key); // a GUID twice in one batch: the second is a repeat
+      if (hit.status === "received") received = true;
+      item.resolve({ outcome: "inserted", id: hit.id });
+    }
+    // Side by side, not one after another: a storm of repeats must not hold the writer up.
+    await Promise.all(
+      repeats.map(async (item) => {
+        const repeat = await resolveRepeatedGuid(this.knex, item.row.webhook_id, item.row.delivery_guid);
+        if (!repeat) {
+          item.reject(new Error("delivery was neither inserted nor found"));
+          return;
+        }
         if (repeat.requeued) received = true;
         item.resolve({ outcome: repeat.requeued ? "requeued" : "duplicate", id: repeat.id });
-      }
-    }
+      }),
+    );
     if (received) this.options.onReceived?.();
   }
 }

@@ -34,6 +34,7 @@ export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions)
       logger: ctx.logger.child({ component: "delivery-worker" }),
       processor: options.processor ?? noRulesProcessor,
       databaseUrl: ctx.databaseUrl,
+      leaseSeconds: ctx.config.DELIVERY_LEASE_SECONDS,
       ...options.worker,
     });
   }

@@ -52,6 +52,14 @@ describe("outbound webhooks API", () => {
     expect((await register({ url: "https://x.example.com/", events: [] })).status).toBe(400);
   });
 
+  it("answers 400, not 500, for a url that is not a URL at all (found by fuzzing)", async () => {
+    for (const url of ["", "not a url", "0c407949-1d0d-4ed1-9b64-6c1713c44045"]) {
+      const res = await register({ url, events: ["*"] });
+      expect(res.status, url).toBe(400);
+      expect(res.body.error.details).toEqual([expect.objectContaining({ field: "url" })]);
+    }
+  });
+
   it("refuses a team of another org", async () => {
     const res = await register({ url: "https://x.example.com/", events: ["*"], team_id: other.team_id });
     expect(res.status).toBe(400);
