@@ -3,6 +3,7 @@ import os from "node:os";
 import type { Knex } from "knex";
 import pg from "pg";
 import type { Logger } from "pino";
+import { isInvalidValueError } from "../../db/is-invalid-value-error.js";
 import { PermanentDeliveryError } from "./permanent-delivery-error.js";
 import { appendEvents } from "../events/events.store.js";
 import { claimDeliveries, lockClaimedDelivery, markDeliveryDone, scheduleRetry, type ClaimedDelivery } from "./deliveries.store.js";
@@ -183,7 +184,9 @@ export class DeliveryWorker {
   private async fail(delivery: ClaimedDelivery, error: unknown): Promise<void> {
     const { knex, logger, maxAttempts = DEFAULT_MAX_ATTEMPTS, backoffSeconds = defaultBackoff } = this.options;
     const message = error instanceof Error ? error.message : String(error);
-    if (delivery.attempts < maxAttempts && !(error instanceof PermanentDeliveryError)) {
+    // A payload the rules cannot use, or a value PostgreSQL refuses, fails the same way every time.
+    const permanent = error instanceof PermanentDeliveryError || isInvalidValueError(error);
+    if (delivery.attempts < maxAttempts && !permanent) {
       const delay = backoffSeconds(delivery.attempts);
       logger.warn({ deliveryId: delivery.id, attempt: delivery.attempts, retryInSeconds: delay, err: error }, "delivery processing failed; will retry");
       await scheduleRetry(knex, delivery.id, this.id, message, delay);

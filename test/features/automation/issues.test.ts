@@ -145,3 +145,22 @@ describe("automation: GitHub issues become tasks", () => {
     expect(row.error).toMatch(/lacks required fields: issue/);
   });
 });
+
+describe("automation: values PostgreSQL refuses", () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it("fails a delivery whose issue title holds a NUL character at once, with the reason, instead of retrying", async () => {
+    const acme = await app.bootstrap();
+    const webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*"] });
+    // Stored as received (the writer keeps it storable), but a task title cannot hold U+0000.
+    const row = await deliverAndWait(app, webhook, issuePayload("opened", { number: 1, title: "nul\u0000title" }), { event: "issues" });
+    expect(row.attempts).toBe(1);
+    expect(row).toMatchObject({ status: "failed", attempts: 1 });
+    expect(row.error).toMatch(/0x00/);
+  });
+});
