@@ -104,7 +104,7 @@ async function entourageTarget(key: string, name: string, options: { external?: 
     let nodeFlags: string[] | undefined;
     if (knobs.cpuProf) {
       mkdirSync(knobs.cpuProf, { recursive: true });
-      nodeFlags = ["--cpu-prof", `--cpu-prof-dir=${knobs.cpuProf}`, `--cpu-prof-name=${key}-%ROLE%-\${pid}.cpuprofile`];
+      nodeFlags = ["--cpu-prof", `--cpu-prof-dir=${knobs.cpuProf}`, `--cpu-prof-name=${key}-%ROLE%-%N.cpuprofile`];
     }
     const entourage: Entourage = await startEntourage({ label: key, dataDir, databaseUrl, redisUrl, nodeFlags });
     stops.push(() => entourage.stop());

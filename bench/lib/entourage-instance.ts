@@ -56,7 +56,11 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   };
   const cli = path.join(ROOT, "dist", "src", "cli.js");
-  const nodeArgs = (role: string) => [...(options.nodeFlags ?? []).map((flag) => flag.replace("%ROLE%", role)), cli, role];
+  let spawned = 0;
+  const nodeArgs = (role: string) => {
+    spawned++;
+    return [...(options.nodeFlags ?? []).map((flag) => flag.replace("%ROLE%", role).replace("%N", String(spawned))), cli, role];
+  };
   const web = startChild(process.execPath, nodeArgs("serve"), env, options.dataDir);
   const [, apiKey] = await web.waitFor(/^\s+(oc_\S+)\s*$/m, 120_000);
   const [, teamId] = await web.waitFor(/team ([0-9a-f-]{36})/, 10_000);
