@@ -153,6 +153,16 @@ async function entourageTarget(key: string, name: string, options: { external?: 
         firstNumber: 20_000_000,
         make: (n) => deliveries.make(n),
       });
+      // Where the time goes: stored → picked up by a worker (processed_at is its transaction's start).
+      const lag = (
+        await entourage.db.query(
+          `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
+             FROM (SELECT extract(epoch FROM processed_at - created_at) * 1000 AS ms FROM deliveries
+                    WHERE (payload_summary->'issue'->>'number')::bigint >= 20000000) AS t`,
+        )
+      ).rows[0] as { p50: number; p99: number };
+      result.e2e.workerLagP50 = Number(lag.p50);
+      result.e2e.workerLagP99 = Number(lag.p99);
       log(`${key}: e2e at ${knobs.e2eRate}/s: p50 ${result.e2e.p50.toFixed(1)} ms, p99 ${result.e2e.p99.toFixed(1)} ms (${result.e2e.seen}/${result.e2e.acked})`);
     }
     const final = await countRows(entourage.db);
@@ -203,7 +213,12 @@ function report(loadBefore: string, loadAfter: string) {
         lines.push(`${r.key}: worker ${i + 1} RSS while ${r.drain2!.backlog} drained: min ${f(s.min)} MB, max ${f(s.max)} MB, first quarter ${f(s.firstQuarter)} MB, last quarter ${f(s.lastQuarter)} MB, trend over 2nd half ${f(s.slopeMbPerMin, 1)} MB/min (${s.samples} samples)`),
       );
     }
-    if (r.e2e) lines.push(`${r.key}: e2e at ${r.e2e.rate}/s: sent ${r.e2e.sent}, acked ${r.e2e.acked}, seen ${r.e2e.seen}, max ${f(r.e2e.max, 1)} ms, ack p99 ${f(r.e2e.ackP99, 1)} ms`);
+    if (r.e2e) {
+      lines.push(
+        `${r.key}: e2e at ${r.e2e.rate}/s: sent ${r.e2e.sent}, acked ${r.e2e.acked}, seen ${r.e2e.seen}, max ${f(r.e2e.max, 1)} ms, ack p99 ${f(r.e2e.ackP99, 1)} ms; ` +
+          `stored → worker transaction start p50 ${f(r.e2e.workerLagP50, 1)} ms, p99 ${f(r.e2e.workerLagP99, 1)} ms`,
+      );
+    }
   }
   console.log(lines.join("\n"));
   if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, JSON.stringify({ knobs, loadBefore, loadAfter, results }, null, 2));

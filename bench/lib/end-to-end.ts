@@ -10,6 +10,9 @@ export interface EndToEndResult {
   p99: number;
   max: number;
   ackP99: number;
+  /** Filled in by the caller from the database. */
+  workerLagP50?: number;
+  workerLagP99?: number;
 }
 
 export interface EndToEndOptions {

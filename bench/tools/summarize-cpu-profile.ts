@@ -7,12 +7,19 @@ interface Node {
   children?: number[];
 }
 const file = process.argv[2];
-if (!file) throw new Error("usage: tsx bench/tools/summarize-cpu-profile.ts FILE.cpuprofile [top]");
+if (!file) throw new Error("usage: tsx bench/tools/summarize-cpu-profile.ts FILE.cpuprofile [top] [from-s] [to-s]");
 const top = Number(process.argv[3] ?? 25);
+// Optional window, in seconds from the profile's start: only samples taken in [from, to).
+const from = Number(process.argv[4] ?? 0) * 1e6;
+const to = process.argv[5] ? Number(process.argv[5]) * 1e6 : Infinity;
 const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+let clock = 0;
+profile.samples.forEach((id, i) => {
+  clock += profile.timeDeltas[i] ?? 0;
+  if (clock >= from && clock < to) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const fn = new Map<string, number>();
 const area = new Map<string, number>();
