@@ -1,6 +1,7 @@
 // Benchmarks (not tests): `npm run bench:ingest` (a, b, c + drain) and `npm run bench` (everything).
 // Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_BACKLOG, BENCH_E2E_RATE, BENCH_E2E_SECONDS,
 // BENCH_TARGETS (a,b,c,d), BENCH_DATABASE_URL / BENCH_REDIS_URL (for d), BENCH_CPU_PROF (a directory).
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -172,6 +173,9 @@ async function entourageTarget(key: string, name: string, options: { external?: 
     return result;
   } finally {
     for (const stop of stops.reverse()) await stop().catch((error) => log(`cleanup: ${error}`));
+    // Let the removed data dir's writeback finish so it does not land on the next target's fsyncs.
+    execFileSync("sync");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
   }
 }
 

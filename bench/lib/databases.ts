@@ -54,7 +54,7 @@ export async function startRedis(): Promise<Server> {
   const port = await freePort();
   const child: Child = startChild("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], process.env);
   await child.waitFor(/Ready to accept connections/, 10_000);
-  const version = /v=(\S+)/.exec(child.output())?.[1] ?? "?";
+  const version = /version=(\S+)|v=(\S+)/.exec(child.output())?.slice(1).find(Boolean) ?? "?";
   return { url: `redis://127.0.0.1:${port}`, version, stop: () => child.stop() };
 }
 
