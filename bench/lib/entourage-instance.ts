@@ -69,7 +69,8 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
 
   const databaseUrl = options.databaseUrl ?? embeddedUrl(options.dataDir);
   const db = new pg.Pool({ connectionString: databaseUrl, max: 3 });
-  const postgresVersion = String((await db.query("SHOW server_version")).rows[0].server_version);
+  const setting = async (name: string) => String(Object.values((await db.query(`SHOW ${name}`)).rows[0])[0]);
+  const postgresVersion = `${await setting("server_version")} (fsync ${await setting("fsync")}, synchronous_commit ${await setting("synchronous_commit")})`;
   const workers: Child[] = [];
   const finishedWorkers: number[] = [];
 
