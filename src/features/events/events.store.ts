@@ -28,12 +28,18 @@ export const EVENTS_NOTIFY_CHANNEL = "entourage_events";
  */
 export async function appendEvents(db: Queryable, events: DomainEventInput[]): Promise<number[]> {
   if (events.length === 0) return [];
-  const rows = (await db("events")
+  // The NOTIFY rides on the INSERT (one round trip); it wakes the relay at commit, and never if the
+  // transaction rolls back. Repeats of one notification in a transaction are folded into one.
+  const inserted = db("events")
     .insert(events.map((event) => ({ ...event, team_id: event.team_id ?? null, data: JSON.stringify(event.data) })))
-    .returning(COLUMNS)) as DomainEvent[];
+    .returning(COLUMNS);
+  const rows = (await db
+    .with("inserted", inserted)
+    .select(...COLUMNS.map((column) => `inserted.${column}`), db.raw("pg_notify(?, '')", [EVENTS_NOTIFY_CHANNEL]))
+    .from("inserted")
+    .orderBy("inserted.id")) as (DomainEvent & { pg_notify?: unknown })[];
+  for (const row of rows) delete row.pg_notify;
   await enqueueOutboundDeliveries(db, rows);
-  // Wakes the relay at commit (and never, if the transaction rolls back).
-  await db.raw("SELECT pg_notify(?, '')", [EVENTS_NOTIFY_CHANNEL]);
   return rows.map((row) => row.id);
 }
 

@@ -150,6 +150,27 @@ export async function lockClaimedDelivery(db: Queryable, id: string, workerId: s
   return db("deliveries").select("id").where({ id, locked_by: workerId, status: "received" }).forUpdate().first();
 }
 
+/** Locks the claimed deliveries among `ids` for one processing transaction; returns those this worker still holds. */
+export async function lockClaimedDeliveries(db: Queryable, ids: string[], workerId: string): Promise<Set<string>> {
+  const rows = (await db("deliveries").select("id").whereIn("id", ids).where({ locked_by: workerId, status: "received" }).forUpdate()) as { id: string }[];
+  return new Set(rows.map((row) => row.id));
+}
+
+/** markDeliveryDone for many deliveries in one statement. */
+export async function markDeliveriesDone(
+  db: Queryable,
+  outcomes: { id: string; status: "processed" | "failed" | "ignored"; actions: string[] }[],
+): Promise<void> {
+  if (outcomes.length === 0) return;
+  await db.raw(
+    `UPDATE deliveries d
+        SET status = v.status, actions = v.actions::jsonb, error = NULL, processed_at = now(), locked_until = NULL, locked_by = NULL
+       FROM unnest(?::uuid[], ?::text[], ?::text[]) AS v(id, status, actions)
+      WHERE d.id = v.id`,
+    [outcomes.map((o) => o.id), outcomes.map((o) => o.status), outcomes.map((o) => JSON.stringify(o.actions))],
+  );
+}
+
 export async function markDeliveryDone(
   db: Queryable,
   id: string,

@@ -6,9 +6,17 @@ import type { Logger } from "pino";
 import { isInvalidValueError } from "../../db/is-invalid-value-error.js";
 import { PermanentDeliveryError } from "./permanent-delivery-error.js";
 import { appendEvents } from "../events/events.store.js";
-import { claimDeliveries, lockClaimedDelivery, markDeliveryDone, scheduleRetry, type ClaimedDelivery } from "./deliveries.store.js";
+import {
+  claimDeliveries,
+  lockClaimedDeliveries,
+  lockClaimedDelivery,
+  markDeliveriesDone,
+  markDeliveryDone,
+  scheduleRetry,
+  type ClaimedDelivery,
+} from "./deliveries.store.js";
 import type { DeliveryProcessor } from "./delivery-processor.js";
-import { findWebhookById } from "./webhooks.store.js";
+import { findWebhookById, findWebhooksByIds, type WebhookRow } from "./webhooks.store.js";
 
 export interface DeliveryWorkerOptions {
   knex: Knex;
@@ -17,9 +25,15 @@ export interface DeliveryWorkerOptions {
   /** Listen for NOTIFY from other instances' receive paths (omit in-process only). */
   databaseUrl?: string;
   workerId?: string;
-  /** Deliveries processed at once. */
+  /** Processing transactions open at once. */
   concurrency?: number;
+  /** Most deliveries claimed per round trip. */
   batchSize?: number;
+  /**
+   * Most deliveries folded into one transaction, each in its own savepoint: under a backlog this
+   * saves a commit and several statements per delivery; when idle each delivery still goes alone.
+   */
+  perTransaction?: number;
   /** How long a claim is held before another worker may take the delivery over. */
   leaseSeconds?: number;
   /** Attempts before a delivery is marked failed. */
@@ -42,9 +56,12 @@ export function defaultBackoff(attempt: number): number {
 /**
  * Processes `received` deliveries exactly once each:
  * 1. claim a batch (SKIP LOCKED + lease; any number of workers share the queue);
- * 2. per delivery, one transaction: lock it, run the rules, mark it processed with its actions,
- *    append `delivery.processed` — all or nothing;
+ * 2. split the claim into groups, one transaction per group: lock the group's deliveries, then per
+ *    delivery a savepoint in which the rules run — a delivery whose rules throw is rolled back to its
+ *    savepoint alone; then mark the group's deliveries processed and append their
+ *    `delivery.processed` events, and commit: each delivery's effects and its status commit together;
  * 3. on error, roll back and schedule a retry with backoff; after the last attempt mark it failed.
+ *    If a group's transaction itself fails, its deliveries are retried one transaction each.
  * A new delivery wakes it at once (in-process call, or NOTIFY from another instance).
  */
 export class DeliveryWorker {
@@ -127,22 +144,25 @@ export class DeliveryWorker {
   }
 
   private async run(): Promise<void> {
-    const { concurrency = 8, batchSize = 50, leaseSeconds = 60, pollMs = 1000 } = this.options;
+    const { concurrency = 4, batchSize = 100, perTransaction = 25, leaseSeconds = 60, pollMs = 1000 } = this.options;
     while (this.running) {
       this.wakeRequested = false;
       let claimed: ClaimedDelivery[] = [];
       const room = concurrency - this.inFlight.size;
       if (room > 0) {
         try {
-          claimed = await claimDeliveries(this.options.knex, this.id, Math.min(batchSize, room * 4), leaseSeconds);
+          claimed = await claimDeliveries(this.options.knex, this.id, Math.min(batchSize, room * perTransaction), leaseSeconds);
         } catch (error) {
           this.options.logger.error({ err: error }, "could not claim deliveries; retrying");
         }
       }
-      for (const delivery of claimed) {
+      // Spread a small claim over the free transactions (latency); fill them up under a backlog (throughput).
+      const size = Math.min(perTransaction, Math.max(1, Math.ceil(claimed.length / Math.max(room, 1))));
+      for (let i = 0; i < claimed.length; i += size) {
+        const group = claimed.slice(i, i + size);
         while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
         if (!this.running) break; // unstarted claims are released by their lease
-        const job = this.process(delivery).finally(() => {
+        const job = this.processGroup(group).finally(() => {
           this.inFlight.delete(job);
           this.wake();
         });
@@ -158,6 +178,58 @@ export class DeliveryWorker {
         });
         this.wakeUp = undefined;
       }
+    }
+  }
+
+  private async processGroup(group: ClaimedDelivery[]): Promise<void> {
+    if (group.length === 1) return this.process(group[0]!);
+    const { knex, logger, processor } = this.options;
+    let failures: { delivery: ClaimedDelivery; error: unknown }[] = [];
+    try {
+      await knex.transaction(async (trx) => {
+        failures = [];
+        const held = await lockClaimedDeliveries(
+          trx,
+          group.map((delivery) => delivery.id),
+          this.id,
+        );
+        const webhooks = await findWebhooksByIds(trx, [...new Set(group.map((delivery) => delivery.webhook_id))]);
+        const done: { delivery: ClaimedDelivery; webhook: WebhookRow; status: "processed" | "ignored"; actions: string[] }[] = [];
+        for (const delivery of group) {
+          const webhook = webhooks.get(delivery.webhook_id);
+          if (!held.has(delivery.id) || !webhook) continue; // lease lost to another worker, or webhook gone
+          // Savepoints are not released: each nests in the last, ROLLBACK TO undoes this delivery's
+          // work alone, and a RELEASE would cost a round trip per delivery for nothing.
+          await trx.raw("SAVEPOINT delivery");
+          try {
+            const payload = JSON.parse(delivery.payload ?? "{}") as Record<string, unknown>;
+            const outcome = await processor(trx, { delivery, payload, webhook });
+            done.push({ delivery, webhook, status: outcome.status ?? "processed", actions: outcome.actions });
+          } catch (error) {
+            await trx.raw("ROLLBACK TO SAVEPOINT delivery");
+            failures.push({ delivery, error });
+          }
+        }
+        await markDeliveriesDone(
+          trx,
+          done.map(({ delivery, status, actions }) => ({ id: delivery.id, status, actions })),
+        );
+        await appendEvents(
+          trx,
+          done.map(({ delivery, webhook, status, actions }) => deliveryEvent(delivery, webhook.config.team_id, `delivery.${status}`, { actions })),
+        );
+      });
+    } catch (error) {
+      // The group's transaction failed as a whole (connection lost, commit refused): nothing of it
+      // committed, and the leases are still ours, so each delivery gets its own transaction.
+      logger.warn({ err: error, deliveries: group.length }, "a batch of deliveries could not be committed; processing them one by one");
+      for (const delivery of group) await this.process(delivery);
+      return;
+    }
+    for (const { delivery, error } of failures) {
+      await this.fail(delivery, error).catch((failError) =>
+        logger.error({ err: failError, deliveryId: delivery.id }, "could not record a delivery failure; its lease will expire and it will be retried"),
+      );
     }
   }
 

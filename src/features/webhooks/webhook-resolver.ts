@@ -10,6 +10,9 @@ export interface ResolvedWebhook {
 
 interface Entry {
   value: WebhookRow | undefined;
+  /** Opened once per cache fill, not per request: decrypting is measurable on the hot path. */
+  secret?: string;
+  previousSecret?: string;
   expiresAt: number;
 }
 
@@ -31,15 +34,21 @@ export class WebhookResolver {
     const now = Date.now();
     let entry = this.cache.get(id);
     if (!entry || entry.expiresAt <= now) {
-      entry = { value: await findWebhookById(this.knex, id), expiresAt: now + this.ttlMs };
+      const value = await findWebhookById(this.knex, id);
+      entry = {
+        value,
+        secret: value && openSecret(this.encryptionKey, value.secret_sealed),
+        previousSecret: value?.previous_secret_sealed ? openSecret(this.encryptionKey, value.previous_secret_sealed) : undefined,
+        expiresAt: now + this.ttlMs,
+      };
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(id, entry);
     }
     const webhook = entry.value;
-    if (!webhook) return undefined;
-    const secrets = [openSecret(this.encryptionKey, webhook.secret_sealed)];
-    if (webhook.previous_secret_sealed && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at.getTime() > now) {
-      secrets.push(openSecret(this.encryptionKey, webhook.previous_secret_sealed));
+    if (!webhook || entry.secret === undefined) return undefined;
+    const secrets = [entry.secret];
+    if (entry.previousSecret !== undefined && webhook.previous_secret_expires_at && webhook.previous_secret_expires_at.getTime() > now) {
+      secrets.push(entry.previousSecret);
     }
     return { webhook, secrets };
   }

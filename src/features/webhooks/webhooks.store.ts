@@ -49,6 +49,12 @@ export async function findWebhookById(db: Queryable, id: string): Promise<Webhoo
   return db("webhooks").select(COLUMNS).where({ id }).first();
 }
 
+/** Several webhooks by id (the worker's batch), keyed by id. */
+export async function findWebhooksByIds(db: Queryable, ids: string[]): Promise<Map<string, WebhookRow>> {
+  const rows = (await db("webhooks").select(COLUMNS).whereIn("id", ids)) as WebhookRow[];
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
 export async function findOrgWebhook(db: Queryable, orgId: string, id: string): Promise<WebhookRow | undefined> {
   return db("webhooks").select(COLUMNS).where({ org_id: orgId, id }).first();
 }

@@ -148,6 +148,81 @@ describe("delivery worker", () => {
     });
   });
 
+  describe("several deliveries in one transaction", () => {
+    let app: TestApp;
+    let acme: BootstrapResult;
+    let webhook: RegisteredWebhook;
+    let worker: DeliveryWorker | undefined;
+
+    beforeAll(async () => {
+      app = await startTestApp({ ENTOURAGE_WORKER: "off" });
+      acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["*"] });
+      await app.db.knex.schema.createTable("side_effects", (t) => {
+        t.uuid("delivery_id");
+      });
+    });
+    afterAll(async () => {
+      await worker?.stop();
+      await app.close();
+    });
+
+    it("rolls back only the delivery whose rules throw; its neighbours commit, and it is retried alone", async () => {
+      const sent: Awaited<ReturnType<typeof sendDelivery>>[] = [];
+      for (let i = 0; i < 6; i++) {
+        const payload = githubExample("issues", "opened");
+        payload.issue.number = 9000 + i;
+        sent.push(await sendDelivery(app.url, webhook, payload, { event: "issues" }));
+      }
+      const poisoned = sent[2]!.body.delivery_id as string;
+      const calls = new Map<string, number>();
+      worker = new DeliveryWorker({
+        knex: app.db.knex,
+        logger: silent,
+        workerId: "batcher",
+        pollMs: 50,
+        concurrency: 1,
+        perTransaction: 25,
+        maxAttempts: 2,
+        backoffSeconds: () => 0,
+        processor: async (trx, { delivery, payload }) => {
+          calls.set(delivery.id, (calls.get(delivery.id) ?? 0) + 1);
+          await trx("side_effects").insert({ delivery_id: delivery.id });
+          // A database error aborts the statement: the savepoint must bring the transaction back.
+          if (delivery.id === poisoned) await trx.raw("SELECT 1/0");
+          return { actions: [`issue ${(payload.issue as { number: number }).number}`] };
+        },
+      });
+      await worker.start();
+      const rows = await waitFor(async () => {
+        const r = (await app.db.knex("deliveries").whereIn("id", sent.map((s) => s.body.delivery_id)).select("id", "status", "actions", "attempts", "error")) as {
+          id: string;
+          status: string;
+          actions: string[];
+          attempts: number;
+          error: string | null;
+        }[];
+        return r.every((row) => row.status !== "received") ? r : undefined;
+      }, "all settled", 15_000);
+      for (const row of rows) {
+        if (row.id === poisoned) {
+          expect(row).toMatchObject({ status: "failed", attempts: 2 });
+          expect(row.error).toMatch(/division by zero/);
+        } else {
+          expect(row.status).toBe("processed");
+          expect(row.actions).toHaveLength(1);
+        }
+      }
+      // Every delivery was claimed in the first batch; the failing one ran once per attempt, the others once.
+      expect(calls.get(poisoned)).toBe(2);
+      expect([...calls.entries()].filter(([id]) => id !== poisoned).every(([, n]) => n === 1)).toBe(true);
+      const effects = await app.db.knex("side_effects").select("delivery_id");
+      expect(effects.map((e) => e.delivery_id).sort()).toEqual(sent.map((s) => s.body.delivery_id).filter((id) => id !== poisoned).sort());
+      const processedEvents = await app.db.knex("events").where({ type: "delivery.processed" }).whereRaw("data->>'webhook_id' = ?", [webhook.id]);
+      expect(processedEvents).toHaveLength(5);
+    });
+  });
+
   describe("delivery log API", () => {
     let app: TestApp;
     let acme: BootstrapResult;

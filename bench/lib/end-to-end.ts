@@ -1,0 +1,133 @@
+import http from "node:http";
+import { sleep } from "./processes.js";
+
+export interface EndToEndResult {
+  rate: number;
+  sent: number;
+  acked: number;
+  seen: number;
+  p50: number;
+  p99: number;
+  max: number;
+  ackP99: number;
+  /** Filled in by the caller from the database. */
+  workerLagP50?: number;
+  workerLagP99?: number;
+}
+
+export interface EndToEndOptions {
+  baseUrl: string;
+  apiKey: string;
+  receiveUrl: string;
+  rate: number;
+  seconds: number;
+  firstNumber: number;
+  make(number: number): { body: string; headers: Record<string, string> };
+}
+
+/**
+ * Sends deliveries at a steady rate and times each from the moment its request is sent to the
+ * moment its `task.created` event arrives on the SSE stream (receive → worker → task → relay → SSE).
+ */
+export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEndResult> {
+  const sentAt = new Map<number, number>();
+  const latencies: number[] = [];
+  const ackLatencies: number[] = [];
+  const stream = await openEventStream(`${options.baseUrl}/api/v1/events?types=task.created`, options.apiKey, (event) => {
+    const number = event?.data?.task?.source?.issue_number;
+    const at = typeof number === "number" ? sentAt.get(number) : undefined;
+    if (at !== undefined) {
+      latencies.push(performance.now() - at);
+      sentAt.delete(number);
+    }
+  });
+  await sleep(500);
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const url = new URL(options.receiveUrl);
+  const total = Math.round(options.rate * options.seconds);
+  let acked = 0;
+  const t0 = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / options.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const number = options.firstNumber + i;
+    const delivery = options.make(number);
+    const start = performance.now();
+    sentAt.set(number, start);
+    inFlight.push(
+      post(agent, url, delivery).then((status) => {
+        if (status >= 200 && status < 300) acked++;
+        ackLatencies.push(performance.now() - start);
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  const deadline = performance.now() + 15_000;
+  while (latencies.length < acked && performance.now() < deadline) await sleep(50);
+  stream.close();
+  agent.destroy();
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const ackSorted = [...ackLatencies].sort((a, b) => a - b);
+  return {
+    rate: options.rate,
+    sent: total,
+    acked,
+    seen: latencies.length,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted.at(-1) ?? NaN,
+    ackP99: percentile(ackSorted, 0.99),
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+function post(agent: http.Agent, url: URL, delivery: { body: string; headers: Record<string, string> }): Promise<number> {
+  return new Promise((resolve) => {
+    const request = http.request(
+      { agent, method: "POST", hostname: url.hostname, port: url.port, path: url.pathname, headers: { ...delivery.headers, "content-length": Buffer.byteLength(delivery.body) } },
+      (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on("error", () => resolve(0));
+    request.end(delivery.body);
+  });
+}
+
+/** A minimal SSE reader over fetch: calls `onEvent` with each frame's JSON data. */
+async function openEventStream(url: string, apiKey: string, onEvent: (event: any) => void): Promise<{ close(): void }> {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers: { accept: "text/event-stream", "x-api-key": apiKey }, signal: controller.signal });
+  if (response.status !== 200 || !response.body) throw new Error(`SSE ${url}: ${response.status} ${await response.text()}`);
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for await (const chunk of response.body!) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let boundary: number;
+        while ((boundary = buffer.indexOf("\n\n")) >= 0) {
+          const frame = buffer.slice(0, boundary);
+          buffer = buffer.slice(boundary + 2);
+          const data = frame
+            .split("\n")
+            .filter((line) => line.startsWith("data:"))
+            .map((line) => line.slice(5).trimStart())
+            .join("\n");
+          if (data) onEvent(JSON.parse(data));
+        }
+      }
+    } catch {
+      // closed
+    }
+  })();
+  return { close: () => controller.abort() };
+}

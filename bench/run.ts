@@ -1,0 +1,234 @@
+// Benchmarks (not tests): `npm run bench:ingest` (a, b, c + drain) and `npm run bench` (everything).
+// Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_BACKLOG, BENCH_E2E_RATE, BENCH_E2E_SECONDS,
+// BENCH_TARGETS (a,b,c,d), BENCH_DATABASE_URL / BENCH_REDIS_URL (for d), BENCH_CPU_PROF (a directory).
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createDatabase, startPostgresCluster, startRedis, type Server } from "./lib/databases.js";
+import { measureDrain, seedBacklog, type DrainResult } from "./lib/drain.js";
+import { measureEndToEnd, type EndToEndResult } from "./lib/end-to-end.js";
+import { countRows, startEntourage, type Entourage } from "./lib/entourage-instance.js";
+import { createIssueDeliveries } from "./lib/issue-payloads.js";
+import { fireLoad, type LoadResult } from "./lib/load.js";
+import { loadAverage, memoryOf, startChild } from "./lib/processes.js";
+
+const suite = process.argv[2] === "ingest" ? "ingest" : "all";
+const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const knobs = {
+  duration: env("BENCH_DURATION", 10),
+  warmup: env("BENCH_WARMUP", 3),
+  connections: env("BENCH_CONNECTIONS", 50),
+  backlog: env("BENCH_BACKLOG", 100_000),
+  e2eRate: env("BENCH_E2E_RATE", 200),
+  e2eSeconds: env("BENCH_E2E_SECONDS", 15),
+  targets: (process.env.BENCH_TARGETS ?? (suite === "ingest" ? "a,b,c" : "a,b,c,d")).split(","),
+  cpuProf: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
+};
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+interface TargetResult {
+  key: string;
+  name: string;
+  load: LoadResult;
+  warmup2xx: number;
+  stored?: { rows: number; acked: number; ackedIds: number; ackedIdsFound: number; cutOff: number };
+  drain1?: DrainResult;
+  drain2?: DrainResult;
+  e2e?: EndToEndResult;
+  peakRss: Record<string, number>;
+  postgres?: string;
+}
+
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)} load ${loadAverage().split(" ")[0]}] ${line}`);
+const results: TargetResult[] = [];
+const versions: Record<string, string> = {};
+let issueNumber = 1;
+
+async function main() {
+  const loadBefore = loadAverage();
+  log(`suite ${suite}; ${JSON.stringify(knobs)}`);
+  for (const key of knobs.targets) {
+    if (key === "a") results.push(await plainServer("a", "raw node:http + HMAC", "bench/servers/raw-hmac-server.ts"));
+    if (key === "b") results.push(await plainServer("b", "bare Probot (createNodeMiddleware)", "bench/servers/probot-server.ts"));
+    if (key === "c") results.push(await entourageTarget("c", "Entourage, embedded PostgreSQL", {}));
+    if (key === "d") results.push(await entourageTarget("d", "Entourage, Debian PostgreSQL + Redis", { external: true }));
+  }
+  report(loadBefore, loadAverage());
+}
+
+async function plainServer(key: string, name: string, script: string): Promise<TargetResult> {
+  log(`${key}: ${name}`);
+  const secret = "whsec_benchmarksecretbenchmarksecret";
+  const child = startChild(process.execPath, ["--import", "tsx", script], { ...process.env, BENCH_SECRET: secret, PORT: "0" }, ROOT);
+  try {
+    const [, port] = await child.waitFor(/listening on (\d+)/, 30_000);
+    const deliveries = createIssueDeliveries(secret);
+    const url = `http://127.0.0.1:${port}/api/github/webhooks`;
+    const next = () => deliveries.make(issueNumber++);
+    const warm = await fireLoad({ url, connections: knobs.connections, seconds: knobs.warmup, next });
+    const load = await fireLoad({ url, connections: knobs.connections, seconds: knobs.duration, next });
+    log(`${key}: ${load.ackPerSecond.toFixed(0)} acks/s, p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}`);
+    return { key, name, load, warmup2xx: warm.ok2xx, peakRss: { server: memoryOf(child.pid)?.peakMb ?? 0 } };
+  } finally {
+    await child.stop();
+  }
+}
+
+async function entourageTarget(key: string, name: string, options: { external?: boolean }): Promise<TargetResult> {
+  log(`${key}: ${name}`);
+  const stops: (() => Promise<void>)[] = [];
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `entourage-bench-${key}-`));
+  chmodSync(dataDir, 0o755); // the embedded PostgreSQL runs as another user
+  stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  try {
+    let databaseUrl: string | undefined;
+    let redisUrl: string | undefined;
+    if (options.external) {
+      let maintenance = process.env.BENCH_DATABASE_URL;
+      if (!maintenance) {
+        const cluster: Server = await startPostgresCluster();
+        stops.push(() => cluster.stop());
+        maintenance = cluster.url;
+      }
+      databaseUrl = await createDatabase(maintenance, `entourage_bench_${Date.now()}`);
+      redisUrl = process.env.BENCH_REDIS_URL;
+      if (!redisUrl) {
+        const redis = await startRedis();
+        stops.push(() => redis.stop());
+        redisUrl = redis.url;
+        versions.redis = redis.version;
+      }
+    } else if (process.env.BENCH_DATABASE_URL && suite === "ingest") {
+      databaseUrl = await createDatabase(process.env.BENCH_DATABASE_URL, `entourage_bench_${Date.now()}`);
+    }
+    let nodeFlags: string[] | undefined;
+    if (knobs.cpuProf) {
+      mkdirSync(knobs.cpuProf, { recursive: true });
+      nodeFlags = ["--cpu-prof", `--cpu-prof-dir=${knobs.cpuProf}`, `--cpu-prof-name=${key}-%ROLE%-%N.cpuprofile`];
+    }
+    const entourage: Entourage = await startEntourage({ label: key, dataDir, databaseUrl, redisUrl, nodeFlags });
+    stops.push(() => entourage.stop());
+    const webhook = await entourage.createWebhook();
+    const deliveries = createIssueDeliveries(webhook.secret);
+    const next = () => deliveries.make(issueNumber++);
+
+    // 1. Acknowledgements at 50 connections (web only: ENTOURAGE_WORKER=off).
+    const ackedIds: string[] = [];
+    const onAcknowledged = (id: string) => void ackedIds.push(id);
+    const warm = await fireLoad({ url: webhook.receiveUrl, connections: knobs.connections, seconds: knobs.warmup, next, onAcknowledged });
+    const load = await fireLoad({ url: webhook.receiveUrl, connections: knobs.connections, seconds: knobs.duration, next, onAcknowledged });
+    log(`${key}: ${load.ackPerSecond.toFixed(0)} acks/s, p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}, errors ${load.errors}`);
+
+    // 2. Durability: every acknowledged delivery is a row (and no row is missing an acknowledgement).
+    // A row without an acknowledgement is a request cut off in flight when autocannon stopped (at most one per connection per run).
+    const counted = await countRows(entourage.db);
+    const acked = warm.ok2xx + load.ok2xx;
+    const found = (await entourage.db.query("SELECT count(*)::int AS n FROM deliveries WHERE id = ANY($1::uuid[])", [ackedIds])).rows[0].n as number;
+    log(`${key}: stored ${counted.total} deliveries for ${acked} acknowledgements; ${found} of the ${ackedIds.length} acknowledged ids found (${warm.errors + load.errors} errors, ${warm.timeouts + load.timeouts} timeouts)`);
+    const result: TargetResult = {
+      key, name, load, warmup2xx: warm.ok2xx, peakRss: {}, postgres: entourage.postgresVersion,
+      stored: { rows: counted.total, acked, ackedIdsFound: found, ackedIds: ackedIds.length, cutOff: warm.errors + load.errors + warm.timeouts + load.timeouts },
+    };
+
+    // 3. Drain the backlog the load left, with one worker process.
+    result.drain1 = await measureDrain(entourage, 1);
+    await entourage.stopWorkers();
+    log(`${key}: 1 worker drained ${result.drain1.backlog} in ${result.drain1.seconds.toFixed(1)} s = ${result.drain1.perSecond.toFixed(0)}/s`);
+
+    if (suite === "all") {
+      // 4. A backlog of BENCH_BACKLOG drained by two worker processes, sampling their RSS.
+      await seedBacklog(entourage.db, webhook, (n) => deliveries.make(n).body, 10_000_000, knobs.backlog);
+      result.drain2 = await measureDrain(entourage, 2);
+      await entourage.stopWorkers();
+      log(`${key}: 2 workers drained ${result.drain2.backlog} in ${result.drain2.seconds.toFixed(1)} s = ${result.drain2.perSecond.toFixed(0)}/s`);
+
+      // 5. End to end at a steady rate: one worker process, the web process relays events to SSE.
+      await entourage.startWorker();
+      result.e2e = await measureEndToEnd({
+        baseUrl: entourage.url,
+        apiKey: entourage.apiKey,
+        receiveUrl: webhook.receiveUrl,
+        rate: knobs.e2eRate,
+        seconds: knobs.e2eSeconds,
+        firstNumber: 20_000_000,
+        make: (n) => deliveries.make(n),
+      });
+      // Where the time goes: stored → picked up by a worker (processed_at is its transaction's start).
+      const lag = (
+        await entourage.db.query(
+          `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
+             FROM (SELECT extract(epoch FROM processed_at - created_at) * 1000 AS ms FROM deliveries
+                    WHERE (payload_summary->'issue'->>'number')::bigint >= 20000000) AS t`,
+        )
+      ).rows[0] as { p50: number; p99: number };
+      result.e2e.workerLagP50 = Number(lag.p50);
+      result.e2e.workerLagP99 = Number(lag.p99);
+      log(`${key}: e2e at ${knobs.e2eRate}/s: p50 ${result.e2e.p50.toFixed(1)} ms, p99 ${result.e2e.p99.toFixed(1)} ms (${result.e2e.seen}/${result.e2e.acked})`);
+    }
+    const final = await countRows(entourage.db);
+    log(`${key}: final rows ${JSON.stringify(final)}`);
+    const peaks = entourage.peakRss();
+    result.peakRss = { web: peaks.web, worker: Math.max(0, ...peaks.workers) };
+    return result;
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch((error) => log(`cleanup: ${error}`));
+    // Let the removed data dir's writeback finish so it does not land on the next target's fsyncs.
+    execFileSync("sync");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+  }
+}
+
+function report(loadBefore: string, loadAfter: string) {
+  const by = (key: string) => results.find((result) => result.key === key);
+  const ratio = (x?: TargetResult, y?: TargetResult) => (x && y ? (x.load.ackPerSecond / y.load.ackPerSecond).toFixed(2) : "n/a");
+  const f = (value: number | undefined, digits = 0) => (value === undefined || Number.isNaN(value) ? "n/a" : value.toFixed(digits));
+  const lines = [
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`,
+    `postgres: ${results.filter((r) => r.postgres).map((r) => `${r.key}=${r.postgres}`).join(", ") || "n/a"}${versions.redis ? `; redis ${versions.redis}` : ""}`,
+    `load average before ${loadBefore}, after ${loadAfter}`,
+    `${knobs.connections} connections, ${knobs.warmup} s warm-up + ${knobs.duration} s, real issues.opened payload (${createIssueDeliveries("x").bytes} bytes)`,
+    "",
+    "| target | acks/s | p50 ms | p99 ms | non-2xx | errors | every 2xx stored | drain 1 worker | drain 2 workers | e2e p50/p99 ms | peak RSS MB |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
+    ...results.map((r) =>
+      [
+        `${r.key}) ${r.name}`,
+        f(r.load.ackPerSecond),
+        f(r.load.p50),
+        f(r.load.p99),
+        String(r.load.non2xx),
+        String(r.load.errors + r.load.timeouts),
+        r.stored
+          ? `${r.stored.ackedIdsFound}/${r.stored.ackedIds} acked ids stored ${r.stored.ackedIdsFound === r.stored.acked ? "yes" : "NO"}; ${r.stored.rows} rows (${r.stored.rows - r.stored.acked} unacked, cut off in flight)`
+          : "-",
+        r.drain1 ? `${r.drain1.backlog} in ${f(r.drain1.seconds, 1)} s = ${f(r.drain1.perSecond)}/s` : "-",
+        r.drain2 ? `${r.drain2.backlog} in ${f(r.drain2.seconds, 1)} s = ${f(r.drain2.perSecond)}/s` : "-",
+        r.e2e ? `${f(r.e2e.p50, 1)} / ${f(r.e2e.p99, 1)} (${r.e2e.seen}/${r.e2e.acked} seen)` : "-",
+        Object.entries(r.peakRss).map(([k, v]) => `${k} ${f(v)}`).join(", "),
+      ].join(" | ").replace(/^/, "| ").concat(" |"),
+    ),
+    "",
+    `ratios: c/b ${ratio(by("c"), by("b"))}, d/b ${ratio(by("d"), by("b"))}, Entourage/Probot ${ratio(by("c"), by("b"))}`,
+  ];
+  for (const r of results) {
+    if (r.drain2) {
+      r.drain2.rss.forEach((s, i) =>
+        lines.push(`${r.key}: worker ${i + 1} RSS while ${r.drain2!.backlog} drained: min ${f(s.min)} MB, max ${f(s.max)} MB, first quarter ${f(s.firstQuarter)} MB, last quarter ${f(s.lastQuarter)} MB, trend over 2nd half ${f(s.slopeMbPerMin, 1)} MB/min (${s.samples} samples)`),
+      );
+    }
+    if (r.e2e) {
+      lines.push(
+        `${r.key}: e2e at ${r.e2e.rate}/s: sent ${r.e2e.sent}, acked ${r.e2e.acked}, seen ${r.e2e.seen}, max ${f(r.e2e.max, 1)} ms, ack p99 ${f(r.e2e.ackP99, 1)} ms; ` +
+          `stored → worker transaction start p50 ${f(r.e2e.workerLagP50, 1)} ms, p99 ${f(r.e2e.workerLagP99, 1)} ms`,
+      );
+    }
+  }
+  console.log(lines.join("\n"));
+  if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, JSON.stringify({ knobs, loadBefore, loadAfter, results }, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
