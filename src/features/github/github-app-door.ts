@@ -5,19 +5,11 @@ import { sendJson } from "../../http/send-json.js";
 import { MAX_WEBHOOK_BODY_BYTES } from "../webhooks/receive-webhook.js";
 import { verifySignature } from "../webhooks/verify-signature.js";
 import { GITHUB_APP_HOW_TO } from "./github-app-credentials.js";
+import { firstHeader, keptHeaders } from "../webhooks/kept-headers.js";
 
 export const GITHUB_APP_WEBHOOKS_PATH = "/api/github/webhooks";
 const PATH = /^\/api\/github\/webhooks\/?(?:\?.*)?$/;
 
-const KEPT_HEADERS = [
-  "content-type",
-  "user-agent",
-  "x-github-event",
-  "x-github-delivery",
-  "x-github-hook-id",
-  "x-github-hook-installation-target-id",
-  "x-github-hook-installation-target-type",
-];
 
 /** Probot's node middleware: answers the requests on its path, calls `next` otherwise. */
 export type ProbotMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => Promise<boolean | void>;
@@ -76,7 +68,7 @@ export function createGithubAppDoor(options: { middleware: ProbotMiddleware; web
       throw error;
     }
     const headers = keptHeaders(req);
-    const signature = header(req, "x-hub-signature-256");
+    const signature = firstHeader(req, "x-hub-signature-256");
     if (!verifySignature([options.webhookSecret], body, signature)) {
       const now = Date.now();
       if (now - lastRejectionLog >= REJECTION_LOG_INTERVAL_MS) {
@@ -132,16 +124,4 @@ function notFound(res: ServerResponse): void {
   if (!res.headersSent) sendJson(res, 404, { error: { code: "not_found", message: "Not found" } });
 }
 
-function keptHeaders(req: IncomingMessage): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const name of KEPT_HEADERS) {
-    const value = header(req, name);
-    if (value !== undefined) kept[name] = value.slice(0, 500);
-  }
-  return kept;
-}
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}

@@ -8,6 +8,7 @@ import type { DeliveryWriter } from "./delivery-writer.js";
 import type { RejectionLimiter } from "./rejection-limiter.js";
 import { verifySignature } from "./verify-signature.js";
 import type { WebhookResolver } from "./webhook-resolver.js";
+import { firstHeader, keptHeaders } from "./kept-headers.js";
 
 // GitHub caps payloads at 25 MB; larger bodies are refused before they are buffered.
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
@@ -15,17 +16,6 @@ export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
 export const RECEIVE_PATH = /^\/api\/v1\/webhooks\/([^/?#]*)\/receive\/?(?:\?.*)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const KEPT_HEADERS = [
-  "content-type",
-  "user-agent",
-  "x-github-event",
-  "x-github-delivery",
-  "x-github-hook-id",
-  "x-github-hook-installation-target-id",
-  "x-github-hook-installation-target-type",
-  "x-entourage-event",
-  "x-entourage-delivery",
-];
 
 export interface ReceiveDeps {
   writer: DeliveryWriter;
@@ -66,7 +56,7 @@ async function receive(deps: ReceiveDeps, req: IncomingMessage, res: ServerRespo
 
   const body = await readBody(req, MAX_WEBHOOK_BODY_BYTES);
   const headers = keptHeaders(req);
-  const signature = header(req, "x-hub-signature-256") ?? header(req, "x-entourage-signature");
+  const signature = firstHeader(req, "x-hub-signature-256") ?? firstHeader(req, "x-entourage-signature");
   if (!verifySignature(secrets, body, signature)) {
     await recordRejection(deps, webhook, headers, signature ? "signature does not match" : "missing X-Hub-Signature-256", body.length);
     return sendJson(res, 401, {
@@ -126,19 +116,7 @@ async function recordRejection(
     .catch((error) => deps.logger.warn({ err: error }, "could not record a rejected delivery"));
 }
 
-function keptHeaders(req: IncomingMessage): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const name of KEPT_HEADERS) {
-    const value = header(req, name);
-    if (value !== undefined) kept[name] = value.slice(0, 500);
-  }
-  return kept;
-}
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
 
 function decodeURIComponentSafe(value: string): string | undefined {
   try {
