@@ -33,13 +33,23 @@ export async function appendEvents(db: Queryable, events: DomainEventInput[]): P
   const inserted = db("events")
     .insert(events.map((event) => ({ ...event, team_id: event.team_id ?? null, data: JSON.stringify(event.data) })))
     .returning(COLUMNS);
+  // It also says whether the org has any active outbound endpoint, so the fan-out below costs
+  // nothing (no second round trip) for the many orgs that have none.
   const rows = (await db
     .with("inserted", inserted)
-    .select(...COLUMNS.map((column) => `inserted.${column}`), db.raw("pg_notify(?, '')", [EVENTS_NOTIFY_CHANNEL]))
+    .select(
+      ...COLUMNS.map((column) => `inserted.${column}`),
+      db.raw("pg_notify(?, '')", [EVENTS_NOTIFY_CHANNEL]),
+      db.raw("EXISTS (SELECT 1 FROM outbound_webhooks o WHERE o.org_id = inserted.org_id AND o.active) AS has_outbound"),
+    )
     .from("inserted")
-    .orderBy("inserted.id")) as (DomainEvent & { pg_notify?: unknown })[];
-  for (const row of rows) delete row.pg_notify;
-  await enqueueOutboundDeliveries(db, rows);
+    .orderBy("inserted.id")) as (DomainEvent & { pg_notify?: unknown; has_outbound?: boolean })[];
+  const fanOut = rows.some((row) => row.has_outbound);
+  for (const row of rows) {
+    delete row.pg_notify;
+    delete row.has_outbound;
+  }
+  if (fanOut) await enqueueOutboundDeliveries(db, rows);
   return rows.map((row) => row.id);
 }
 
