@@ -5,7 +5,7 @@ import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { issuePayload } from "../../helpers/github-payloads.js";
+import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { registerWebhook, sendDelivery } from "../../helpers/webhooks.js";
 
@@ -74,7 +74,7 @@ describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
     expect(await page.locator(`[data-testid="column-todo"] [data-testid="task-${created.body.id}"]`).count()).toBe(0);
 
     // A signed GitHub delivery: its row appears in the log and its task on the board, live.
-    const webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.*"], name: "Hello-World" });
+    const webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.*", "pull_request.*"], name: "Hello-World" });
     const opened = await sendDelivery(app.url, webhook, issuePayload("opened", { number: 77, title: "Dark mode flickers", labels: ["bug"], updated_at: "2026-11-28T10:00:00Z" }), { event: "issues" });
     expect(opened.status).toBe(202);
     await page.locator(`[data-webhook-id="${webhook.id}"]`).waitFor();
@@ -94,6 +94,13 @@ describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
     expect(await page.locator(`[data-testid="column-todo"] [data-testid="task-${issueTask.id}"]`).count()).toBe(0);
     const closedRow = page.locator(`#deliveries-body tr[data-delivery-id="${closed.body.delivery_id}"]`);
     await expect.poll(() => closedRow.textContent(), { timeout: 10_000 }).toMatch(/issues\.closed.*processed/);
+
+    // A pull request opens: its review appears in the queue, assigned, without a reload.
+    const pr = await sendDelivery(app.url, webhook, pullRequestPayload("opened", { number: 88, body: "Dark mode fix" }), { event: "pull_request" });
+    expect(pr.status).toBe(202);
+    const reviewItem = page.locator("#reviews li.review").filter({ hasText: "Codertocat/Hello-World#88" });
+    await reviewItem.waitFor();
+    await expect.poll(() => reviewItem.textContent()).toMatch(/pending.*eng-\d/);
 
     expect(await page.evaluate("window.notReloaded")).toBe(true);
     expect(pageErrors).toEqual([]);
