@@ -42,6 +42,12 @@ export async function assignToAvailableEngineer(db: Queryable, task: Task): Prom
   return { task: updated, agent };
 }
 
+/** An agent given an open task by hand is busy too, so hand-outs skip it. */
+export async function occupyAgent(db: Queryable, agentId: string): Promise<void> {
+  const agent = (await db("agents").select(AGENT_COLUMNS).where({ id: agentId }).forUpdate().first()) as Agent | undefined;
+  if (agent?.status === "available") await setAgentStatus(db, agent, "busy", "assigned work");
+}
+
 /**
  * When an agent's task is finished: if it holds no other open task it is available again, and
  * the team's waiting auto-assign tasks are handed out — highest priority first, then oldest.

@@ -5,7 +5,7 @@ import { appendEvents, type DomainEventInput } from "../events/events.store.js";
 import { listGithubActions, type GithubActionRow } from "../github/github-outbox.store.js";
 import { findAgent, findTeam } from "../teams/teams.store.js";
 import { announceResolution } from "../automation/announce-resolution.js";
-import { releaseAgent } from "./task-assignment.js";
+import { isOpenStatus, occupyAgent, releaseAgent } from "./task-assignment.js";
 import { taskEvent } from "./task-event.js";
 import { TASK_TRANSITIONS, type TaskPriority, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
 import {
@@ -44,6 +44,7 @@ export async function createTask(trx: Queryable, orgId: string, input: CreateTas
   const events: DomainEventInput[] = [taskEvent(task, "task.created", {})];
   if (task.assignee_id) events.push(taskEvent(task, "task.assigned", { assignee_id: task.assignee_id }));
   await appendEvents(trx, events);
+  if (task.assignee_id && isOpenStatus(task.status)) await occupyAgent(trx, task.assignee_id);
   return task;
 }
 
@@ -136,6 +137,9 @@ export async function assignTask(trx: Queryable, task: Task, assigneeId: string 
   await appendEvents(trx, [
     taskEvent(updated, assigneeId ? "task.assigned" : "task.unassigned", { assignee_id: assigneeId, previous_assignee_id: task.assignee_id }),
   ]);
+  // The pool follows hand assignments: the new assignee is busy, the previous one may be free again.
+  if (assigneeId && isOpenStatus(updated.status)) await occupyAgent(trx, assigneeId);
+  if (task.assignee_id) await releaseAgent(trx, task.assignee_id);
   return updated;
 }
 

@@ -127,6 +127,20 @@ describe("tasks API", () => {
     expect(types).toEqual(["task.created", "task.updated", "task.assigned", "task.unassigned"]);
   });
 
+  it("keeps the agent pool in step with hand assignments: busy while holding an open task, free after", async () => {
+    const org = await app.bootstrap({ name: "pool", engineers: 1 });
+    const agent = org.agents[0]!.id;
+    const status = async () => (await app.db.knex("agents").where({ id: agent }).first()).status;
+    const { body: task } = await app.request("POST", "/api/v1/tasks", { key: org.api_key, body: { team_id: org.team_id, title: "By hand", assignee_id: agent } });
+    expect(await status()).toBe("busy");
+    await app.request("PATCH", `/api/v1/tasks/${task.id}`, { key: org.api_key, body: { assignee_id: null } });
+    expect(await status()).toBe("available");
+    await app.request("PATCH", `/api/v1/tasks/${task.id}`, { key: org.api_key, body: { assignee_id: agent } });
+    expect(await status()).toBe("busy");
+    await app.request("PATCH", `/api/v1/tasks/${task.id}`, { key: org.api_key, body: { status: "cancelled" } });
+    expect(await status()).toBe("available");
+  });
+
   it("lists newest first with filters and cursor pagination via the Link header", async () => {
     const { body: team } = await app.request("POST", "/api/v1/teams", { key: acme.api_key, body: { name: "paging" } });
     const ids: number[] = [];
