@@ -1,4 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
+import { countTaskEvents } from "../events/events.store.js";
 import { enqueueGithubAction } from "../github/github-outbox.store.js";
 import { listSubtasks, type Task } from "../tasks/tasks.store.js";
 import { formatTaskRanges } from "./format-task-ranges.js";
@@ -21,12 +22,7 @@ export async function announceResolution(trx: Queryable, task: Task, reason?: st
   if (!parsed.success || reason === CLOSED_ON_GITHUB) return;
   const source = parsed.data;
   const subtasks = await listSubtasks(trx, task.org_id, task.id);
-  const completions = (await trx("events")
-    .where({ org_id: task.org_id, type: "task.completed" })
-    .whereRaw("(data->>'task_id')::int = ?", [task.id])
-    .count({ n: "*" })
-    .first()) as { n: number };
-  const round = Math.max(1, completions.n);
+  const round = Math.max(1, await countTaskEvents(trx, task.org_id, task.id, "task.completed"));
   const common = { org_id: task.org_id, repository: source.repository, installation_id: source.installation_id ?? null, task_id: task.id };
   await enqueueGithubAction(trx, {
     ...common,

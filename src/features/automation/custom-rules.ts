@@ -8,7 +8,7 @@ import { customPayloadSchemas, type CustomEventType } from "../webhooks/custom-p
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { webhookConfig } from "../webhooks/webhooks.schema.js";
 import { parsePayload } from "./github-payloads.js";
-import { lockKey } from "./lock-key.js";
+import { lockKey } from "../../db/lock-key.js";
 
 /**
  * Custom senders: `task.create` makes one task per `external_id` (a repeat changes nothing),

@@ -9,7 +9,7 @@ import { appendEvents } from "../events/events.store.js";
 import { CLOSED_ON_GITHUB, issueSourceKey, type GithubIssueSource } from "./github-issue-source.js";
 import { issuePayload, parsePayload, type IssuePayload } from "./github-payloads.js";
 import { priorityFromLabels, taskTypeFromLabels } from "./label-mapping.js";
-import { lockKey } from "./lock-key.js";
+import { lockKey } from "../../db/lock-key.js";
 
 const CREATING_ACTIONS = new Set(["opened", "reopened", "closed"]);
 

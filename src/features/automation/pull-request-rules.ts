@@ -5,7 +5,7 @@ import { findTask, findTaskBySourceKey, type Task } from "../tasks/tasks.store.j
 import type { TaskStatus } from "../tasks/tasks.schema.js";
 import { issueSourceKey } from "./github-issue-source.js";
 import { parsePayload, pullRequestPayload, type PullRequestPayload } from "./github-payloads.js";
-import { lockKey } from "./lock-key.js";
+import { lockKey } from "../../db/lock-key.js";
 import { parseTaskLinks } from "./parse-task-links.js";
 
 /** Extra work on a pull request event, run in the same transaction (the Reviews feature requests reviews here). */

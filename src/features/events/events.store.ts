@@ -96,3 +96,9 @@ export async function maxEventId(db: Queryable): Promise<number> {
   const row = (await db("events").max({ max: "id" }).first()) as { max: number | null } | undefined;
   return Number(row?.max ?? 0);
 }
+
+/** How many events of a type an org has appended about one task. */
+export async function countTaskEvents(db: Queryable, orgId: string, taskId: number, type: string): Promise<number> {
+  const row = (await db("events").where({ org_id: orgId, type }).whereRaw("(data->>'task_id')::int = ?", [taskId]).count({ n: "*" }).first()) as { n: number };
+  return row.n;
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { customPayloadSchemas, type CustomEventType } from "./custom-payload.schema.js";
-import type { DeliveryWriter, NewDelivery } from "./delivery-writer.js";
+import type { DeliveryWriter, WriteResult } from "./delivery-writer.js";
 import { payloadSummary } from "./payload-summary.js";
 import { CUSTOM_EVENT_TYPES, githubEventType, isSubscribed } from "./webhook-events.js";
 import type { WebhookRow } from "./webhooks.store.js";
@@ -46,7 +46,7 @@ export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingD
       payload = parsed as Record<string, unknown>;
     } catch (error) {
       const message = `invalid JSON: ${(error as Error).message}`;
-      const stored = await store(writer, { ...base, event_type: incoming.eventName ?? "unknown", status: "failed", payload: incoming.payloadText, payload_summary: {}, error: message });
+      const stored = await writer.write({ ...base, event_type: incoming.eventName ?? "unknown", status: "failed", payload: incoming.payloadText, payload_summary: {}, error: message });
       return reply(stored, 400, { error: { code: "invalid_json", message: `The body is not a JSON object: ${(error as Error).message}` } });
     }
   }
@@ -54,7 +54,7 @@ export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingD
   let eventType: string;
   if (webhook.provider === "github") {
     if (!incoming.eventName) {
-      const stored = await store(writer, { ...base, event_type: "unknown", status: "failed", payload: incoming.payloadText, payload_summary: payloadSummary(payload), error: "missing X-GitHub-Event header" });
+      const stored = await writer.write({ ...base, event_type: "unknown", status: "failed", payload: incoming.payloadText, payload_summary: payloadSummary(payload), error: "missing X-GitHub-Event header" });
       return reply(stored, 400, { error: { code: "bad_request", message: "Missing X-GitHub-Event header" } });
     }
     eventType = githubEventType(incoming.eventName, payload);
@@ -67,30 +67,26 @@ export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingD
       : [{ field: "event", message: `must be one of ${CUSTOM_EVENT_TYPES.join(", ")} (X-Entourage-Event header or body "event")` }];
     if (issues?.length) {
       const error = issues.map((issue) => `${issue.field}: ${issue.message}`).join("; ");
-      const stored = await store(writer, { ...base, event_type: eventType || "unknown", status: "failed", payload: incoming.payloadText, payload_summary: payloadSummary(payload), error });
+      const stored = await writer.write({ ...base, event_type: eventType || "unknown", status: "failed", payload: incoming.payloadText, payload_summary: payloadSummary(payload), error });
       return reply(stored, 422, { error: { code: "unprocessable_entity", message: "The document does not match the custom event schema", details: issues } });
     }
   }
 
   const summary = payloadSummary(payload);
   if (eventType === "ping") {
-    const stored = await store(writer, { ...base, event_type: "ping", status: "processed", payload: incoming.payloadText, payload_summary: summary, actions: ["pong"] });
+    const stored = await writer.write({ ...base, event_type: "ping", status: "processed", payload: incoming.payloadText, payload_summary: summary, actions: ["pong"] });
     return reply(stored, 200, { status: "processed", pong: true });
   }
   if (!isSubscribed(webhook.events, eventType)) {
     const reason = `ignored: this webhook is not subscribed to ${eventType}`;
-    const stored = await store(writer, { ...base, event_type: eventType, status: "ignored", payload: incoming.payloadText, payload_summary: summary, actions: [reason] });
+    const stored = await writer.write({ ...base, event_type: eventType, status: "ignored", payload: incoming.payloadText, payload_summary: summary, actions: [reason] });
     return reply(stored, 202, { status: "ignored", reason });
   }
-  const stored = await store(writer, { ...base, event_type: eventType, status: "received", payload: incoming.payloadText, payload_summary: summary });
+  const stored = await writer.write({ ...base, event_type: eventType, status: "received", payload: incoming.payloadText, payload_summary: summary });
   return reply(stored, 202, { status: "received" });
 }
 
-type Stored = Awaited<ReturnType<DeliveryWriter["write"]>>;
-
-function store(writer: DeliveryWriter, row: NewDelivery): Promise<Stored> {
-  return writer.write(row);
-}
+type Stored = WriteResult;
 
 /** A repeated GUID answers 200 duplicate (replay protection) unless it had failed and was queued again. */
 function reply(stored: Stored, httpStatus: number, body: Record<string, unknown>): AcceptResult {

@@ -17,5 +17,3 @@ export interface DeliveryOutcome {
 
 /** Business rules for one delivery, run inside the worker's transaction. Throwing rolls back and retries. */
 export type DeliveryProcessor = (trx: Knex.Transaction, input: DeliveryInput) => Promise<DeliveryOutcome>;
-
-export const noRulesProcessor: DeliveryProcessor = async () => ({ actions: ["no rule applied"] });

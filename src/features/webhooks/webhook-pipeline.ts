@@ -1,6 +1,6 @@
 import type { AppContext } from "../../app-context.js";
 import { DeliveryWriter } from "./delivery-writer.js";
-import { noRulesProcessor, type DeliveryProcessor } from "./delivery-processor.js";
+import type { DeliveryProcessor } from "./delivery-processor.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.js";
 import { createReceiveHandler } from "./receive-webhook.js";
 import { RejectionLimiter } from "./rejection-limiter.js";
@@ -17,7 +17,7 @@ export interface WebhookPipeline {
 }
 
 export interface PipelineOptions {
-  processor?: DeliveryProcessor;
+  processor: DeliveryProcessor;
   runWorker: boolean;
   worker?: Partial<DeliveryWorkerOptions>;
 }
@@ -32,7 +32,7 @@ export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions)
     worker = new DeliveryWorker({
       knex: ctx.knex,
       logger: ctx.logger.child({ component: "delivery-worker" }),
-      processor: options.processor ?? noRulesProcessor,
+      processor: options.processor,
       databaseUrl: ctx.databaseUrl,
       leaseSeconds: ctx.config.DELIVERY_LEASE_SECONDS,
       ...options.worker,

@@ -2,7 +2,6 @@ import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { inject } from "vitest";
-import { noRulesProcessor } from "../../../src/features/webhooks/delivery-processor.js";
 import { DeliveryWorker } from "../../../src/features/webhooks/delivery-worker.js";
 import { sleep } from "../../../src/lib/sleep.js";
 import { createTestDatabase, type TestDatabase } from "../../helpers/test-database.js";
@@ -27,7 +26,7 @@ describe("delivery worker wake-ups", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    worker = new DeliveryWorker({ knex: db.knex, logger: pino({ level: "silent" }), processor: noRulesProcessor, databaseUrl: db.url, pollMs: 200 });
+    worker = new DeliveryWorker({ knex: db.knex, logger: pino({ level: "silent" }), processor: async () => ({ actions: ["no rule applied"] }), databaseUrl: db.url, pollMs: 200 });
     await worker.start();
   });
   afterAll(async () => {

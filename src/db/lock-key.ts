@@ -1,4 +1,4 @@
-import type { Queryable } from "../../db/create-db.js";
+import type { Queryable } from "./create-db.js";
 
 /** Serialises transactions working on the same thing (an issue, a pull request) until commit. */
 export async function lockKey(db: Queryable, key: string): Promise<void> {
