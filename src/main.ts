@@ -131,7 +131,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     let githubRecovery: RecoveryJob | undefined;
     if (runWorker) {
       const sender = startOutboundSender(
-        { knex: db.knex, logger, encryptionKey: secrets.encryptionKey },
+        { knex: db.knex, logger, encryptionKey: secrets.encryptionKey, databaseUrl: db.url },
         {
           allowPrivate: config.ALLOW_PRIVATE_OUTBOUND,
           ...(config.OUTBOUND_RETRY_SCHEDULE ? { retrySchedule: config.OUTBOUND_RETRY_SCHEDULE } : {}),

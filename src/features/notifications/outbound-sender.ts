@@ -1,5 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
+import { listenForNotifications } from "../../db/listen-for-notifications.js";
+import { EVENTS_NOTIFY_CHANNEL } from "../events/events.store.js";
 import { openSecret } from "../../lib/secret-box.js";
 import {
   claimDueDeliveries,
@@ -60,6 +62,8 @@ export interface OutboundSenderDeps {
   knex: Knex;
   logger: Logger;
   encryptionKey: Buffer;
+  /** For LISTEN on the events channel: deliveries are enqueued with their events, whose commit notifies it. */
+  databaseUrl?: string;
 }
 
 export interface OutboundSender {
@@ -195,6 +199,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
   };
 
   const timer = setInterval(() => void tick(), options.pollIntervalMs);
+  const listener = deps.databaseUrl ? listenForNotifications({ url: deps.databaseUrl, channel: EVENTS_NOTIFY_CHANNEL, logger, onNotification: () => void tick() }) : undefined;
   void tick();
 
   return {
@@ -202,6 +207,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      await listener?.stop();
       while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
       const drained = Promise.allSettled([...inFlight.values()]);
       const deadline = setTimeout(() => shutdown.abort(), options.drainMs);
