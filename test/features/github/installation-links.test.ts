@@ -27,10 +27,10 @@ describe("installations belong to the org that proved it owns them (issue 13, pa
   let eve: BootstrapResult;
   let victimWebhookId: string;
 
-  const outboxOfTask = (taskId: number) =>
+  const outboxOfTask = (taskId: number): Promise<any[]> =>
     waitFor(async () => {
       const rows = await app.db.knex("github_outbox").where({ task_id: taskId }).orderBy("id");
-      return rows.length && rows.every((row) => row.status !== "pending") && rows;
+      return rows.length > 0 && rows.every((row) => row.status !== "pending") ? rows : undefined;
     }, `the GitHub writes of task #${taskId} to settle`);
   const taskByKey = (orgId: string, key: string) => app.db.knex("tasks").where({ org_id: orgId, source_key: key }).first();
   const finish = async (org: BootstrapResult, taskId: number) => {
@@ -207,9 +207,9 @@ describe("installations belong to the org that proved it owns them (issue 13, pa
 
       const verdict = await app.request("POST", `/api/v1/reviews/${review.id}/verdict`, { key: eve.api_key, body: { verdict: "reject", summary: "no" } });
       expect(verdict.status).toBe(200);
-      const rows = await waitFor(async () => {
+      const rows: any[] = await waitFor(async () => {
         const found = await app.db.knex("github_outbox").whereIn("id", verdict.body.github.outbox_ids).orderBy("id");
-        return found.every((row) => row.status !== "pending") && found;
+        return found.every((row) => row.status !== "pending") ? found : undefined;
       }, "the review's GitHub writes to settle");
       expect(rows.map((row) => [row.kind, row.status])).toEqual([
         ["create_review", "skipped"],
