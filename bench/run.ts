@@ -34,6 +34,8 @@ interface TargetResult {
   load: LoadResult;
   /** CPU time of the target's processes (and its database) per acknowledged delivery, microseconds. */
   ackCpuUs: number;
+  /** The database's part of ackCpuUs (Entourage targets). */
+  ackDatabaseCpuUs?: number;
   warmup2xx: number;
   stored?: { rows: number; acked: number; ackedIds: number; ackedIdsFound: number; cutOff: number };
   /** One worker on the load's backlog, webhook with auto_assign on (the seed's configuration). */
@@ -132,9 +134,11 @@ async function entourageTarget(key: string, name: string, options: { external?: 
     const onAcknowledged = (id: string) => void ackedIds.push(id);
     const warm = await fireLoad({ url: webhook.receiveUrl, connections: knobs.connections, seconds: knobs.warmup, next, onAcknowledged });
     const cpu0 = entourage.cpuSeconds();
+    const db0 = entourage.databaseCpuSeconds();
     const load = await fireLoad({ url: webhook.receiveUrl, connections: knobs.connections, seconds: knobs.duration, next, onAcknowledged });
     const ackCpuUs = ((entourage.cpuSeconds() - cpu0) / load.ok2xx) * 1e6;
-    log(`${key}: ${load.ackPerSecond.toFixed(0)} acks/s, ${ackCpuUs.toFixed(0)} µs CPU each, p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}, errors ${load.errors}`);
+    const ackDatabaseCpuUs = ((entourage.databaseCpuSeconds() - db0) / load.ok2xx) * 1e6;
+    log(`${key}: ${load.ackPerSecond.toFixed(0)} acks/s, ${ackCpuUs.toFixed(0)} µs CPU each (database ${ackDatabaseCpuUs.toFixed(0)}), p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}, errors ${load.errors}`);
 
     // 2. Durability: every acknowledged delivery is a row (and no row is missing an acknowledgement).
     // A row without an acknowledgement is a request cut off in flight when autocannon stopped (at most one per connection per run).
@@ -143,7 +147,7 @@ async function entourageTarget(key: string, name: string, options: { external?: 
     const found = (await entourage.db.query("SELECT count(*)::int AS n FROM deliveries WHERE id = ANY($1::uuid[])", [ackedIds])).rows[0].n as number;
     log(`${key}: stored ${counted.total} deliveries for ${acked} acknowledgements; ${found} of the ${ackedIds.length} acknowledged ids found (${warm.errors + load.errors} errors, ${warm.timeouts + load.timeouts} timeouts)`);
     const result: TargetResult = {
-      key, name, load, ackCpuUs, warmup2xx: warm.ok2xx, peakRss: {}, postgres: entourage.postgresVersion,
+      key, name, load, ackCpuUs, ackDatabaseCpuUs, warmup2xx: warm.ok2xx, peakRss: {}, postgres: entourage.postgresVersion,
       stored: { rows: counted.total, acked, ackedIdsFound: found, ackedIds: ackedIds.length, cutOff: warm.errors + load.errors + warm.timeouts + load.timeouts },
     };
 
@@ -217,7 +221,7 @@ function report(loadBefore: string, loadAfter: string) {
       [
         `${r.key}) ${r.name}`,
         f(r.load.ackPerSecond),
-        `${f(r.ackCpuUs)} (${by("b") ? (r.ackCpuUs / by("b")!.ackCpuUs).toFixed(2) : "n/a"})`,
+        `${f(r.ackCpuUs)} (${by("b") ? (r.ackCpuUs / by("b")!.ackCpuUs).toFixed(2) : "n/a"})${r.ackDatabaseCpuUs === undefined ? "" : `, db ${f(r.ackDatabaseCpuUs)}`}`,
         f(r.load.p50),
         f(r.load.p99),
         String(r.load.non2xx),

@@ -32,6 +32,8 @@ export interface Entourage {
   createWebhook(options: { autoAssign: boolean }): Promise<{ id: string; secret: string; receiveUrl: string }>;
   /** CPU seconds used so far by the web process, the workers and the database (and Redis) they use. */
   cpuSeconds(): number;
+  /** The part of cpuSeconds() used by the database server's processes. */
+  databaseCpuSeconds(): number;
   startWorker(): Promise<Child>;
   stopWorkers(): Promise<void>;
   /** Peak RSS (VmHWM) of every Entourage process started so far, MB. */
@@ -77,6 +79,7 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
   const postgresVersion = `${await setting("server_version")} (fsync ${await setting("fsync")}, synchronous_commit ${await setting("synchronous_commit")})`;
   const workers: Child[] = [];
   const finishedWorkers: number[] = [];
+  const embedded = options.databaseUrl ? undefined : postmasterPid(path.join(options.dataDir, "pg"));
   let finishedCpu = 0; // CPU of worker processes already stopped
 
   const api = async (method: string, pathname: string, body?: unknown) => {
@@ -124,9 +127,11 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
       }
     },
     cpuSeconds() {
-      const embedded = options.databaseUrl ? undefined : postmasterPid(path.join(options.dataDir, "pg"));
       const roots = [web.pid, ...workers.map((worker) => worker.pid), ...(options.serverPids ?? [])];
       return cpuSecondsOfTrees(embedded === undefined ? roots : [...roots, embedded]) + finishedCpu;
+    },
+    databaseCpuSeconds() {
+      return cpuSecondsOfTrees(embedded === undefined ? (options.serverPids ?? []) : [embedded]);
     },
     peakRss() {
       return {
