@@ -108,7 +108,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     ctx.github = github.client;
     const client = github.client;
     if (!ctx.pullRequestFiles && client) {
-      ctx.pullRequestFiles = (ref) => client.listPullRequestFiles(ref.repository, ref.pull_number, ref.installation_id);
+      ctx.pullRequestFiles = (ref) => client.listPullRequestFiles(ref.org_id, ref.repository, ref.pull_number);
     }
 
     let url = "";

@@ -50,14 +50,55 @@ export async function removeInstallationRepositories(db: Queryable, installation
   await db("github_installation_repositories").where({ installation_id: installationId }).whereIn("repository_id", repositoryIds).delete();
 }
 
-/** The installation that covers `owner/name` (case-insensitive), if the App's events told us about it. */
-export async function findInstallationIdForRepository(db: Queryable, repository: string): Promise<number | undefined> {
+export interface InstallationLinkRow {
+  id: number;
+  account_login: string;
+  account_type: string | null;
+  repository_selection: string | null;
+  suspended_at: Date | null;
+  org_id: string | null;
+  team_id: string | null;
+  linked_at: Date | null;
+}
+
+const LINK_COLUMNS = ["id", "account_login", "account_type", "repository_selection", "suspended_at", "org_id", "team_id", "linked_at"] as const;
+
+function toLinkRow(row: InstallationLinkRow & { id: number | string }): InstallationLinkRow {
+  return { ...row, id: Number(row.id) };
+}
+
+/** An installation with its link (org, team), locked for the linking transaction when asked. */
+export async function findInstallation(db: Queryable, installationId: number, options: { forUpdate?: boolean } = {}): Promise<InstallationLinkRow | undefined> {
+  const q = db("github_installations").select(LINK_COLUMNS).where({ id: installationId });
+  if (options.forUpdate) q.forUpdate();
+  const row = (await q.first()) as InstallationLinkRow | undefined;
+  return row && toLinkRow(row);
+}
+
+/** Links an installation to one org (and optionally a team), replacing any earlier link. */
+export async function linkInstallation(db: Queryable, installationId: number, link: { org_id: string; team_id: string | null }): Promise<InstallationLinkRow> {
+  const [row] = await db("github_installations")
+    .where({ id: installationId })
+    .update({ org_id: link.org_id, team_id: link.team_id, linked_at: db.fn.now(), updated_at: db.fn.now() })
+    .returning(LINK_COLUMNS);
+  return toLinkRow(row as InstallationLinkRow);
+}
+
+/** The installation linked to `orgId` that covers `owner/name` (case-insensitive), as the App's events recorded it. */
+export async function findLinkedInstallationForRepository(db: Queryable, orgId: string, repository: string): Promise<number | undefined> {
   const row = (await db("github_installation_repositories as r")
     .join("github_installations as i", "i.id", "r.installation_id")
     .select("r.installation_id")
+    .where("i.org_id", orgId)
     .whereRaw("lower(r.full_name) = lower(?)", [repository])
     .whereNull("i.suspended_at")
     .orderBy("r.added_at", "desc")
-    .first()) as { installation_id: number } | undefined;
-  return row?.installation_id;
+    .first()) as { installation_id: number | string } | undefined;
+  return row ? Number(row.installation_id) : undefined;
+}
+
+/** The ids of the installations linked to `orgId` (not suspended). */
+export async function listLinkedInstallationIds(db: Queryable, orgId: string): Promise<number[]> {
+  const rows = (await db("github_installations").select("id").where({ org_id: orgId }).whereNull("suspended_at")) as { id: number | string }[];
+  return rows.map((row) => Number(row.id));
 }
