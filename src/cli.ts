@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   // Before loadConfig: the MCP server needs none of the server's settings, and stdout is its transport.
   if (command === "mcp") return runMcpStdio(process.env);
   const config = loadConfig({ ...readDotEnv(), ...process.env });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config);
 
   switch (command) {
     case "serve":

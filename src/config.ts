@@ -50,6 +50,8 @@ export const configSchema = z
     GITHUB_RECOVERY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
     GITHUB_RECOVERY_LOOKBACK_HOURS: z.coerce.number().min(0).max(72, "GitHub keeps deliveries for 3 days").default(24),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+    // Unset: human-readable lines on a terminal, JSON lines otherwise.
+    LOG_FORMAT: optionalString.pipe(z.enum(["json", "pretty"]).optional()),
     SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().max(3600).default(15),
     ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),
     // How long a worker's claim on a delivery lasts: a crashed worker's deliveries are taken over after it.
