@@ -4,6 +4,7 @@ import type { EventBus } from "./bus/event-bus.js";
 import type { Config } from "./config.js";
 import type { EventStreams } from "./features/events/event-streams.js";
 import type { GithubClient } from "./features/github/github-client.js";
+import type { Metrics } from "./features/metrics/create-metrics.js";
 import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
 
 export interface Secrets {
@@ -26,6 +27,8 @@ export interface AppContext {
   github?: GithubClient;
   /** A pull request's changed files from GitHub (`pulls.listFiles`); absent without GitHub credentials. */
   pullRequestFiles?: PullRequestFilesSource;
+  /** Prometheus metrics of this instance (GET /metrics); absent in tests that build a context by hand. */
+  metrics?: Metrics;
 }
 
 export interface Realtime {

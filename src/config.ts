@@ -64,6 +64,12 @@ export const configSchema = z
         .transform((value) => value.split(",").map((delay) => Math.round(Number(delay) * 1000)))
         .optional(),
     ),
+    // Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only.
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters (generate one with: openssl rand -hex 32)").optional()),
+    // Retention in days, 0 = keep for ever (README: Operating Entourage).
+    DELIVERY_PAYLOAD_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
+    DELIVERY_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(90),
+    EVENT_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
     ALLOW_PRIVATE_OUTBOUND: z
       .enum(["true", "false", "1", "0", ""])
       .default("false")

@@ -11,6 +11,7 @@ import { createGithubApp, startWebhookProxy } from "./features/github/create-git
 import { startGithubOutboxSender, type GithubOutboxSenderOptions } from "./features/github/github-outbox-sender.js";
 import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/github/recover-missed-deliveries.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
+import { createMetrics } from "./features/metrics/create-metrics.js";
 import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
 import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
@@ -88,7 +89,8 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     }
     const streams = createEventStreams();
     const realtime = role === "serve" && relay ? { bus, settledId: relay.settledId, streams, heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000 } : undefined;
-    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles };
+    const metrics = createMetrics({ knex: db.knex, sseClients: () => streams.size, relaySettledId: relay && (() => relay!.settledId()) });
+    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles, metrics };
     let firstRun: BootstrapResult | undefined;
     if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
       firstRun = await bootstrapOrg(db.knex, { orgName: "default", teamName: "default", engineers: 2 });
@@ -115,7 +117,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     let server: Server | undefined;
     if (role === "serve") {
       const app = createHttpApp(ctx, { pipeline, readinessChecks: bus.kind === "redis" ? { redis: () => bus.check() } : {} });
-      server = await listen(createRequestListener(app, pipeline, github.door), config.PORT, config.HOST);
+      server = await listen(createRequestListener(app, pipeline, github.door, metrics), config.PORT, config.HOST);
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : config.PORT;
       url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
@@ -131,7 +133,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     let githubRecovery: RecoveryJob | undefined;
     if (runWorker) {
       const sender = startOutboundSender(
-        { knex: db.knex, logger, encryptionKey: secrets.encryptionKey },
+        { knex: db.knex, logger, encryptionKey: secrets.encryptionKey, metrics },
         {
           allowPrivate: config.ALLOW_PRIVATE_OUTBOUND,
           ...(config.OUTBOUND_RETRY_SCHEDULE ? { retrySchedule: config.OUTBOUND_RETRY_SCHEDULE } : {}),

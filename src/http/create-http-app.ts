@@ -14,6 +14,9 @@ import { createEventsRouter } from "../features/events/events.routes.js";
 import { createReviewsRouter } from "../features/reviews/reviews.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
+import type { Metrics } from "../features/metrics/create-metrics.js";
+import { createMetricsRouter } from "../features/metrics/metrics.routes.js";
+import { timeAcknowledgement } from "../features/metrics/time-acknowledgement.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
 import { createErrorMiddleware, notFoundHandler } from "./error-middleware.js";
 import { requestId } from "./request-id.js";
@@ -61,6 +64,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
   });
 
+  if (ctx.metrics) app.use(createMetricsRouter(ctx.metrics, ctx.config.METRICS_TOKEN));
   app.use(createMcpRouter(ctx));
 
   const api = express.Router();
@@ -93,16 +97,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * The server's request listener: the webhook receive path runs on bare node:http (it is the
  * hot path and needs the raw bytes); everything else goes through Express.
  */
-export function createRequestListener(app: Express, pipeline: WebhookPipeline, githubDoor?: GithubAppDoor): RequestListener {
+export function createRequestListener(app: Express, pipeline: WebhookPipeline, githubDoor?: GithubAppDoor, metrics?: Metrics): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     // The GitHub App door (Probot's middleware) needs the raw bytes too: before Express, mounted bare.
     if (githubDoor?.handles(req)) {
+      if (metrics) timeAcknowledgement(metrics, res);
       void githubDoor.handle(req, res);
       return;
     }
     if (req.method === "POST" && req.url) {
       const match = RECEIVE_PATH.exec(req.url);
       if (match) {
+        if (metrics) timeAcknowledgement(metrics, res);
         void pipeline.receive(req, res, match[1]!);
         return;
       }

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
+import type { Metrics } from "../metrics/create-metrics.js";
 import { openSecret } from "../../lib/secret-box.js";
 import {
   claimDueDeliveries,
@@ -60,6 +61,8 @@ export interface OutboundSenderDeps {
   knex: Knex;
   logger: Logger;
   encryptionKey: Buffer;
+  /** Counts attempts by result (GET /metrics). */
+  metrics?: Pick<Metrics, "outboundAttempts">;
 }
 
 export interface OutboundSender {
@@ -168,6 +171,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
       return;
     }
     const outcome = settle(claim, response, attemptedAt, options);
+    deps.metrics?.outboundAttempts.inc({ result: outcome.status === "pending" ? "retrying" : outcome.status });
     const held = await deps.knex.transaction((trx) => recordAttempt(trx, claim, outcome));
     logger[outcome.status === "delivered" ? "info" : "warn"](
       {
