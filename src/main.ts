@@ -11,6 +11,7 @@ import { createGithubApp, startWebhookProxy } from "./features/github/create-git
 import { startGithubOutboxSender, type GithubOutboxSenderOptions } from "./features/github/github-outbox-sender.js";
 import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/github/recover-missed-deliveries.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
+import { startRetention } from "./features/retention/start-retention.js";
 import { createMetrics } from "./features/metrics/create-metrics.js";
 import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
@@ -54,6 +55,8 @@ export interface StartOptions {
   outbound?: Partial<OutboundSenderOptions>;
   /** GitHub outbox sender settings (tests shorten backoff and polling). */
   githubOutbox?: Partial<GithubOutboxSenderOptions>;
+  /** Retention pass timing (tests run passes by hand). */
+  retention?: Parameters<typeof startRetention>[2];
   /** Where reviews read a pull request's changed files (tests pass a fixed list; see README: Reviews). */
   pullRequestFiles?: PullRequestFilesSource;
 }
@@ -141,6 +144,8 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
         },
       );
       closers.push(() => sender.stop());
+      const retention = startRetention({ knex: db.knex, logger, metrics }, config, options.retention);
+      closers.push(() => retention.stop());
       const githubSender = await startGithubOutboxSender({ knex: db.knex, logger, github: github.client, databaseUrl: db.url }, options.githubOutbox);
       closers.push(() => githubSender.stop());
       if (github.client && config.GITHUB_RECOVERY_INTERVAL_SECONDS > 0) {

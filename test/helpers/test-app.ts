@@ -29,7 +29,7 @@ export interface TestResponse {
 export const TEST_JWT_SECRET = "test-jwt-secret-that-is-at-least-32-characters";
 export const TEST_ENCRYPTION_KEY = "0".repeat(63) + "1";
 
-export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role" | "githubOutbox" | "pullRequestFiles">> {
+export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role" | "githubOutbox" | "pullRequestFiles" | "retention">> {
   /** Share another app's database (several instances); it is then not dropped on close. */
   database?: TestDatabase;
   /** Log here instead of nowhere (TEST_LOG_LEVEL). */

@@ -174,6 +174,11 @@ async function openStream() {
     const event = safeJson(message.data);
     if (event) applyEvent(event);
   };
+  // The events after our last id were removed by retention: what is on screen may be stale, so reload it.
+  source.addEventListener("reset", async () => {
+    await loadAgents();
+    await Promise.all([loadTasks(), loadWebhooks(), loadReviews()]);
+  });
   source.onerror = () => {
     if (source !== state.source) return;
     if (source.readyState === EventSource.CLOSED) {
