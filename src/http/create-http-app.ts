@@ -17,6 +17,7 @@ import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import type { Metrics } from "../features/metrics/create-metrics.js";
 import { createMetricsRouter } from "../features/metrics/metrics.routes.js";
 import { timeAcknowledgement } from "../features/metrics/time-acknowledgement.js";
+import { createDocsRouter, createOpenApiRouter } from "../features/openapi/openapi.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
 import { createErrorMiddleware, notFoundHandler } from "./error-middleware.js";
 import { requestId } from "./request-id.js";
@@ -69,6 +70,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }));
+  api.use(createOpenApiRouter(ctx)); // public
   api.use(createEventsRouter(ctx)); // its own auth: it also takes ?access_token=<JWT>
   api.use(createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
   api.use(createAuthRouter(ctx));
@@ -79,6 +81,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   api.use(createOutboundWebhooksRouter(ctx));
   api.use(createGithubRouter(ctx));
   app.use("/api/v1", api);
+  app.use(createDocsRouter());
   app.use(createDashboardRouter());
 
   app.use(notFoundHandler);

@@ -7,14 +7,14 @@ import { requestAuth } from "../../http/request-auth.js";
 import { listGithubActions } from "./github-outbox.store.js";
 import { listUnroutedDeliveriesForOrg } from "./unrouted-deliveries.store.js";
 
-const unroutedQuery = z.object({
+export const unroutedQuery = z.object({
   event_type: z.string().max(100).optional(),
   installation_id: z.coerce.number().int().positive().optional(),
   ...paginationQuery,
 });
 const unroutedCursor = z.object({ received_at: z.iso.datetime(), id: z.uuid() });
 
-const actionsQuery = z.object({
+export const actionsQuery = z.object({
   task_id: z.coerce.number().int().positive().optional(),
   status: z.enum(["pending", "sent", "failed", "skipped"]).optional(),
   ...paginationQuery,
