@@ -35,6 +35,11 @@ export interface ApiRoute {
   errors?: number[];
   /** Answers a page: `limit`, `cursor`, and a `Link: <…>; rel="next"` header. */
   paginated?: boolean;
+  /**
+   * Example values of body fields whose rules JSON Schema cannot say (a URL's scheme, event names
+   * known to a provider, indexes within the same body); the document shows them as `examples`.
+   */
+  examples?: Record<string, unknown>;
 }
 
 const apiKeys: ApiRoute[] = [
@@ -57,7 +62,7 @@ const tasks: ApiRoute[] = [
   { method: "post", path: "/tasks", tag: "tasks", summary: "Create a task", body: createTaskBody, ok: [201, "The task"], errors: [404, 409, 422] },
   { method: "get", path: "/tasks/{id}", tag: "tasks", summary: "A task with its subtasks, dependencies and source", ok: [200, "The task"] },
   { method: "patch", path: "/tasks/{id}", tag: "tasks", summary: "Change a task (status, assignee, priority, …)", body: updateTaskBody, ok: [200, "The task"], errors: [409, 422] },
-  { method: "post", path: "/tasks/{id}/subtasks", tag: "tasks", summary: "Split a task into subtasks", body: createSubtasksBody, ok: [201, "The subtasks"], errors: [409, 422] },
+  { method: "post", path: "/tasks/{id}/subtasks", tag: "tasks", summary: "Split a task into subtasks", body: createSubtasksBody, examples: { subtasks: [{ title: "Write the migration" }, { title: "Wire the route", depends_on: [0] }] }, ok: [201, "The subtasks"], errors: [409, 422] },
   { method: "get", path: "/tasks/{id}/comments", tag: "tasks", summary: "List a task's comments", query: listTaskCommentsQuery, paginated: true, ok: [200, "A page of comments"] },
   { method: "post", path: "/tasks/{id}/comments", tag: "tasks", summary: "Comment on a task", body: createTaskCommentBody, ok: [201, "The comment"], errors: [422] },
 ];
@@ -69,10 +74,10 @@ const reviews: ApiRoute[] = [
 ];
 
 const webhooks: ApiRoute[] = [
-  { method: "post", path: "/webhooks", tag: "webhooks", summary: "Register an inbound webhook (its secret is shown once)", body: createWebhookBody, ok: [201, "The webhook with its secret and receive URL"], errors: [403, 404, 422] },
+  { method: "post", path: "/webhooks", tag: "webhooks", summary: "Register an inbound webhook (its secret is shown once)", body: createWebhookBody, examples: { events: ["*"] }, ok: [201, "The webhook with its secret and receive URL"], errors: [403, 404, 422] },
   { method: "get", path: "/webhooks", tag: "webhooks", summary: "List webhooks", ok: [200, "Webhooks"] },
   { method: "get", path: "/webhooks/{id}", tag: "webhooks", summary: "A webhook", ok: [200, "The webhook"] },
-  { method: "patch", path: "/webhooks/{id}", tag: "webhooks", summary: "Change a webhook", body: updateWebhookBody, ok: [200, "The webhook"], errors: [403, 422] },
+  { method: "patch", path: "/webhooks/{id}", tag: "webhooks", summary: "Change a webhook", body: updateWebhookBody, examples: { events: ["*"] }, ok: [200, "The webhook"], errors: [403, 422] },
   { method: "delete", path: "/webhooks/{id}", tag: "webhooks", summary: "Delete a webhook and its deliveries", ok: [204, "Deleted"] },
   { method: "post", path: "/webhooks/{id}/regenerate-secret", tag: "webhooks", summary: "New secret, the old one kept for a grace period", body: regenerateSecretBody, ok: [200, "The webhook with its new secret"] },
   { method: "get", path: "/webhooks/{id}/deliveries", tag: "webhooks", summary: "The delivery log", query: listDeliveriesQuery, paginated: true, ok: [200, "A page of deliveries"] },
@@ -89,10 +94,10 @@ const webhooks: ApiRoute[] = [
 ];
 
 const outbound: ApiRoute[] = [
-  { method: "post", path: "/outbound-webhooks", tag: "outbound", summary: "Register an outbound endpoint (its signing secret is shown once)", body: createOutboundWebhookBody, ok: [201, "The endpoint with its secret"], errors: [422] },
+  { method: "post", path: "/outbound-webhooks", tag: "outbound", summary: "Register an outbound endpoint (its signing secret is shown once)", body: createOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events", events: ["task.*"] }, ok: [201, "The endpoint with its secret"], errors: [422] },
   { method: "get", path: "/outbound-webhooks", tag: "outbound", summary: "List outbound endpoints", query: listOutboundWebhooksQuery, paginated: true, ok: [200, "A page of endpoints"] },
   { method: "get", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "An outbound endpoint", ok: [200, "The endpoint"] },
-  { method: "patch", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Change an outbound endpoint", body: updateOutboundWebhookBody, ok: [200, "The endpoint"], errors: [422] },
+  { method: "patch", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Change an outbound endpoint", body: updateOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events" }, ok: [200, "The endpoint"], errors: [422] },
   { method: "delete", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Delete an outbound endpoint", ok: [204, "Deleted"] },
   { method: "post", path: "/outbound-webhooks/{id}/rotate-secret", tag: "outbound", summary: "New signing secret (the old one signs too for a while)", ok: [200, "The endpoint with its new secret"] },
   { method: "get", path: "/outbound-webhooks/{id}/deliveries", tag: "outbound", summary: "An endpoint's deliveries", query: listOutboundDeliveriesQuery, paginated: true, ok: [200, "A page of outbound deliveries"] },

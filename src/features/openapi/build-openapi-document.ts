@@ -92,7 +92,7 @@ function operation(route: ApiRoute): Json {
   if (route.access === "events") op.security = [{ ApiKey: [] }, { BearerJWT: [] }, { AccessToken: [] }];
   if (route.access === "signature") return { ...op, ...receiveOperation(parameters) };
   if (parameters.length) op.parameters = parameters;
-  if (route.body) op.requestBody = { required: true, content: { "application/json": { schema: toJsonSchema(route.body) } } };
+  if (route.body) op.requestBody = { required: true, content: { "application/json": { schema: withExamples(toJsonSchema(route.body), route.examples) } } };
 
   const [okStatus, okDescription] = route.ok;
   const ok: Json = { description: okDescription };
@@ -135,6 +135,15 @@ function receiveOperation(pathParams: Json[]): Json {
       ]),
     ),
   };
+}
+
+function withExamples(schema: Json, examples: Record<string, unknown> = {}): Json {
+  const properties = schema.properties as Record<string, Json> | undefined;
+  for (const [name, example] of Object.entries(examples)) {
+    if (!properties?.[name]) throw new Error(`example for ${name}, which the body does not have`);
+    properties[name] = { ...properties[name], examples: [example] };
+  }
+  return schema;
 }
 
 function pathParameters(path: string): Json[] {
