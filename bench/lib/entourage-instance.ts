@@ -25,6 +25,8 @@ export interface Entourage {
   web: Child;
   workers: Child[];
   db: pg.Pool;
+  /** Its database's URL. */
+  databaseUrl: string;
   /** The PostgreSQL server's version. */
   postgresVersion: string;
   createWebhook(): Promise<{ id: string; secret: string; receiveUrl: string }>;
@@ -93,6 +95,7 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
     web,
     workers,
     db,
+    databaseUrl,
     postgresVersion,
     async createWebhook() {
       const webhook = await api("POST", "/api/v1/webhooks", {
