@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Knex } from "knex";
-import { countPendingGithubOutbox, readDeliveryQueue, readEventRelayLag, type QueueState } from "./metrics.store.js";
+import { countDisabledOutboundEndpoints, countPendingGithubOutbox, readDeliveryQueue, readEventRelayLag, type QueueState } from "./metrics.store.js";
 
 /** Outcome labels, all from fixed lists: no label ever carries an id or a repository name. */
 export type DeliveryOutcome = "received" | "processed" | "ignored" | "failed" | "rejected" | "duplicate";
@@ -64,6 +64,14 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.set(await countPendingGithubOutbox(sources.knex));
+    },
+  });
+  new Gauge({
+    name: "entourage_outbound_endpoints_disabled",
+    help: "Outbound endpoints Entourage disabled (410 Gone, or failing too long), read from PostgreSQL",
+    registers: [registry],
+    async collect() {
+      this.set(await countDisabledOutboundEndpoints(sources.knex));
     },
   });
   new Gauge({

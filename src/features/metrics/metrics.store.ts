@@ -21,6 +21,12 @@ export async function countPendingGithubOutbox(db: Queryable): Promise<number> {
   return Number(row.n);
 }
 
+/** Outbound endpoints Entourage disabled (410 Gone, or failing too long) and nobody has re-enabled. */
+export async function countDisabledOutboundEndpoints(db: Queryable): Promise<number> {
+  const row = (await db("outbound_webhooks").where("active", false).whereNotNull("disabled_at").count({ n: "*" }).first()) as { n: string | number };
+  return Number(row.n);
+}
+
 /** Seconds since the oldest event after `settledId` was appended (0 when the relay is caught up). */
 export async function readEventRelayLag(db: Queryable, settledId: number): Promise<number> {
   const row = (await db("events")

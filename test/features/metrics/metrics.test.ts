@@ -154,6 +154,10 @@ describe("queue gauges", () => {
     const webhook = await registerWebhook(first, org.api_key, org.team_id);
     for (let i = 0; i < 3; i++) expect((await sendDelivery(first.url, webhook, githubExample("issues", "opened"), { event: "issues" })).status).toBe(202);
     await first.db.knex("deliveries").where({ webhook_id: webhook.id }).orderBy("created_at").limit(1).update({ created_at: first.db.knex.raw("now() - interval '5 minutes'") });
+    const endpoint = await first.request("POST", "/api/v1/outbound-webhooks", { key: org.api_key, body: { url: "http://127.0.0.1:9/gone", events: ["task.*"] } });
+    await first.db.knex("outbound_webhooks").where({ id: endpoint.body.id }).update({ active: false, disabled_at: first.db.knex.fn.now(), disabled_reason: "410 Gone" });
+    const paused = await first.request("POST", "/api/v1/outbound-webhooks", { key: org.api_key, body: { url: "http://127.0.0.1:9/paused", events: ["task.*"] } });
+    expect((await first.request("PATCH", `/api/v1/outbound-webhooks/${paused.body.id}`, { key: org.api_key, body: { active: false } })).status).toBe(200); // paused by hand: not counted
     await first.db.knex("github_outbox").insert({ org_id: org.org_id, kind: "issue_comment", repository: "o/r", dedupe_key: "metrics-test", request: JSON.stringify({ body: "x" }) });
 
     for (const app of [first, second]) {
@@ -163,6 +167,7 @@ describe("queue gauges", () => {
       expect(age).toBeGreaterThanOrEqual(300);
       expect(age).toBeLessThan(400);
       expect(samples(text, "entourage_github_outbox_pending").get("")).toBe(1);
+      expect(samples(text, "entourage_outbound_endpoints_disabled").get("")).toBe(1);
     }
   });
 });
