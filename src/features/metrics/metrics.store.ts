@@ -21,9 +21,12 @@ export async function countPendingGithubOutbox(db: Queryable): Promise<number> {
   return Number(row.n);
 }
 
+// What outbound-webhooks.service writes when a person pauses an endpoint: not an alert.
+const DISABLED_BY_A_USER = "disabled by a user";
+
 /** Outbound endpoints Entourage disabled (410 Gone, or failing too long) and nobody has re-enabled. */
 export async function countDisabledOutboundEndpoints(db: Queryable): Promise<number> {
-  const row = (await db("outbound_webhooks").where("active", false).whereNotNull("disabled_at").count({ n: "*" }).first()) as { n: string | number };
+  const row = (await db("outbound_webhooks").where("active", false).whereNotNull("disabled_at").whereNot("disabled_reason", DISABLED_BY_A_USER).count({ n: "*" }).first()) as { n: string | number };
   return Number(row.n);
 }
 
