@@ -32,6 +32,8 @@ export const TEST_ENCRYPTION_KEY = "0".repeat(63) + "1";
 export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role" | "githubOutbox" | "pullRequestFiles">> {
   /** Share another app's database (several instances); it is then not dropped on close. */
   database?: TestDatabase;
+  /** Collect every log line (debug and up) here instead of discarding them. */
+  logLines?: string[];
 }
 
 /** Starts a real Entourage (HTTP on a loopback port) on a database of its own. */
@@ -48,8 +50,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ALLOW_PRIVATE_OUTBOUND: "true",
     ...env,
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const { database: _shared, ...startOptions } = options;
+  const logLines = options.logLines;
+  const logger = logLines ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }) : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const { database: _shared, logLines: _lines, ...startOptions } = options;
   const entourage = await startEntourage({ config, logger, bootstrapEmpty: false, ...startOptions });
   config.PUBLIC_URL = entourage.url;
   return {

@@ -23,6 +23,7 @@ describe("GitHub App in one click (manifest flow, install round trip) against a 
   let second: TestApp;
   let instance: BootstrapResult;
   let other: BootstrapResult;
+  const logLines: string[] = [];
 
   const appState = (app: TestApp, key: string) => app.request("GET", "/api/v1/github/app", { key });
   const startManifest = async () => {
@@ -34,8 +35,8 @@ describe("GitHub App in one click (manifest flow, install round trip) against a 
   beforeAll(async () => {
     fake = await startFakeGithub();
     const env = { GHE_HOST: fake.host, GHE_PROTOCOL: "http", GITHUB_RECOVERY_INTERVAL_SECONDS: "0" };
-    first = await startTestApp(env);
-    second = await startTestApp(env, { database: first.db });
+    first = await startTestApp(env, { logLines });
+    second = await startTestApp(env, { database: first.db, logLines });
     instance = await first.bootstrap({ name: "instance" });
     other = await first.bootstrap({ name: "other" });
   });
@@ -140,9 +141,10 @@ describe("GitHub App in one click (manifest flow, install round trip) against a 
     // Registered already: a second registration needs "replace": true.
     expect((await first.request("POST", "/api/v1/github/app/manifest", { key: instance.api_key, body: {} })).status).toBe(409);
 
-    // Credentials never appear in an API answer or an event.
+    // Credentials never appear in an API answer, an event or a log line.
+    expect(logLines.join("")).toMatch(/GitHub App registered through the manifest flow/);
     const secrets = [fake.app.pem.split("\n")[1]!, fake.app.webhook_secret, fake.app.client_secret];
-    const answers = [JSON.stringify((await appState(first, instance.api_key)).body), JSON.stringify(listed.body), JSON.stringify(await first.db.knex("events").select("data"))];
+    const answers = [JSON.stringify((await appState(first, instance.api_key)).body), JSON.stringify(listed.body), JSON.stringify(await first.db.knex("events").select("data")), logLines.join("")];
     for (const secret of secrets) for (const answer of answers) expect(answer).not.toContain(secret);
     const stored = JSON.stringify(await first.db.knex("github_app_credentials").first());
     for (const secret of secrets) expect(stored).not.toContain(secret);
