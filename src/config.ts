@@ -49,6 +49,8 @@ export const configSchema = z
     // Missed-delivery recovery (GitHub App): every N seconds (0 = off), first pass looking back H hours.
     GITHUB_RECOVERY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
     GITHUB_RECOVERY_LOOKBACK_HOURS: z.coerce.number().min(0).max(72, "GitHub keeps deliveries for 3 days").default(24),
+    // The org that administers the instance (GitHub App, installation links); default: the org created first.
+    ENTOURAGE_INSTANCE_ORG_ID: optionalString.pipe(z.uuid("must be an org id (a UUID)").optional()),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
     // Unset: human-readable lines on a terminal, JSON lines otherwise.
     LOG_FORMAT: optionalString.pipe(z.enum(["json", "pretty"]).optional()),

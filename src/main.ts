@@ -7,7 +7,7 @@ import { startEventRelay, type EventRelay } from "./bus/event-relay.js";
 import { createDb, type Database } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
 import { createEventStreams } from "./features/events/event-streams.js";
-import { createGithubApp, startWebhookProxy } from "./features/github/create-github-app.js";
+import { startGithubAppRuntime, startWebhookProxy } from "./features/github/create-github-app.js";
 import { startGithubOutboxSender, type GithubOutboxSenderOptions } from "./features/github/github-outbox-sender.js";
 import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/github/recover-missed-deliveries.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
@@ -109,12 +109,21 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       logger.info({ workerId: worker.id }, "delivery worker started");
     }
 
-    const github = await createGithubApp(ctx, pipeline, { serve: role === "serve" });
-    ctx.github = github.client;
-    const client = github.client;
-    if (!ctx.pullRequestFiles && client) {
-      ctx.pullRequestFiles = (ref) => client.listPullRequestFiles(ref.repository, ref.pull_number, ref.installation_id);
+    const github = await startGithubAppRuntime(ctx, pipeline, { serve: role === "serve" });
+    closers.push(async () => github.stop());
+    // The App may turn on while running (the setup flow stores credentials): read it when used.
+    Object.defineProperty(ctx, "github", { get: () => github.client(), enumerable: true, configurable: true });
+    if (!options.pullRequestFiles) {
+      Object.defineProperty(ctx, "pullRequestFiles", {
+        get: (): PullRequestFilesSource | undefined => {
+          const client = github.client();
+          return client && ((ref) => client.listPullRequestFiles(ref.org_id, ref.repository, ref.pull_number));
+        },
+        enumerable: true,
+        configurable: true,
+      });
     }
+    ctx.githubApp = github;
 
     let url = "";
     let server: Server | undefined;
@@ -129,7 +138,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       // Runs before closeServer (closers run in reverse): open SSE streams would hold it open.
       closers.push(async () => streams.closeAll());
       logger.info({ url, publicUrl: config.PUBLIC_URL, database: db.embedded ? "embedded" : "DATABASE_URL" }, "Entourage is serving");
-      if (config.WEBHOOK_PROXY_URL && github.client) {
+      if (config.WEBHOOK_PROXY_URL && github.client()) {
         closers.push(startWebhookProxy(config.WEBHOOK_PROXY_URL, `${url}/api/github/webhooks`, logger));
       }
     }
@@ -146,15 +155,19 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       closers.push(() => sender.stop());
       const retention = startRetention({ knex: db.knex, logger, metrics }, config, options.retention);
       closers.push(() => retention.stop());
-      const githubSender = await startGithubOutboxSender({ knex: db.knex, logger, github: github.client, databaseUrl: db.url }, options.githubOutbox);
+      const githubSender = await startGithubOutboxSender({ knex: db.knex, logger, github: () => github.client(), databaseUrl: db.url }, options.githubOutbox);
       closers.push(() => githubSender.stop());
-      if (github.client && config.GITHUB_RECOVERY_INTERVAL_SECONDS > 0) {
-        const recovery = startMissedDeliveriesRecovery(
-          { knex: db.knex, github: github.client, logger },
-          { intervalMs: config.GITHUB_RECOVERY_INTERVAL_SECONDS * 1000, lookbackMs: config.GITHUB_RECOVERY_LOOKBACK_HOURS * 3600_000, overlapMs: 10 * 60_000 },
-        );
-        githubRecovery = recovery;
-        closers.push(() => recovery.stop());
+      if (config.GITHUB_RECOVERY_INTERVAL_SECONDS > 0) {
+        // Starts with the first App client (at once with environment credentials, later after the setup flow).
+        github.onClient((client) => {
+          if (githubRecovery) return;
+          const recovery = startMissedDeliveriesRecovery(
+            { knex: db.knex, github: client, logger },
+            { intervalMs: config.GITHUB_RECOVERY_INTERVAL_SECONDS * 1000, lookbackMs: config.GITHUB_RECOVERY_LOOKBACK_HOURS * 3600_000, overlapMs: 10 * 60_000 },
+          );
+          githubRecovery = recovery;
+          closers.push(() => recovery.stop());
+        });
       }
     }
     return { ctx, url, server, pipeline, githubRecovery, firstRun, close };

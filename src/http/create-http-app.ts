@@ -7,6 +7,10 @@ import { createWebhooksRouter } from "../features/webhooks/webhooks.routes.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
 import type { GithubAppDoor } from "../features/github/github-app-door.js";
 import { createGithubRouter } from "../features/github/github.routes.js";
+import { createGithubAppRouter } from "../features/github/github-app.routes.js";
+import { createGithubInstallationsRouter } from "../features/github/github-installations.routes.js";
+import { createGithubSetupRouter } from "../features/github/github-setup.routes.js";
+import { githubWebUrl } from "../features/github/app-manifest.js";
 import { createMcpRouter } from "../features/mcp/mcp.routes.js";
 import { createOutboundWebhooksRouter } from "../features/notifications/outbound-webhooks.routes.js";
 import { createDashboardRouter } from "../features/dashboard/dashboard.routes.js";
@@ -67,6 +71,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
 
   if (ctx.metrics) app.use(createMetricsRouter(ctx.metrics, ctx.config.METRICS_TOKEN));
   app.use(createMcpRouter(ctx));
+  app.use(createGithubSetupRouter(ctx));
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }));
@@ -80,9 +85,11 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   api.use(createWebhooksRouter(ctx, options.pipeline));
   api.use(createOutboundWebhooksRouter(ctx));
   api.use(createGithubRouter(ctx));
+  api.use(createGithubAppRouter(ctx));
+  api.use(createGithubInstallationsRouter(ctx));
   app.use("/api/v1", api);
   app.use(createDocsRouter());
-  app.use(createDashboardRouter());
+  app.use(createDashboardRouter({ formAction: githubWebUrl(ctx.config) }));
 
   app.use(notFoundHandler);
   app.use(createErrorMiddleware(ctx.logger));

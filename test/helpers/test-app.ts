@@ -34,6 +34,8 @@ export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" |
   database?: TestDatabase;
   /** Log here instead of nowhere (TEST_LOG_LEVEL). */
   logger?: Logger;
+  /** Collect every log line (debug and up) here instead of discarding them. */
+  logLines?: string[];
 }
 
 /** Starts a real Entourage (HTTP on a loopback port) on a database of its own. */
@@ -50,7 +52,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ALLOW_PRIVATE_OUTBOUND: "true",
     ...env,
   });
-  const { database: _shared, logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }), ...startOptions } = options;
+  const logLines = options.logLines;
+  const defaultLogger = logLines ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }) : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const { database: _shared, logLines: _lines, logger = defaultLogger, ...startOptions } = options;
   const entourage = await startEntourage({ config, logger, bootstrapEmpty: false, ...startOptions });
   config.PUBLIC_URL = entourage.url;
   return {

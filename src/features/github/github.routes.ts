@@ -6,6 +6,7 @@ import { parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { listGithubActions } from "./github-outbox.store.js";
 import { listUnroutedDeliveriesForOrg } from "./unrouted-deliveries.store.js";
+import { findInstanceOrgId } from "../orgs/instance-org.js";
 
 export const unroutedQuery = z.object({
   event_type: z.string().max(100).optional(),
@@ -24,10 +25,12 @@ const actionsCursor = z.object({ id: z.number().int().positive() });
 export function createGithubRouter(ctx: AppContext): Router {
   const router = Router();
 
-  /** App deliveries no webhook routed, for the installations and repositories linked to the caller's org. */
+  /** App deliveries no webhook routed: those of installations linked to the caller's org (the instance org: also unlinked ones). */
   router.get("/github/unrouted-deliveries", async (req, res) => {
     const query = parseInput(unroutedQuery, req.query);
-    const rows = await listUnroutedDeliveriesForOrg(ctx.knex, requestAuth(req).orgId, {
+    const { orgId } = requestAuth(req);
+    const isInstanceOrg = (await findInstanceOrgId(ctx.knex, ctx.config.ENTOURAGE_INSTANCE_ORG_ID)) === orgId;
+    const rows = await listUnroutedDeliveriesForOrg(ctx.knex, { orgId, isInstanceOrg }, {
       event_type: query.event_type,
       installation_id: query.installation_id,
       before: decodeCursor(query.cursor, unroutedCursor),

@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import { createKeyBody, tokenBody } from "../auth/auth.routes.js";
 import { eventsQuery } from "../events/events.routes.js";
+import { manifestBody } from "../github/github-app.routes.js";
+import { linkBody, patchBody as patchInstallationBody } from "../github/github-installations.routes.js";
 import { actionsQuery, unroutedQuery } from "../github/github.routes.js";
 import {
   createOutboundWebhookBody,
@@ -107,6 +109,12 @@ const outbound: ApiRoute[] = [
 
 const github: ApiRoute[] = [
   { method: "get", path: "/github/unrouted-deliveries", tag: "github", summary: "App deliveries no linked installation could take", query: unroutedQuery, paginated: true, ok: [200, "A page of unrouted deliveries"], errors: [403] },
+  { method: "get", path: "/github/app", tag: "github", summary: "The GitHub App: whether and how it is configured (never a secret)", ok: [200, "The App's state"] },
+  { method: "post", path: "/github/app/manifest", tag: "github", summary: "Start registering the App from its manifest (instance org)", body: manifestBody, ok: [201, "Where to post the manifest, with a single-use state"], errors: [403, 409] },
+  { method: "post", path: "/github/app/install", tag: "github", summary: "Where to send the browser to install the App for the caller's org", ok: [201, "The install URL and state"], errors: [503] },
+  { method: "get", path: "/github/installations", tag: "github", summary: "The caller's linked installations and the repositories they cover", ok: [200, "Installations"] },
+  { method: "post", path: "/github/installations/{id}/link", tag: "github", summary: "Link an App installation to an org (instance org)", body: linkBody, ok: [200, "The link"], errors: [403, 409, 422, 503] },
+  { method: "patch", path: "/github/installations/{id}", tag: "github", summary: "Route one of the caller's installations to another team", body: patchInstallationBody, ok: [200, "The installation"] },
   { method: "get", path: "/github/actions", tag: "github", summary: "Writes to GitHub (comments, reviews, closes) and how they went", query: actionsQuery, paginated: true, ok: [200, "A page of GitHub actions"] },
 ];
 

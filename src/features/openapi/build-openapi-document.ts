@@ -148,7 +148,7 @@ function withExamples(schema: Json, examples: Record<string, unknown> = {}): Jso
 
 function pathParameters(path: string): Json[] {
   return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => {
-    const integerId = name === "id" && /^\/(tasks|reviews)\//.test(path);
+    const integerId = name === "id" && /^\/(tasks|reviews|github\/installations)\//.test(path);
     return { name, in: "path", required: true, schema: integerId ? { type: "integer", minimum: 1 } : { type: "string", format: "uuid" } };
   });
 }

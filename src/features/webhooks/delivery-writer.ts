@@ -14,6 +14,8 @@ export interface NewDelivery {
   payload_summary: Record<string, unknown>;
   actions?: string[];
   error?: string | null;
+  /** The door: `app` (routed from the GitHub App by a linked installation) or `receive` (the webhook's own secret; the default). */
+  via?: "receive" | "app";
   /** The sending webhook's provider: a metrics label only, not stored. */
   provider?: "github" | "custom";
 }
@@ -29,8 +31,8 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-const COLUMNS_PER_ROW = 11;
-const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END)";
+const COLUMNS_PER_ROW = 12;
+const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END, ?)";
 
 /**
  * Stores deliveries durably before they are acknowledged, folding concurrent writes into one
@@ -106,11 +108,12 @@ export class DeliveryWriter {
         JSON.stringify(storableJson(row.actions ?? [])),
         row.error == null ? null : storableText(row.error),
         row.status !== "received",
+        row.via ?? "receive",
       );
     }
     const sql = `
       WITH ins AS (
-        INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary, actions, error, processed_at)
+        INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary, actions, error, processed_at, via)
         VALUES ${batch.map(() => ROW_SQL).join(", ")}
         ON CONFLICT (webhook_id, delivery_guid) DO NOTHING
         RETURNING id, webhook_id, org_id, delivery_guid, event_type, status, payload_summary, created_at

@@ -136,7 +136,7 @@ describe("automation: GitHub issues become tasks", () => {
   });
 
   it("fails a payload that lacks the issue at once, without retrying", async () => {
-    const res = await sendDelivery(app.url, webhook, { action: "opened", repository: { full_name: "a/b" } }, { event: "issues" });
+    const res = await sendDelivery(app.url, webhook, { action: "opened", repository: { full_name: "Codertocat/Hello-World" } }, { event: "issues" });
     const row = await waitFor(async () => {
       const r = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
       return r.status === "failed" && r;

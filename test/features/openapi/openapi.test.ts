@@ -62,6 +62,7 @@ describe("the OpenAPI document", () => {
       "/webhooks/{id}": webhook.id,
       "/outbound-webhooks/{id}": endpoint.body.id,
       "/reviews/{id}": "1",
+      "/github/installations/{id}": "4242",
     });
   });
   afterAll(() => app.close());
