@@ -35,8 +35,8 @@ export const DEFAULT_GITHUB_OUTBOX_OPTIONS: GithubOutboxSenderOptions = {
 export interface GithubOutboxSenderDeps {
   knex: Knex;
   logger: Logger;
-  /** Absent when no App credentials are configured: rows are then marked skipped with the reason. */
-  github?: GithubClient;
+  /** The App's client now (it may turn on while running); absent without credentials: rows are then skipped with the reason. */
+  github?: GithubClient | (() => GithubClient | undefined);
   /** For LISTEN entourage_github_outbox (enqueueGithubAction notifies it). */
   databaseUrl?: string;
 }
@@ -63,7 +63,7 @@ export async function startGithubOutboxSender(deps: GithubOutboxSenderDeps, over
   const wake = () => signal.wake();
 
   const send = async (row: ClaimedGithubAction): Promise<void> => {
-    const outcome = await performGithubAction(deps.github, row);
+    const outcome = await performGithubAction(typeof deps.github === "function" ? deps.github() : deps.github, row);
     const log = { outbox_id: row.id, kind: row.kind, repository: row.repository, task_id: row.task_id, attempt: row.attempts };
     let held: boolean;
     if (outcome.status === "retry") {
@@ -107,7 +107,7 @@ export async function startGithubOutboxSender(deps: GithubOutboxSenderDeps, over
     }
   }
   const running$ = loop();
-  logger.info({ senderId: id, github: deps.github ? "configured" : "off (rows are skipped)" }, "GitHub outbox sender started");
+  logger.info({ senderId: id, github: (typeof deps.github === "function" ? deps.github() : deps.github) ? "configured" : "off (rows are skipped)" }, "GitHub outbox sender started");
 
   return {
     id,

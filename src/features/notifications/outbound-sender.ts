@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { listenForNotifications } from "../../db/listen-for-notifications.js";
 import { EVENTS_NOTIFY_CHANNEL } from "../events/events.store.js";
+import type { Metrics } from "../metrics/create-metrics.js";
 import { openSecret } from "../../lib/secret-box.js";
 import {
   claimDueDeliveries,
@@ -64,6 +65,8 @@ export interface OutboundSenderDeps {
   encryptionKey: Buffer;
   /** For LISTEN on the events channel: deliveries are enqueued with their events, whose commit notifies it. */
   databaseUrl?: string;
+  /** Counts attempts by result (GET /metrics). */
+  metrics?: Pick<Metrics, "outboundAttempts">;
 }
 
 export interface OutboundSender {
@@ -172,6 +175,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
       return;
     }
     const outcome = settle(claim, response, attemptedAt, options);
+    deps.metrics?.outboundAttempts.inc({ result: outcome.status === "pending" ? "retrying" : outcome.status });
     const held = await deps.knex.transaction((trx) => recordAttempt(trx, claim, outcome));
     logger[outcome.status === "delivered" ? "info" : "warn"](
       {
