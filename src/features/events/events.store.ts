@@ -1,21 +1,8 @@
 import type { Queryable } from "../../db/create-db.js";
 import { enqueueOutboundDeliveries } from "../notifications/enqueue-outbound-deliveries.js";
+import type { DomainEvent, DomainEventInput } from "./domain-event.js";
 
-export interface DomainEventInput {
-  org_id: string;
-  team_id?: string | null;
-  type: string;
-  data: Record<string, unknown>;
-}
-
-export interface DomainEvent {
-  id: number;
-  org_id: string;
-  team_id: string | null;
-  type: string;
-  data: Record<string, unknown>;
-  created_at: Date;
-}
+export type { DomainEvent, DomainEventInput } from "./domain-event.js";
 
 const COLUMNS = ["id", "org_id", "team_id", "type", "data", "created_at"] as const;
 

@@ -1,5 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
-import type { DomainEvent } from "../events/events.store.js";
+import type { DomainEvent } from "../events/domain-event.js";
 import { insertOutboundDeliveries } from "./outbound-deliveries.store.js";
 import { subscribesTo } from "./outbound-webhooks.schema.js";
 import { listActiveOutboundWebhooks } from "./outbound-webhooks.store.js";
