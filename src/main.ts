@@ -13,10 +13,14 @@ import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/gith
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
 import { startRetention } from "./features/retention/start-retention.js";
 import { createMetrics } from "./features/metrics/create-metrics.js";
+import { announceResolution } from "./features/automation/announce-resolution.js";
+import { handOutReviewsThenTasks } from "./features/assignment/hand-out-waiting-work.js";
 import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
 import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
 import { reviewPullRequestHook } from "./features/reviews/review-pull-request-hook.js";
+import { setTaskDoneHook } from "./features/tasks/task-done-hook.js";
+import { setWaitingWorkHook } from "./features/teams/agent-pool.js";
 import { countOrgs } from "./features/teams/teams.store.js";
 import type { DeliveryProcessor } from "./features/webhooks/delivery-processor.js";
 import type { DeliveryWorkerOptions } from "./features/webhooks/delivery-worker.js";
@@ -68,6 +72,7 @@ export interface StartOptions {
 export async function startEntourage(options: StartOptions): Promise<Entourage> {
   const { config, logger } = options;
   const role = options.role ?? "serve";
+  wireFeatureHooks();
   const secrets = await resolveSecrets(config, logger);
   const db: Database = await createDb(config, { logger, url: options.databaseUrl, poolMax: 20 });
   const closers: (() => Promise<void>)[] = [() => db.close()];
@@ -175,6 +180,15 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     await close();
     throw error;
   }
+}
+
+/**
+ * Lower layers call upward through hooks, never imports: a finished task is announced on its
+ * GitHub issue (automation), and a freed agent takes waiting reviews, then tasks (assignment).
+ */
+function wireFeatureHooks(): void {
+  setTaskDoneHook(announceResolution);
+  setWaitingWorkHook(handOutReviewsThenTasks);
 }
 
 function listen(listener: http.RequestListener, port: number, host: string): Promise<Server> {

@@ -1,6 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { TASK_PRIORITIES, TASK_STATUSES, TASK_TRANSITIONS, TASK_TYPES } from "../tasks/tasks.schema.js";
+import { isOpenStatus, TASK_PRIORITIES, TASK_STATUSES, TASK_TRANSITIONS, TASK_TYPES } from "../tasks/tasks.schema.js";
 import type { ApiTask, EntourageApi } from "./entourage-api-client.js";
 import { runTool } from "./tool-result.js";
 
@@ -10,7 +10,6 @@ export interface ToolDeps {
   agentId: string;
 }
 
-const OPEN_STATUSES = new Set(["todo", "in_progress", "in_review"]);
 const taskId = z.number().int().positive().describe("Task number, e.g. 601 for #601");
 const transitions = Object.entries(TASK_TRANSITIONS)
   .map(([from, to]) => `${from} → ${to.join(" | ")}`)
@@ -34,7 +33,7 @@ export function registerTaskTools(server: McpServer, { api, agentId }: ToolDeps)
     ({ status, include_finished }) =>
       runTool(async () => {
         const tasks = await api.listTasks({ assignee_id: agentId, status, limit: 200 });
-        const shown = status || include_finished ? tasks : tasks.filter((task) => OPEN_STATUSES.has(task.status));
+        const shown = status || include_finished ? tasks : tasks.filter((task) => isOpenStatus(task.status));
         return { agent_id: agentId, tasks: shown.map(summary) };
       }),
   );

@@ -1,8 +1,8 @@
 import type { Queryable } from "../../db/create-db.js";
 import { appendEvents } from "../events/events.store.js";
-import { takeAvailableAgent } from "../tasks/task-assignment.js";
 import { assignTask } from "../tasks/tasks.service.js";
 import { findTask, findTasksByIds } from "../tasks/tasks.store.js";
+import { takeAvailableAgent } from "../teams/agent-pool.js";
 import type { Agent } from "../teams/teams.store.js";
 import { reviewEvent } from "./review-event.js";
 import { lockWaitingReviews, updateReview, type Review } from "./reviews.store.js";

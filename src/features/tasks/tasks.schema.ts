@@ -9,6 +9,13 @@ export type TaskPriority = (typeof TASK_PRIORITIES)[number];
 export type TaskType = (typeof TASK_TYPES)[number];
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
+/** Statuses in which a task is still to be finished, and occupies its assignee. */
+export const OPEN_TASK_STATUSES = ["todo", "in_progress", "in_review"] as const satisfies readonly TaskStatus[];
+
+export function isOpenStatus(status: TaskStatus): boolean {
+  return (OPEN_TASK_STATUSES as readonly TaskStatus[]).includes(status);
+}
+
 /** Allowed status moves; anything else is a 409 naming these. */
 export const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   todo: ["in_progress", "cancelled"],

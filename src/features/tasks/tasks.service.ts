@@ -4,10 +4,10 @@ import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { appendEvents, type DomainEventInput } from "../events/events.store.js";
 import { listGithubActions, type GithubActionRow } from "../github/github-outbox.store.js";
 import { findAgent, findTeam } from "../teams/teams.store.js";
-import { announceResolution } from "../automation/announce-resolution.js";
-import { isOpenStatus, occupyAgent, releaseAgent } from "./task-assignment.js";
+import { occupyAgent, releaseAgent } from "../teams/agent-pool.js";
+import { runTaskDoneHook } from "./task-done-hook.js";
 import { taskEvent } from "./task-event.js";
-import { TASK_TRANSITIONS, type TaskPriority, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
+import { isOpenStatus, TASK_TRANSITIONS, type TaskPriority, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
 import {
   dependencyStatuses,
   findTask,
@@ -114,7 +114,7 @@ export async function changeTaskStatus(
   const events: DomainEventInput[] = [taskEvent(updated, "task.status_changed", { from, to, reason: options.reason ?? null })];
   if (to === "done") events.push(taskEvent(updated, "task.completed", {}));
   await appendEvents(trx, events);
-  if (to === "done") await announceResolution(trx, updated, options.reason);
+  if (to === "done") await runTaskDoneHook(trx, updated, options.reason);
   if ((to === "done" || to === "cancelled") && updated.assignee_id) await releaseAgent(trx, updated.assignee_id);
   if ((to === "done" || to === "cancelled") && updated.parent_id) await completeParentIfFinished(trx, updated.org_id, updated.parent_id);
   return updated;

@@ -1,5 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
-import type { TaskPriority, TaskStatus, TaskType } from "./tasks.schema.js";
+import { OPEN_TASK_STATUSES, type TaskPriority, type TaskStatus, type TaskType } from "./tasks.schema.js";
 
 export interface Task {
   id: number;
@@ -173,4 +173,22 @@ export async function findTaskBySourceKey(
   if (!row) return undefined;
   const [withDeps] = await withDependencies(db, [row]);
   return withDeps as Task & { source_updated_at: Date | null };
+}
+
+/** Whether the agent is the assignee of any open task. */
+export async function holdsOpenTask(db: Queryable, agentId: string): Promise<boolean> {
+  return Boolean(await db("tasks").where({ assignee_id: agentId }).whereIn("status", OPEN_TASK_STATUSES).first("id"));
+}
+
+/** The team's next unassigned auto-assign task to hand out (highest priority, then oldest), locked; SKIP LOCKED. */
+export async function lockNextWaitingTask(db: Queryable, teamId: string): Promise<{ id: number; org_id: string } | undefined> {
+  return (await db("tasks")
+    .select("id", "org_id")
+    .where({ team_id: teamId, status: "todo" })
+    .whereNull("assignee_id")
+    .whereRaw("source->>'auto_assign' = 'true'")
+    .orderByRaw("array_position(ARRAY['critical','high','medium','low']::text[], priority), created_at, id")
+    .first()
+    .forUpdate()
+    .skipLocked()) as { id: number; org_id: string } | undefined;
 }

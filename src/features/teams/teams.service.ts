@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import { isUniqueViolation } from "../../db/is-unique-violation.js";
 import { ConflictError, NotFoundError } from "../../errors.js";
 import { appendEvents } from "../events/events.store.js";
-import { handOutWaitingTasks } from "../tasks/task-assignment.js";
+import { offerWaitingWork } from "./agent-pool.js";
 import type { AgentRole, AgentStatus } from "./teams.schema.js";
 import {
   findAgent,
@@ -47,7 +47,7 @@ export async function addAgent(
       const created = await insertAgent(trx, { org_id: orgId, team_id: teamId, ...agent });
       await appendEvents(trx, [{ org_id: orgId, team_id: teamId, type: "agent.created", data: { agent: created } }]);
       // A newcomer who is available takes waiting work (reviews, auto-assign tasks) at once.
-      if (created.status === "available") await handOutWaitingTasks(trx, teamId);
+      if (created.status === "available") await offerWaitingWork(trx, teamId);
       return (await findAgent(trx, orgId, created.id)) ?? created;
     });
   } catch (error) {
@@ -75,7 +75,7 @@ export async function changeAgent(
           data: { agent_id: agent.id, name: agent.name, from: before.status, to: agent.status },
         },
       ]);
-      if (agent.status === "available") await handOutWaitingTasks(trx, agent.team_id);
+      if (agent.status === "available") await offerWaitingWork(trx, agent.team_id);
     }
     return agent;
   });

@@ -84,3 +84,21 @@ export async function updateAgent(
     .returning(AGENT_COLUMNS);
   return row as Agent | undefined;
 }
+
+/** Locks the team's first available agent of a role (oldest first); SKIP LOCKED, so two hand-outs never take the same one. */
+export async function lockAvailableAgent(db: Queryable, teamId: string, role: AgentRole, excludeIds: string[] = []): Promise<Agent | undefined> {
+  const q = db("agents")
+    .select(AGENT_COLUMNS)
+    .where({ team_id: teamId, role, status: "available" })
+    .orderBy([{ column: "created_at" }, { column: "id" }])
+    .first()
+    .forUpdate()
+    .skipLocked();
+  if (excludeIds.length) q.whereNotIn("id", excludeIds);
+  return (await q) as Agent | undefined;
+}
+
+/** An agent by id (any org), locked for the transaction. */
+export async function lockAgent(db: Queryable, id: string): Promise<Agent | undefined> {
+  return (await db("agents").select(AGENT_COLUMNS).where({ id }).forUpdate().first()) as Agent | undefined;
+}
