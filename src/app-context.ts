@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { EventBus } from "./bus/event-bus.js";
 import type { Config } from "./config.js";
 import type { EventStreams } from "./features/events/event-streams.js";
+import type { GithubOctokitOptions } from "./features/github/create-github-probot.js";
 import type { GithubClient } from "./features/github/github-client.js";
 import type { GithubAppRuntime } from "./features/github/github-app-runtime.js";
 import type { Metrics } from "./features/metrics/create-metrics.js";
@@ -30,6 +31,8 @@ export interface AppContext {
   githubApp?: GithubAppRuntime;
   /** A pull request's changed files from GitHub (`pulls.listFiles`); absent without GitHub credentials. */
   pullRequestFiles?: PullRequestFilesSource;
+  /** Passed to every Octokit the App makes (tests turn throttling off). */
+  githubOctokitOptions?: GithubOctokitOptions;
   /** Prometheus metrics of this instance (GET /metrics); absent in tests that build a context by hand. */
   metrics?: Metrics;
 }

@@ -8,6 +8,7 @@ import { createDb, type Database } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
 import { createEventStreams } from "./features/events/event-streams.js";
 import { startGithubAppRuntime, startWebhookProxy } from "./features/github/create-github-app.js";
+import type { GithubOctokitOptions } from "./features/github/create-github-probot.js";
 import { startGithubOutboxSender, type GithubOutboxSenderOptions } from "./features/github/github-outbox-sender.js";
 import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/github/recover-missed-deliveries.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
@@ -61,6 +62,8 @@ export interface StartOptions {
   githubOutbox?: Partial<GithubOutboxSenderOptions>;
   /** Retention pass timing (tests run passes by hand). */
   retention?: Parameters<typeof startRetention>[2];
+  /** Octokit options for every GitHub call (tests turn throttling off so writes are not spaced a second apart). */
+  githubOctokitOptions?: GithubOctokitOptions;
   /** Where reviews read a pull request's changed files (tests pass a fixed list; see README: Reviews). */
   pullRequestFiles?: PullRequestFilesSource;
 }
@@ -98,7 +101,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     const streams = createEventStreams();
     const realtime = role === "serve" && relay ? { bus, settledId: relay.settledId, streams, heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000 } : undefined;
     const metrics = createMetrics({ knex: db.knex, sseClients: () => streams.size, relaySettledId: relay && (() => relay!.settledId()) });
-    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles, metrics };
+    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles, metrics, githubOctokitOptions: options.githubOctokitOptions };
     let firstRun: BootstrapResult | undefined;
     if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
       firstRun = await bootstrapOrg(db.knex, { orgName: "default", teamName: "default", engineers: 2 });

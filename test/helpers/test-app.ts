@@ -29,7 +29,7 @@ export interface TestResponse {
 export const TEST_JWT_SECRET = "test-jwt-secret-that-is-at-least-32-characters";
 export const TEST_ENCRYPTION_KEY = "0".repeat(63) + "1";
 
-export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role" | "githubOutbox" | "pullRequestFiles" | "retention">> {
+export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role" | "githubOutbox" | "pullRequestFiles" | "retention" | "githubOctokitOptions">> {
   /** Share another app's database (several instances); it is then not dropped on close. */
   database?: TestDatabase;
   /** Log here instead of nowhere (TEST_LOG_LEVEL). */
@@ -55,7 +55,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const logLines = options.logLines;
   const defaultLogger = logLines ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }) : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const { database: _shared, logLines: _lines, logger = defaultLogger, ...startOptions } = options;
-  const entourage = await startEntourage({ config, logger, bootstrapEmpty: false, ...startOptions });
+  // Octokit's throttling spaces writes a second apart: real GitHub needs it, nock does not.
+  const entourage = await startEntourage({ config, logger, bootstrapEmpty: false, githubOctokitOptions: { throttle: { enabled: false } }, ...startOptions });
   config.PUBLIC_URL = entourage.url;
   return {
     url: entourage.url,

@@ -83,7 +83,7 @@ export async function startGithubAppRuntime(ctx: AppContext, pipeline: WebhookPi
 /** Probot, the shared GitHub client and (serving) the App door, for one set of credentials. */
 async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline, credentials: GithubAppCredentials, options: { serve: boolean }): Promise<GithubApp> {
   const logger = ctx.logger.child({ component: "github-app" });
-  const probot = createGithubProbot(credentials, ctx.logger);
+  const probot = createGithubProbot(credentials, ctx.logger, ctx.githubOctokitOptions);
   const client = new GithubClient(probot, ctx.knex);
   if (!options.serve) return { client, door: createDisabledGithubAppDoor([]) };
   let door: GithubAppDoor | undefined;

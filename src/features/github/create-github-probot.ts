@@ -1,4 +1,4 @@
-import { Probot } from "probot";
+import { Probot, ProbotOctokit } from "probot";
 import type { Logger } from "pino";
 import type { GithubAppCredentials } from "./github-app-credentials.js";
 
@@ -7,7 +7,12 @@ import type { GithubAppCredentials } from "./github-app-credentials.js";
  * would replace it). It logs through our pino logger, with errors reduced to type, message and
  * status: Probot logs a refused or failed delivery with the whole event attached, twice.
  */
-export function createGithubProbot(credentials: GithubAppCredentials, logger: Logger): Probot {
+/** Octokit options every GitHub call is made with (tests turn throttling off: `{ throttle: { enabled: false } }`). */
+export interface GithubOctokitOptions {
+  throttle?: { enabled: boolean };
+}
+
+export function createGithubProbot(credentials: GithubAppCredentials, logger: Logger, octokitOptions?: GithubOctokitOptions): Probot {
   const log = logger.child({ component: "github-app" }, { serializers: { err: compactError } });
   return new Probot({
     appId: credentials.appId,
@@ -15,6 +20,10 @@ export function createGithubProbot(credentials: GithubAppCredentials, logger: Lo
     secret: credentials.webhookSecret,
     baseUrl: credentials.baseUrl,
     log,
+    // Applied last, over the options Probot adds itself (which would otherwise replace them).
+    ...(octokitOptions
+      ? { Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, ...octokitOptions, throttle: { ...(options.throttle as object), ...octokitOptions.throttle } })) }
+      : {}),
   });
 }
 

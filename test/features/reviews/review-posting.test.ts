@@ -1,43 +1,28 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import type { PullRequestFile } from "../../../src/features/reviews/pull-request-files-source.js";
+import { githubAppEnv, linkInstallation } from "../../helpers/github-app.js";
 import { pullRequestPayload } from "../../helpers/github-payloads.js";
-import { startTestApp, type TestApp, type TestAppOptions } from "../../helpers/test-app.js";
+import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
-
-// Posting to GitHub is the GitHub outbox sender's job (branch `github`): these tests run once it
-// is merged and are skipped, saying so, until then.
-const SENDER = fileURLToPath(new URL("../../../src/features/github/github-outbox-sender.ts", import.meta.url));
-const HELPERS = fileURLToPath(new URL("../../helpers/github-app.ts", import.meta.url));
-const senderPresent = existsSync(SENDER) && existsSync(HELPERS);
-if (!senderPresent) console.warn("[reviews] skipping review-posting tests: the GitHub outbox sender (src/features/github/github-outbox-sender.ts) is not on this branch yet");
 
 const GITHUB_API = "https://api.github.com";
 const INSTALLATION = 606;
 const SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 const FILES: PullRequestFile[] = [{ filename: "src/login.ts", status: "modified", additions: 3, deletions: 1, patch: "@@ -1 +1,3 @@" }];
 
-describe.skipIf(!senderPresent)("reviews: posted to GitHub once, whatever GitHub answers", () => {
+describe("reviews: posted to GitHub once, whatever GitHub answers", () => {
   let app: TestApp;
   let org: BootstrapResult;
   let webhook: RegisteredWebhook;
   let number = 800;
 
   beforeAll(async () => {
-    // Paths held in variables: this file must type-check on branches without the GitHub App helpers.
-    const helpersPath = "../../helpers/github-app.js";
-    const { githubAppEnv, linkInstallation } = (await import(helpersPath)) as {
-      githubAppEnv: () => Record<string, string>;
-      linkInstallation: (app: TestApp, key: string, id: number, orgId: string, options?: { repositories?: string[] }) => Promise<unknown>;
-    };
     nock.disableNetConnect();
     nock.enableNetConnect("127.0.0.1");
-    const options = { pullRequestFiles: async () => FILES, githubOutbox: { backoffMs: () => 50, pollMs: 100 } } as TestAppOptions;
-    app = await startTestApp(githubAppEnv(), options);
+    app = await startTestApp(githubAppEnv(), { pullRequestFiles: async () => FILES, githubOutbox: { backoffMs: () => 50, pollMs: 100 } });
     org = await app.bootstrap();
     webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["pull_request.*"], config: { installation_id: INSTALLATION } });
     // Reviews are posted through the installation linked to the org that covers the repository.
