@@ -6,8 +6,9 @@ import { REDIS_SERVER_BIN, startRedisServer, type RedisServer } from "../../help
 import { openSse, type SseClient } from "../../helpers/sse-client.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 
-const TEST_REDIS_URL = process.env.TEST_REDIS_URL;
-if (!TEST_REDIS_URL) console.warn("Skipping the two-instance Redis tests: set TEST_REDIS_URL=redis://127.0.0.1:6379 to run them.");
+/** A Redis of the caller's (TEST_REDIS_URL), else a throwaway redis-server of this file's own. */
+const SHARED_REDIS_URL = process.env.TEST_REDIS_URL;
+if (!SHARED_REDIS_URL && !REDIS_SERVER_BIN) console.warn("Skipping the two-instance Redis tests: no redis-server installed (set REDIS_SERVER_BIN) and no TEST_REDIS_URL.");
 if (!REDIS_SERVER_BIN) console.warn("Skipping the Redis restart test: no redis-server binary (set REDIS_SERVER_BIN).");
 
 const isCreated = (taskId: number) => (m: { json: any }) => m.json?.type === "task.created" && m.json?.data?.task_id === taskId;
@@ -26,21 +27,26 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15
   }
 }
 
-describe.skipIf(!TEST_REDIS_URL)("two instances sharing one database and one Redis", () => {
+describe.skipIf(!SHARED_REDIS_URL && !REDIS_SERVER_BIN)("two instances sharing one database and one Redis", () => {
+  let redisUrl: string;
+  let ownRedis: RedisServer | undefined;
   let a: TestApp;
   let b: TestApp;
   let org: BootstrapResult;
   const clients: SseClient[] = [];
 
   beforeAll(async () => {
-    a = await startTestApp({ REDIS_URL: TEST_REDIS_URL! });
-    b = await startTestApp({ REDIS_URL: TEST_REDIS_URL! }, { database: a.db });
+    ownRedis = SHARED_REDIS_URL ? undefined : await startRedisServer();
+    redisUrl = SHARED_REDIS_URL ?? ownRedis!.url;
+    a = await startTestApp({ REDIS_URL: redisUrl });
+    b = await startTestApp({ REDIS_URL: redisUrl }, { database: a.db });
     org = await a.bootstrap();
   });
   afterAll(async () => {
     clients.forEach((client) => client.close());
     await b?.close();
     await a?.close();
+    await ownRedis?.stop();
   });
 
   it("reports Redis in /readyz", async () => {
@@ -50,7 +56,7 @@ describe.skipIf(!TEST_REDIS_URL)("two instances sharing one database and one Red
   });
 
   it("shows each client the events caused on either instance, once each, through the org's Redis channel", async () => {
-    const spy = new Redis(TEST_REDIS_URL!);
+    const spy = new Redis(redisUrl);
     const onChannel: { id: number; type: string }[] = [];
     spy.on("message", (_channel: string, message: string) => onChannel.push(JSON.parse(message)));
     await spy.subscribe(`entourage:events:${org.org_id}`);
