@@ -58,8 +58,10 @@ export interface StartOptions {
 }
 
 /**
- * Wiring and lifecycle, in order: secrets → database (+ migrations) → first-run org →
- * HTTP server → workers. close() undoes it in reverse and drains in-flight requests.
+ * Wiring and lifecycle, in order: secrets → database → migrations → event bus and relay →
+ * first-run org → delivery worker → GitHub App → HTTP server (+ webhook proxy) → outbound and
+ * GitHub outbox senders and missed-delivery recovery. close() undoes it in reverse and drains
+ * in-flight requests.
  */
 export async function startEntourage(options: StartOptions): Promise<Entourage> {
   const { config, logger } = options;
