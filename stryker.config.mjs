@@ -11,12 +11,15 @@ export default {
   mutate: folders.map((folder) => `src/features/${folder}/**/*.ts`),
   // Only the tests that reach a mutant run for it.
   coverageAnalysis: "perTest",
+  // Mutants in module-level code (constants, schemas) would rerun every test each; they are left out.
+  ignoreStatic: true,
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 30_000,
   reporters: ["clear-text", "progress", "html", "json"],
   htmlReporter: { fileName: `reports/mutation/${folders.join("-")}.html` },
   jsonReporter: { fileName: `reports/mutation/${folders.join("-")}.json` },
-  ignorePatterns: ["dist", "reports", "test-artifacts", ".entourage", "bench", "coverage"],
-  tempDirName: ".stryker-tmp",
+  ignorePatterns: ["dist", "reports", ".stryker-tmp", "test-artifacts", ".entourage", "bench", "coverage"],
+  // One sandbox folder per folder set, so two runs side by side do not clean up each other's.
+  tempDirName: `.stryker-tmp/${folders.join("-")}`,
   cleanTempDir: "always",
 };
