@@ -15,6 +15,8 @@ export default {
   ignoreStatic: true,
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 30_000,
+  // The first run of the whole suite, on a busy two-core machine, can take longer than the 5-minute default.
+  dryRunTimeoutMinutes: 30,
   reporters: ["clear-text", "progress", "html", "json"],
   htmlReporter: { fileName: `reports/mutation/${folders.join("-")}.html` },
   jsonReporter: { fileName: `reports/mutation/${folders.join("-")}.json` },
