@@ -174,6 +174,10 @@ async function openStream() {
     const event = safeJson(message.data);
     if (event) applyEvent(event);
   };
+  // The server ends the stream when its token expires: reopen at once with a fresh one, resuming after the last id.
+  source.addEventListener("token_expired", () => {
+    if (source === state.source) openStream();
+  });
   source.onerror = () => {
     if (source !== state.source) return;
     if (source.readyState === EventSource.CLOSED) {
