@@ -32,6 +32,8 @@ export const TEST_ENCRYPTION_KEY = "0".repeat(63) + "1";
 export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role" | "githubOutbox" | "pullRequestFiles">> {
   /** Share another app's database (several instances); it is then not dropped on close. */
   database?: TestDatabase;
+  /** Where the app logs (default: silent, or TEST_LOG_LEVEL to stdout). */
+  logger?: pino.Logger;
 }
 
 /** Starts a real Entourage (HTTP on a loopback port) on a database of its own. */
@@ -50,8 +52,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ALLOW_PRIVATE_OUTBOUND: "true",
     ...env,
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const { database: _shared, ...startOptions } = options;
+  const { database: _shared, logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }), ...startOptions } = options;
   const entourage = await startEntourage({ config, logger, bootstrapEmpty: false, ...startOptions });
   config.PUBLIC_URL = entourage.url;
   return {

@@ -37,7 +37,13 @@ export async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline
     (app) => entourageApp(app, { knex: ctx.knex, writer: pipeline.writer, logger, takeRaw: (guid) => door?.takeRaw(guid) }),
     { probot, webhooksPath: GITHUB_APP_WEBHOOKS_PATH },
   )) as ProbotMiddleware;
-  door = createGithubAppDoor({ middleware, webhookSecret: credentials.webhookSecret, logger });
+  door = createGithubAppDoor({
+    middleware,
+    webhookSecret: credentials.webhookSecret,
+    logger,
+    bodyBudget: pipeline.bodyBudget,
+    clientAborts: pipeline.clientAborts,
+  });
   logger.info({ appId: credentials.appId, api: credentials.baseUrl, path: GITHUB_APP_WEBHOOKS_PATH }, "GitHub App path is on");
   return { client, door };
 }
