@@ -59,6 +59,8 @@ export const configSchema = z
       (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
       z.coerce.number().int().min(1).max(65_536).default(DEFAULT_BODY_BUDGET_MB),
     ),
+    // Every call to GitHub gives up after this many seconds (GitHub itself answers webhooks within 10 s).
+    GITHUB_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
     SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().max(3600).default(15),
     ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),

@@ -57,6 +57,8 @@ export interface StartOptions {
   pullRequestFiles?: PullRequestFilesSource;
 }
 
+const GITHUB_DRAIN_MS = 5_000;
+
 /**
  * Wiring and lifecycle, in order: secrets → database (+ migrations) → first-run org →
  * HTTP server → workers. close() undoes it in reverse and drains in-flight requests.
@@ -150,6 +152,9 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
         closers.push(() => recovery.stop());
       }
     }
+    // Runs first on shutdown: GitHub calls still in flight after the drain time are cut, so a hung
+    // GitHub cannot hold the server or the outbox sender open.
+    closers.push(async () => void setTimeout(() => github.abortCalls("cut short: Entourage is shutting down"), GITHUB_DRAIN_MS).unref());
     return { ctx, url, server, pipeline, githubRecovery, firstRun, close };
   } catch (error) {
     await close();

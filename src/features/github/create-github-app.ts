@@ -1,4 +1,5 @@
 import { createNodeMiddleware } from "probot";
+import { createBoundedFetch } from "../../lib/create-bounded-fetch.js";
 import type { AppContext } from "../../app-context.js";
 import entourageApp from "../../index.js";
 import type { WebhookPipeline } from "../webhooks/webhook-pipeline.js";
@@ -12,6 +13,8 @@ export interface GithubApp {
   client?: GithubClient;
   /** What answers /api/github/webhooks (a 503 explaining how to turn it on, while off). */
   door: GithubAppDoor;
+  /** Cuts every GitHub call still in flight (shutdown, once the drain time is over). */
+  abortCalls(reason: string): void;
 }
 
 /**
@@ -25,12 +28,14 @@ export async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline
   const lookup = githubAppCredentials(ctx.config);
   if (!lookup.credentials) {
     logger.info({ missing: lookup.missing }, `GitHub App path is off: ${GITHUB_APP_HOW_TO}. Webhooks registered by hand and everything else still work`);
-    return { door: createDisabledGithubAppDoor(lookup.missing) };
+    return { door: createDisabledGithubAppDoor(lookup.missing), abortCalls: () => {} };
   }
   const { credentials } = lookup;
-  const probot = createGithubProbot(credentials, ctx.logger);
+  // Every call to GitHub is bounded (GITHUB_TIMEOUT_SECONDS): a hung GitHub must not hold a request or shutdown.
+  const calls = createBoundedFetch(ctx.config.GITHUB_TIMEOUT_SECONDS * 1000);
+  const probot = createGithubProbot(credentials, ctx.logger, { fetch: calls.fetch });
   const client = new GithubClient(probot, ctx.knex);
-  if (!options.serve) return { client, door: createDisabledGithubAppDoor([]) };
+  if (!options.serve) return { client, door: createDisabledGithubAppDoor([]), abortCalls: calls.abortAll };
 
   let door: GithubAppDoor | undefined;
   const middleware = (await createNodeMiddleware(
@@ -45,7 +50,7 @@ export async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline
     clientAborts: pipeline.clientAborts,
   });
   logger.info({ appId: credentials.appId, api: credentials.baseUrl, path: GITHUB_APP_WEBHOOKS_PATH }, "GitHub App path is on");
-  return { client, door };
+  return { client, door, abortCalls: calls.abortAll };
 }
 
 /**
