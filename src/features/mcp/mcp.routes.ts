@@ -1,3 +1,4 @@
+import { refuseDeepJson } from "../../http/json-depth.js";
 import type { IncomingMessage } from "node:http";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import express, { Router, type Request } from "express";
@@ -22,7 +23,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function createMcpRouter(ctx: AppContext): Router {
   const router = Router();
-  router.use("/mcp", express.json({ limit: "1mb" }), createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
+  router.use("/mcp", express.json({ limit: "1mb", verify: refuseDeepJson }), createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
 
   router.post("/mcp", async (req, res) => {
     const agentId = requestAgent(req);
