@@ -11,7 +11,8 @@ export function payloadSummary(payload: Record<string, unknown>): Record<string,
   for (const key of ["issue", "pull_request"] as const) {
     const item = payload[key] as Item | undefined;
     if (item && typeof item === "object") {
-      summary[key] = pickDefined({ title: clip(item.title), number: item.number, url: item.html_url });
+      // Scalars only: a summary is stored and serialised, and a signed payload may nest anything anywhere.
+      summary[key] = pickDefined({ title: clip(scalar(item.title)), number: scalar(item.number), url: scalar(item.html_url) });
     }
   }
   const repository = (payload.repository as { full_name?: unknown } | undefined)?.full_name;
@@ -21,6 +22,10 @@ export function payloadSummary(payload: Record<string, unknown>): Record<string,
     if (typeof payload[key] === "string" && !summary.issue) summary[key] = clip(payload[key]);
   }
   return summary;
+}
+
+function scalar(value: unknown): unknown {
+  return value !== null && typeof value === "object" ? undefined : value;
 }
 
 function clip(value: unknown): unknown {

@@ -64,6 +64,15 @@ describe("deeply nested JSON", () => {
       expect(list.body.map((delivery: { id: string }) => delivery.id)).toContain(res.body.delivery_id);
     });
 
+    it("with a deep value where the delivery list's summary looks (issue.title): 202, and the list still reads", async () => {
+      const text = `{"action":"opened","issue":{"number":7,"title":${nestedText(20_000)}}}`;
+      const res = await sendDelivery(app.url, webhook, text, { event: "issues" });
+      expect(res.status, res.text).toBe(202);
+      const list = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries`, { key: acme.api_key });
+      const shown = list.body.find((delivery: { id: string }) => delivery.id === res.body.delivery_id);
+      expect(shown.payload_summary).toEqual({ action: "opened", issue: { number: 7 } });
+    });
+
     it.each([5_000, 100_000])("on the App door, %i levels: acknowledged, not a 5xx", async (depth) => {
       const body = `{"action":"opened","deep":${nestedText(depth)}}`;
       const res = await fetch(`${app.url}/api/github/webhooks`, {
