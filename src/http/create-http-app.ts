@@ -96,7 +96,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  */
 export function createRequestListener(app: Express, pipeline: WebhookPipeline, githubDoor?: GithubAppDoor): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
-    // The GitHub App door (Probot's middleware) needs the raw bytes too: before Express, mounted bare.
+    // The GitHub App door (Probot behind it) needs the raw bytes too: before Express, mounted bare.
     if (githubDoor?.handles(req)) {
       void githubDoor.handle(req, res);
       return;

@@ -1,10 +1,9 @@
-import { createNodeMiddleware } from "probot";
 import { createBoundedFetch } from "../../lib/create-bounded-fetch.js";
 import type { AppContext } from "../../app-context.js";
 import entourageApp from "../../index.js";
 import type { WebhookPipeline } from "../webhooks/webhook-pipeline.js";
 import { GITHUB_APP_HOW_TO, githubAppCredentials } from "./github-app-credentials.js";
-import { createDisabledGithubAppDoor, createGithubAppDoor, GITHUB_APP_WEBHOOKS_PATH, type GithubAppDoor, type ProbotMiddleware } from "./github-app-door.js";
+import { createDisabledGithubAppDoor, createGithubAppDoor, GITHUB_APP_WEBHOOKS_PATH, type GithubAppDoor } from "./github-app-door.js";
 import { GithubClient } from "./github-client.js";
 import { createGithubProbot } from "./create-github-probot.js";
 
@@ -19,7 +18,7 @@ export interface GithubApp {
 
 /**
  * Builds the GitHub App side from config: Probot, the shared GitHub client and — for a server —
- * Probot's node middleware behind the App door, plus the smee client when WEBHOOK_PROXY_URL is
+ * Probot (the app function loaded) behind the App door, plus the smee client when WEBHOOK_PROXY_URL is
  * set. Without APP_ID / PRIVATE_KEY / WEBHOOK_SECRET it says the App path is off and how to turn
  * it on; everything else runs.
  */
@@ -38,12 +37,10 @@ export async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline
   if (!options.serve) return { client, door: createDisabledGithubAppDoor([]), abortCalls: calls.abortAll };
 
   let door: GithubAppDoor | undefined;
-  const middleware = (await createNodeMiddleware(
-    (app) => entourageApp(app, { knex: ctx.knex, writer: pipeline.writer, logger, takeRaw: (guid) => door?.takeRaw(guid) }),
-    { probot, webhooksPath: GITHUB_APP_WEBHOOKS_PATH },
-  )) as ProbotMiddleware;
+  // Loaded into Probot, not behind its middleware: the door has checked the signature already.
+  await probot.load((app) => entourageApp(app, { knex: ctx.knex, writer: pipeline.writer, logger, takeRaw: (guid) => door?.takeRaw(guid) }));
   door = createGithubAppDoor({
-    middleware,
+    receive: (event) => probot.receive(event as Parameters<typeof probot.receive>[0]),
     webhookSecret: credentials.webhookSecret,
     logger,
     bodyBudget: pipeline.bodyBudget,
