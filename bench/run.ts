@@ -1,6 +1,8 @@
 // Benchmarks (not tests): `npm run bench:ingest` (a, b, c + drain) and `npm run bench` (everything).
 // Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_BACKLOG, BENCH_E2E_RATE, BENCH_E2E_SECONDS,
-// BENCH_TARGETS (a,b,c,d), BENCH_DATABASE_URL / BENCH_REDIS_URL (for d), BENCH_CPU_PROF (a directory).
+// BENCH_DRAIN_BACKLOG, BENCH_TARGETS (a,b,c,d), BENCH_DATABASE_URL / BENCH_REDIS_URL (for d), BENCH_CPU_PROF (a directory).
+// Retention (target r, not in the default list: BENCH_TARGETS=r npm run bench): BENCH_HISTORY deliveries of
+// history (default 1,000,000) and BENCH_HISTORY_PAYLOAD=small|real (2 KB, or the real 11.6 KB issues.opened).
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -11,7 +13,8 @@ import { measureEndToEnd, type EndToEndResult } from "./lib/end-to-end.js";
 import { countRows, startEntourage, type Entourage } from "./lib/entourage-instance.js";
 import { createIssueDeliveries } from "./lib/issue-payloads.js";
 import { fireLoad, type LoadResult } from "./lib/load.js";
-import { loadAverage, memoryOf, startChild } from "./lib/processes.js";
+import { measureRetention, type RetentionResult } from "./lib/retention.js";
+import { cpuSecondsOfTrees, loadAverage, memoryOf, startChild } from "./lib/processes.js";
 
 const suite = process.argv[2] === "ingest" ? "ingest" : "all";
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -22,8 +25,11 @@ const knobs = {
   backlog: env("BENCH_BACKLOG", 100_000),
   e2eRate: env("BENCH_E2E_RATE", 200),
   e2eSeconds: env("BENCH_E2E_SECONDS", 15),
+  drainBacklog: env("BENCH_DRAIN_BACKLOG", 20_000),
   targets: (process.env.BENCH_TARGETS ?? (suite === "ingest" ? "a,b,c" : "a,b,c,d")).split(","),
   cpuProf: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
+  history: env("BENCH_HISTORY", 1_000_000),
+  historyPayload: process.env.BENCH_HISTORY_PAYLOAD === "real" ? "real" : "small",
 };
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -31,9 +37,16 @@ interface TargetResult {
   key: string;
   name: string;
   load: LoadResult;
+  /** CPU time of the target's processes (and its database) per acknowledged delivery, microseconds. */
+  ackCpuUs: number;
+  /** The database's part of ackCpuUs (Entourage targets). */
+  ackDatabaseCpuUs?: number;
   warmup2xx: number;
   stored?: { rows: number; acked: number; ackedIds: number; ackedIdsFound: number; cutOff: number };
+  /** One worker on the load's backlog, webhook with auto_assign on (the seed's configuration). */
   drain1?: DrainResult;
+  /** One worker on BENCH_DRAIN_BACKLOG deliveries, auto_assign off. */
+  drain1Off?: DrainResult;
   drain2?: DrainResult;
   e2e?: EndToEndResult;
   peakRss: Record<string, number>;
@@ -42,6 +55,7 @@ interface TargetResult {
 
 const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)} load ${loadAverage().split(" ")[0]}] ${line}`);
 const results: TargetResult[] = [];
+let retention: RetentionResult | undefined;
 const versions: Record<string, string> = {};
 let issueNumber = 1;
 
@@ -53,6 +67,7 @@ async function main() {
     if (key === "b") results.push(await plainServer("b", "bare Probot (createNodeMiddleware)", "bench/servers/probot-server.ts"));
     if (key === "c") results.push(await entourageTarget("c", "Entourage, embedded PostgreSQL", {}));
     if (key === "d") results.push(await entourageTarget("d", "Entourage, Debian PostgreSQL + Redis", { external: true }));
+    if (key === "r") retention = await retentionTarget();
   }
   report(loadBefore, loadAverage());
 }
@@ -67,9 +82,11 @@ async function plainServer(key: string, name: string, script: string): Promise<T
     const url = `http://127.0.0.1:${port}/api/github/webhooks`;
     const next = () => deliveries.make(issueNumber++);
     const warm = await fireLoad({ url, connections: knobs.connections, seconds: knobs.warmup, next });
+    const cpu0 = cpuSecondsOfTrees([child.pid]);
     const load = await fireLoad({ url, connections: knobs.connections, seconds: knobs.duration, next });
-    log(`${key}: ${load.ackPerSecond.toFixed(0)} acks/s, p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}`);
-    return { key, name, load, warmup2xx: warm.ok2xx, peakRss: { server: memoryOf(child.pid)?.peakMb ?? 0 } };
+    const ackCpuUs = ((cpuSecondsOfTrees([child.pid]) - cpu0) / load.ok2xx) * 1e6;
+    log(`${key}: ${load.ackPerSecond.toFixed(0)} acks/s, ${ackCpuUs.toFixed(0)} µs CPU each, p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}`);
+    return { key, name, load, ackCpuUs, warmup2xx: warm.ok2xx, peakRss: { server: memoryOf(child.pid)?.peakMb ?? 0 } };
   } finally {
     await child.stop();
   }
@@ -84,12 +101,14 @@ async function entourageTarget(key: string, name: string, options: { external?: 
   try {
     let databaseUrl: string | undefined;
     let redisUrl: string | undefined;
+    const serverPids: number[] = [];
     if (options.external) {
       let maintenance = process.env.BENCH_DATABASE_URL;
       if (!maintenance) {
         const cluster: Server = await startPostgresCluster();
         stops.push(() => cluster.stop());
         maintenance = cluster.url;
+        serverPids.push(...cluster.pids);
       }
       databaseUrl = await createDatabase(maintenance, `entourage_bench_${Date.now()}`);
       redisUrl = process.env.BENCH_REDIS_URL;
@@ -98,6 +117,7 @@ async function entourageTarget(key: string, name: string, options: { external?: 
         stops.push(() => redis.stop());
         redisUrl = redis.url;
         versions.redis = redis.version;
+        serverPids.push(...redis.pids);
       }
     } else if (process.env.BENCH_DATABASE_URL && suite === "ingest") {
       databaseUrl = await createDatabase(process.env.BENCH_DATABASE_URL, `entourage_bench_${Date.now()}`);
@@ -107,9 +127,12 @@ async function entourageTarget(key: string, name: string, options: { external?: 
       mkdirSync(knobs.cpuProf, { recursive: true });
       nodeFlags = ["--cpu-prof", `--cpu-prof-dir=${knobs.cpuProf}`, `--cpu-prof-name=${key}-%ROLE%-%N.cpuprofile`];
     }
-    const entourage: Entourage = await startEntourage({ label: key, dataDir, databaseUrl, redisUrl, nodeFlags });
+    const entourage: Entourage = await startEntourage({ label: key, dataDir, databaseUrl, redisUrl, nodeFlags, serverPids });
     stops.push(() => entourage.stop());
-    const webhook = await entourage.createWebhook();
+    // The seed's configuration (auto_assign on, a team of two engineers) takes the load; a second
+    // webhook with auto_assign off gets seeded backlogs, for the drains without assignment.
+    const webhook = await entourage.createWebhook({ autoAssign: true });
+    const offWebhook = await entourage.createWebhook({ autoAssign: false });
     const deliveries = createIssueDeliveries(webhook.secret);
     const next = () => deliveries.make(issueNumber++);
 
@@ -117,8 +140,12 @@ async function entourageTarget(key: string, name: string, options: { external?: 
     const ackedIds: string[] = [];
     const onAcknowledged = (id: string) => void ackedIds.push(id);
     const warm = await fireLoad({ url: webhook.receiveUrl, connections: knobs.connections, seconds: knobs.warmup, next, onAcknowledged });
+    const cpu0 = entourage.cpuSeconds();
+    const db0 = entourage.databaseCpuSeconds();
     const load = await fireLoad({ url: webhook.receiveUrl, connections: knobs.connections, seconds: knobs.duration, next, onAcknowledged });
-    log(`${key}: ${load.ackPerSecond.toFixed(0)} acks/s, p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}, errors ${load.errors}`);
+    const ackCpuUs = ((entourage.cpuSeconds() - cpu0) / load.ok2xx) * 1e6;
+    const ackDatabaseCpuUs = ((entourage.databaseCpuSeconds() - db0) / load.ok2xx) * 1e6;
+    log(`${key}: ${load.ackPerSecond.toFixed(0)} acks/s, ${ackCpuUs.toFixed(0)} µs CPU each (database ${ackDatabaseCpuUs.toFixed(0)}), p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}, errors ${load.errors}`);
 
     // 2. Durability: every acknowledged delivery is a row (and no row is missing an acknowledgement).
     // A row without an acknowledgement is a request cut off in flight when autocannon stopped (at most one per connection per run).
@@ -127,18 +154,24 @@ async function entourageTarget(key: string, name: string, options: { external?: 
     const found = (await entourage.db.query("SELECT count(*)::int AS n FROM deliveries WHERE id = ANY($1::uuid[])", [ackedIds])).rows[0].n as number;
     log(`${key}: stored ${counted.total} deliveries for ${acked} acknowledgements; ${found} of the ${ackedIds.length} acknowledged ids found (${warm.errors + load.errors} errors, ${warm.timeouts + load.timeouts} timeouts)`);
     const result: TargetResult = {
-      key, name, load, warmup2xx: warm.ok2xx, peakRss: {}, postgres: entourage.postgresVersion,
+      key, name, load, ackCpuUs, ackDatabaseCpuUs, warmup2xx: warm.ok2xx, peakRss: {}, postgres: entourage.postgresVersion,
       stored: { rows: counted.total, acked, ackedIdsFound: found, ackedIds: ackedIds.length, cutOff: warm.errors + load.errors + warm.timeouts + load.timeouts },
     };
 
     // 3. Drain the backlog the load left, with one worker process.
     result.drain1 = await measureDrain(entourage, 1);
     await entourage.stopWorkers();
-    log(`${key}: 1 worker drained ${result.drain1.backlog} in ${result.drain1.seconds.toFixed(1)} s = ${result.drain1.perSecond.toFixed(0)}/s`);
+    log(`${key}: 1 worker, auto_assign on, drained ${result.drain1.backlog} in ${result.drain1.seconds.toFixed(1)} s = ${result.drain1.perSecond.toFixed(0)}/s, ${result.drain1.cpuPerDeliveryUs.toFixed(0)} µs CPU each`);
+
+    // 3b. The same with auto_assign off, on a seeded backlog.
+    await seedBacklog(entourage.db, offWebhook, (n) => deliveries.make(n).body, 5_000_000, knobs.drainBacklog);
+    result.drain1Off = await measureDrain(entourage, 1);
+    await entourage.stopWorkers();
+    log(`${key}: 1 worker, auto_assign off, drained ${result.drain1Off.backlog} in ${result.drain1Off.seconds.toFixed(1)} s = ${result.drain1Off.perSecond.toFixed(0)}/s, ${result.drain1Off.cpuPerDeliveryUs.toFixed(0)} µs CPU each`);
 
     if (suite === "all") {
       // 4. A backlog of BENCH_BACKLOG drained by two worker processes, sampling their RSS.
-      await seedBacklog(entourage.db, webhook, (n) => deliveries.make(n).body, 10_000_000, knobs.backlog);
+      await seedBacklog(entourage.db, offWebhook, (n) => deliveries.make(n).body, 10_000_000, knobs.backlog);
       result.drain2 = await measureDrain(entourage, 2);
       await entourage.stopWorkers();
       log(`${key}: 2 workers drained ${result.drain2.backlog} in ${result.drain2.seconds.toFixed(1)} s = ${result.drain2.perSecond.toFixed(0)}/s`);
@@ -179,6 +212,34 @@ async function entourageTarget(key: string, name: string, options: { external?: 
   }
 }
 
+/** Target r: acknowledgement p99 over a large history, with retention pruning beside it and without. */
+async function retentionTarget(): Promise<RetentionResult> {
+  log(`r: Entourage, embedded PostgreSQL, ${knobs.history} deliveries of history (${knobs.historyPayload} payloads)`);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "entourage-bench-r-"));
+  chmodSync(dataDir, 0o755); // the embedded PostgreSQL runs as another user
+  const entourage = await startEntourage({ label: "r", dataDir });
+  try {
+    const webhook = await entourage.createWebhook({ autoAssign: false });
+    const deliveries = createIssueDeliveries(webhook.secret);
+    const real = deliveries.make(1).body;
+    const payload = knobs.historyPayload === "real" ? real : real.slice(0, 2048);
+    return await measureRetention({
+      db: entourage.db,
+      databaseUrl: entourage.databaseUrl,
+      webhook,
+      payload,
+      history: knobs.history,
+      connections: knobs.connections,
+      seconds: knobs.duration,
+      next: () => deliveries.make(issueNumber++),
+      log,
+    });
+  } finally {
+    await entourage.stop().catch((error) => log(`cleanup: ${error}`));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 function report(loadBefore: string, loadAfter: string) {
   const by = (key: string) => results.find((result) => result.key === key);
   const ratio = (x?: TargetResult, y?: TargetResult) => (x && y ? (x.load.ackPerSecond / y.load.ackPerSecond).toFixed(2) : "n/a");
@@ -189,12 +250,13 @@ function report(loadBefore: string, loadAfter: string) {
     `load average before ${loadBefore}, after ${loadAfter}`,
     `${knobs.connections} connections, ${knobs.warmup} s warm-up + ${knobs.duration} s, real issues.opened payload (${createIssueDeliveries("x").bytes} bytes)`,
     "",
-    "| target | acks/s | p50 ms | p99 ms | non-2xx | errors | every 2xx stored | drain 1 worker | drain 2 workers | e2e p50/p99 ms | peak RSS MB |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
+    "| target | acks/s | CPU µs/ack (× b) | p50 ms | p99 ms | non-2xx | errors | every 2xx stored | drain 1 worker, auto_assign on | drain 1 worker, off | drain 2 workers, off | e2e p50/p99 ms | peak RSS MB |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- | --- |",
     ...results.map((r) =>
       [
         `${r.key}) ${r.name}`,
         f(r.load.ackPerSecond),
+        `${f(r.ackCpuUs)} (${by("b") ? (r.ackCpuUs / by("b")!.ackCpuUs).toFixed(2) : "n/a"})${r.ackDatabaseCpuUs === undefined ? "" : `, db ${f(r.ackDatabaseCpuUs)}`}`,
         f(r.load.p50),
         f(r.load.p99),
         String(r.load.non2xx),
@@ -202,8 +264,9 @@ function report(loadBefore: string, loadAfter: string) {
         r.stored
           ? `${r.stored.ackedIdsFound}/${r.stored.ackedIds} acked ids stored ${r.stored.ackedIdsFound === r.stored.acked ? "yes" : "NO"}; ${r.stored.rows} rows (${r.stored.rows - r.stored.acked} unacked, cut off in flight)`
           : "-",
-        r.drain1 ? `${r.drain1.backlog} in ${f(r.drain1.seconds, 1)} s = ${f(r.drain1.perSecond)}/s` : "-",
-        r.drain2 ? `${r.drain2.backlog} in ${f(r.drain2.seconds, 1)} s = ${f(r.drain2.perSecond)}/s` : "-",
+        describeDrain(r.drain1),
+        describeDrain(r.drain1Off),
+        describeDrain(r.drain2),
         r.e2e ? `${f(r.e2e.p50, 1)} / ${f(r.e2e.p99, 1)} (${r.e2e.seen}/${r.e2e.acked} seen)` : "-",
         Object.entries(r.peakRss).map(([k, v]) => `${k} ${f(v)}`).join(", "),
       ].join(" | ").replace(/^/, "| ").concat(" |"),
@@ -224,8 +287,23 @@ function report(loadBefore: string, loadAfter: string) {
       );
     }
   }
+  if (retention) {
+    lines.push(
+      "",
+      `retention (r): ${retention.history} deliveries + events of history over 120 days (filled in ${f(retention.fillSeconds)} s), ${knobs.connections} connections, ${knobs.duration} s each`,
+      "| ack latency | p50 ms | p99 ms | acks/s |",
+      "| --- | ---: | ---: | ---: |",
+      `| without pruning | ${f(retention.without.p50)} | ${f(retention.without.p99)} | ${f(retention.without.ackPerSecond)} |`,
+      `| pruning beside | ${f(retention.beside.p50)} | ${f(retention.beside.p99)} | ${f(retention.beside.ackPerSecond)} |`,
+      `pruned while loading (${retention.passes} pass(es)): ${JSON.stringify(retention.pruned)}`,
+    );
+  }
   console.log(lines.join("\n"));
-  if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, JSON.stringify({ knobs, loadBefore, loadAfter, results }, null, 2));
+
+  function describeDrain(drain?: DrainResult): string {
+    return drain ? `${drain.backlog} in ${f(drain.seconds, 1)} s = ${f(drain.perSecond)}/s, ${f(drain.cpuPerDeliveryUs)} µs CPU each` : "-";
+  }
+  if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, JSON.stringify({ knobs, loadBefore, loadAfter, results, retention }, null, 2));
 }
 
 main().catch((error) => {

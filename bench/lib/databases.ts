@@ -3,11 +3,13 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { freePort, sleep, startChild, type Child } from "./processes.js";
+import { freePort, postmasterPid, sleep, startChild, type Child } from "./processes.js";
 
 export interface Server {
   url: string;
   version: string;
+  /** The server's own processes (for CPU accounting). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startPostgresCluster(): Promise<Server> {
   return {
     url,
     version: await serverVersion(url),
+    pids: [postmasterPid(data)].filter((pid): pid is number => pid !== undefined),
     async stop() {
       const [stopCommand, stopArgs] = asPostgres(`${bin}/pg_ctl`, ["-D", data, "-m", "fast", "stop"]);
       try {
@@ -55,7 +58,7 @@ export async function startRedis(): Promise<Server> {
   const child: Child = startChild("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], process.env);
   await child.waitFor(/Ready to accept connections/, 10_000);
   const version = /version=(\S+)|v=(\S+)/.exec(child.output())?.slice(1).find(Boolean) ?? "?";
-  return { url: `redis://127.0.0.1:${port}`, version, stop: () => child.stop() };
+  return { url: `redis://127.0.0.1:${port}`, version, pids: [child.pid], stop: () => child.stop() };
 }
 
 /** A fresh database on the server at `maintenanceUrl`; returns its URL. */

@@ -7,6 +7,8 @@ export interface DrainResult {
   backlog: number;
   seconds: number;
   perSecond: number;
+  /** CPU time of the whole system (web, workers, database) per drained delivery, microseconds. */
+  cpuPerDeliveryUs: number;
   /** RSS samples of each worker process, MB. */
   rss: { min: number; max: number; firstQuarter: number; lastQuarter: number; slopeMbPerMin: number; samples: number }[];
 }
@@ -19,6 +21,7 @@ export async function measureDrain(entourage: Entourage, workers: number, sample
   const backlog = await pendingCount(entourage.db);
   const started = await Promise.all(Array.from({ length: workers }, () => entourage.startWorker()));
   const t0 = performance.now();
+  const cpu0 = entourage.cpuSeconds();
   const samples: number[][] = started.map(() => []);
   const times: number[] = [];
   while ((await pendingCount(entourage.db)) > 0) {
@@ -27,12 +30,14 @@ export async function measureDrain(entourage: Entourage, workers: number, sample
     await sleep(sampleMs);
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = entourage.cpuSeconds() - cpu0;
   // Claimed rows are no longer `received` only once processed: wait for in-flight transactions too.
   return {
     workers,
     backlog,
     seconds,
     perSecond: backlog / seconds,
+    cpuPerDeliveryUs: (cpu / backlog) * 1e6,
     rss: samples.map((series) => describeSeries(times, series)),
   };
 }

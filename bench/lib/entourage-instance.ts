@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { freePort, memoryOf, sleep, startChild, type Child } from "./processes.js";
+import { cpuSecondsOfTrees, freePort, memoryOf, postmasterPid, sleep, startChild, type Child } from "./processes.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
@@ -15,6 +15,8 @@ export interface EntourageOptions {
   redisUrl?: string;
   /** Extra node flags for every Entourage process (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** Processes of external servers this instance uses (PostgreSQL, Redis), for CPU accounting. */
+  serverPids?: number[];
 }
 
 export interface Entourage {
@@ -25,9 +27,15 @@ export interface Entourage {
   web: Child;
   workers: Child[];
   db: pg.Pool;
+  /** Its database's URL. */
+  databaseUrl: string;
   /** The PostgreSQL server's version. */
   postgresVersion: string;
-  createWebhook(): Promise<{ id: string; secret: string; receiveUrl: string }>;
+  createWebhook(options: { autoAssign: boolean }): Promise<{ id: string; secret: string; receiveUrl: string }>;
+  /** CPU seconds used so far by the web process, the workers and the database (and Redis) they use. */
+  cpuSeconds(): number;
+  /** The part of cpuSeconds() used by the database server's processes. */
+  databaseCpuSeconds(): number;
   startWorker(): Promise<Child>;
   stopWorkers(): Promise<void>;
   /** Peak RSS (VmHWM) of every Entourage process started so far, MB. */
@@ -73,6 +81,8 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
   const postgresVersion = `${await setting("server_version")} (fsync ${await setting("fsync")}, synchronous_commit ${await setting("synchronous_commit")})`;
   const workers: Child[] = [];
   const finishedWorkers: number[] = [];
+  const embedded = options.databaseUrl ? undefined : postmasterPid(path.join(options.dataDir, "pg"));
+  let finishedCpu = 0; // CPU of worker processes already stopped
 
   const api = async (method: string, pathname: string, body?: unknown) => {
     const response = await fetch(`${url}${pathname}`, {
@@ -93,13 +103,14 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
     web,
     workers,
     db,
+    databaseUrl,
     postgresVersion,
-    async createWebhook() {
+    async createWebhook({ autoAssign }) {
       const webhook = await api("POST", "/api/v1/webhooks", {
-        name: "bench",
+        name: `bench (auto_assign ${autoAssign})`,
         provider: "github",
         events: ["issues.*"],
-        config: { team_id: teamId, auto_assign: false },
+        config: { team_id: teamId, auto_assign: autoAssign },
       });
       return { id: webhook.id, secret: webhook.secret, receiveUrl: `${url}/api/v1/webhooks/${webhook.id}/receive` };
     },
@@ -112,9 +123,18 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
     async stopWorkers() {
       for (const worker of workers.splice(0)) {
         const peak = memoryOf(worker.pid)?.peakMb;
+        const cpuBefore = cpuSecondsOfTrees([worker.pid]);
         await worker.stop();
+        finishedCpu += cpuBefore; // what it used after this reading (its shutdown) is not counted
         if (peak !== undefined) finishedWorkers.push(peak);
       }
+    },
+    cpuSeconds() {
+      const roots = [web.pid, ...workers.map((worker) => worker.pid), ...(options.serverPids ?? [])];
+      return cpuSecondsOfTrees(embedded === undefined ? roots : [...roots, embedded]) + finishedCpu;
+    },
+    databaseCpuSeconds() {
+      return cpuSecondsOfTrees(embedded === undefined ? (options.serverPids ?? []) : [embedded]);
     },
     peakRss() {
       return {

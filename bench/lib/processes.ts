@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
 
 export interface Child {
   process: ChildProcess;
@@ -93,4 +94,49 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** The 1-minute load average and the core count, for the record. */
 export function loadAverage(): string {
   return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (`getconf CLK_TCK`)
+
+/**
+ * CPU seconds (user + system) used so far by the process trees rooted at `roots`: every live
+ * process below them, plus what their exited children used (cutime/cstime, counted once in the
+ * parent that reaped them). Two readings around a run give the CPU that run cost.
+ */
+export function cpuSecondsOfTrees(roots: number[]): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // The command name (field 2) may hold spaces; the fields after it are counted from its closing parenthesis.
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks });
+    } catch {
+      // gone between readdir and read
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const seen = new Set<number>();
+  const stack = roots.filter((pid) => stats.has(pid));
+  let ticks = 0;
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    ticks += stats.get(pid)!.ticks;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+/** The postmaster's pid from a data directory's postmaster.pid. */
+export function postmasterPid(dataDir: string): number | undefined {
+  try {
+    return Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return undefined;
+  }
 }

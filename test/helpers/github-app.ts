@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { sign } from "@octokit/webhooks-methods";
-import { request, type TestResponse } from "./test-app.js";
+import { request, type TestApp, type TestResponse } from "./test-app.js";
 
 export const TEST_APP_ID = "4242";
 export const TEST_WEBHOOK_SECRET = "test-app-webhook-secret";
@@ -46,4 +46,32 @@ export async function sendAppDelivery(
   if (signature !== null) headers["x-hub-signature-256"] = signature;
   const res = await request(baseUrl, "POST", "/api/github/webhooks", { body, headers });
   return { ...res, guid };
+}
+
+/**
+ * What the App's `installation` event and the instance org do for an installation: it is recorded
+ * (with the repositories it covers) and linked to `orgId` through POST /api/v1/github/installations/{id}/link.
+ */
+export async function linkInstallation(
+  app: TestApp,
+  instanceKey: string,
+  installationId: number,
+  orgId: string,
+  options: { repositories?: string[]; team_id?: string } = {},
+): Promise<any> {
+  const repositories = options.repositories ?? [];
+  await app.db.knex("github_installations").insert({ id: installationId, account_login: repositories[0]?.split("/")[0] ?? "someone" }).onConflict("id").ignore();
+  if (repositories.length) {
+    await app.db
+      .knex("github_installation_repositories")
+      .insert(repositories.map((full_name, i) => ({ installation_id: installationId, repository_id: installationId * 1000 + i, full_name })))
+      .onConflict(["installation_id", "repository_id"])
+      .ignore();
+  }
+  const res = await request(app.url, "POST", `/api/v1/github/installations/${installationId}/link`, {
+    key: instanceKey,
+    body: { org_id: orgId, ...(options.team_id ? { team_id: options.team_id } : {}), replace: true },
+  });
+  if (res.status !== 200) throw new Error(`linking installation ${installationId} failed: ${res.status} ${res.text}`);
+  return res.body;
 }

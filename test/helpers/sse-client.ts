@@ -1,7 +1,7 @@
 /** One SSE frame as a client sees it. */
 export interface SseMessage {
   id?: string;
-  /** The `event:` field; undefined for plain messages. */
+  /** The `event:` field; absent for plain messages. */
   event?: string;
   data: string;
   /** `data` parsed as JSON. */
@@ -68,7 +68,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       } catch {
         json = undefined;
       }
-      messages.push({ id, event, data: text, json });
+      messages.push({ id, data: text, json, ...(event ? { event } : {}) });
     }
   }
 

@@ -7,6 +7,7 @@ import { issueSourceKey } from "./github-issue-source.js";
 import { parsePayload, pullRequestPayload, type PullRequestPayload } from "./github-payloads.js";
 import { lockKey } from "../../db/lock-key.js";
 import { parseTaskLinks } from "./parse-task-links.js";
+import { sameRepository } from "../webhooks/repository-entitlement.js";
 
 /** Extra work on a pull request event, run in the same transaction (the Reviews feature requests reviews here). */
 export type PullRequestHook = (trx: Knex.Transaction, input: DeliveryInput, pr: PullRequestPayload, linked: Task[]) => Promise<string[]>;
@@ -58,18 +59,29 @@ export async function applyPullRequestEvent(trx: Knex.Transaction, input: Delive
   return { actions };
 }
 
-/** The org's tasks a pull request refers to, each once, in id order. */
+/**
+ * The org's tasks a pull request refers to, each once, in id order. Only tasks of the pull
+ * request's own repository (or tasks from no repository, made by hand): one repository's
+ * deliveries never touch another's tasks.
+ */
 export async function findLinkedTasks(trx: Knex.Transaction, orgId: string, payload: PullRequestPayload): Promise<Task[]> {
   const pr = payload.pull_request;
-  const links = parseTaskLinks({ title: pr.title, body: pr.body, branch: pr.head.ref }, payload.repository.full_name);
+  const repository = payload.repository.full_name;
+  const links = parseTaskLinks({ title: pr.title, body: pr.body, branch: pr.head.ref }, repository);
   const tasks = new Map<number, Task>();
   for (const issue of links.issues) {
+    if (!sameRepository(issue.repository, repository)) continue;
     const task = await findTaskBySourceKey(trx, orgId, issueSourceKey(issue.repository, issue.number));
     if (task) tasks.set(task.id, task);
   }
   for (const id of links.taskIds) {
     const task = await findTask(trx, orgId, id);
-    if (task) tasks.set(task.id, task);
+    if (task && inRepository(task, repository)) tasks.set(task.id, task);
   }
   return [...tasks.values()].sort((a, b) => a.id - b.id);
+}
+
+function inRepository(task: Task, repository: string): boolean {
+  const from = (task.source as { repository?: unknown } | null)?.repository;
+  return typeof from !== "string" || sameRepository(from, repository);
 }

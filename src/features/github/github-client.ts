@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { Probot } from "probot";
-import { UnavailableError } from "../../errors.js";
-import { findInstallationIdForRepository, upsertInstallation } from "./github-installations.store.js";
+import { UnprocessableError } from "../../errors.js";
+import { findLinkedInstallationForRepository, listLinkedInstallationIds } from "./github-installations.store.js";
 
 const LOOKUP_TTL_MS = 10 * 60 * 1000;
 
@@ -24,6 +24,16 @@ export class GithubAppNotInstalledError extends Error {
   constructor(readonly repository: string) {
     super(`The Entourage GitHub App is not installed on ${repository}: install it there (README: GitHub App) so Entourage can write to it`);
     this.name = "GithubAppNotInstalledError";
+  }
+}
+
+/** Thrown when no installation linked to the org covers a repository: the App may not act there for that org. */
+export class GithubInstallationNotLinkedError extends Error {
+  constructor(readonly repository: string) {
+    super(
+      `no GitHub App installation linked to this org covers ${repository} (the instance org links installations with POST /api/v1/github/installations/{id}/link; README: GitHub installations and webhook secrets)`,
+    );
+    this.name = "GithubInstallationNotLinkedError";
   }
 }
 
@@ -52,41 +62,47 @@ export class GithubClient {
     return this.probot.auth(installationId);
   }
 
-  /** The installation covering `owner/name`: the given hint, the tracked tables, else GitHub (recorded for next time). */
-  async installationIdFor(repository: string, hint?: number | null): Promise<number> {
-    if (hint) return hint;
-    const tracked = await findInstallationIdForRepository(this.knex, repository);
+  /**
+   * The installation that may act for `orgId` on `owner/name`: one linked to the org that the
+   * App's events recorded as covering the repository; else, when the org has linked
+   * installations, GitHub's answer (App JWT) if it names one of them. Anything else throws:
+   * an installation id from a payload or a config field is never used.
+   */
+  async installationFor(orgId: string, repository: string): Promise<number> {
+    const tracked = await findLinkedInstallationForRepository(this.knex, orgId, repository);
     if (tracked) return tracked;
+    const linked = await listLinkedInstallationIds(this.knex, orgId);
+    if (!linked.length) throw new GithubInstallationNotLinkedError(repository);
+    const covering = await this.lookUpInstallation(repository);
+    if (!linked.includes(covering)) throw new GithubInstallationNotLinkedError(repository);
+    return covering;
+  }
+
+  /** GitHub's installation for a repository (`GET /repos/{owner}/{repo}/installation`, App JWT), cached for a while. */
+  private async lookUpInstallation(repository: string): Promise<number> {
     const cached = this.looked.get(repository.toLowerCase());
     if (cached && cached.until > Date.now()) return cached.id;
     const { owner, repo } = splitRepository(repository);
     const app = await this.appOctokit();
-    let data: { id: number; account?: { login?: string; type?: string } | null; repository_selection?: string };
+    let data: { id: number };
     try {
-      const response = await app.request("GET /repos/{owner}/{repo}/installation", { owner, repo });
-      data = response.data as typeof data;
+      data = (await app.request("GET /repos/{owner}/{repo}/installation", { owner, repo })).data as typeof data;
     } catch (error) {
       if ((error as { status?: number }).status === 404) throw new GithubAppNotInstalledError(repository);
       throw error;
     }
-    await upsertInstallation(this.knex, {
-      id: data.id,
-      account_login: data.account?.login ?? owner,
-      account_type: data.account?.type ?? null,
-      repository_selection: data.repository_selection ?? null,
-    });
     this.looked.set(repository.toLowerCase(), { id: data.id, until: Date.now() + LOOKUP_TTL_MS });
     return data.id;
   }
 
-  /** An installation Octokit for the repository. */
-  async forRepository(repository: string, installationId?: number | null): Promise<GithubOctokit> {
-    return this.installationOctokit(await this.installationIdFor(repository, installationId));
+  /** An installation Octokit that may act for `orgId` on the repository. */
+  async forOrgRepository(orgId: string, repository: string): Promise<GithubOctokit> {
+    return this.installationOctokit(await this.installationFor(orgId, repository));
   }
 
-  /** Every changed file of a pull request (all pages). */
-  async listPullRequestFiles(repository: string, pullNumber: number, installationId?: number | null): Promise<PullRequestFile[]> {
-    const octokit = await this.forRepository(repository, installationId);
+  /** Every changed file of a pull request (all pages), read through an installation linked to the org. */
+  async listPullRequestFiles(orgId: string, repository: string, pullNumber: number): Promise<PullRequestFile[]> {
+    const octokit = await this.forOrgRepository(orgId, repository);
     const files = await octokit.paginate(octokit.rest.pulls.listFiles, { ...splitRepository(repository), pull_number: pullNumber, per_page: 100 });
     return files.map((file) => ({
       filename: file.filename,
@@ -100,20 +116,9 @@ export class GithubClient {
   }
 }
 
-/** `listPullRequestFiles` for callers holding an optional client: 503 with how to turn the App on when there is none. */
-export async function listPullRequestFiles(
-  github: GithubClient | undefined,
-  repository: string,
-  pullNumber: number,
-  installationId?: number | null,
-): Promise<PullRequestFile[]> {
-  if (!github) throw new UnavailableError("GitHub is not configured: set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET to read pull requests");
-  return github.listPullRequestFiles(repository, pullNumber, installationId);
-}
-
 /** `owner/name` → `{ owner, repo }`. */
 export function splitRepository(repository: string): { owner: string; repo: string } {
   const [owner, repo, ...rest] = repository.split("/");
-  if (!owner || !repo || rest.length) throw new Error(`not an owner/name repository: ${repository}`);
+  if (!owner || !repo || rest.length) throw new UnprocessableError(`Not an owner/name repository: ${JSON.stringify(repository)}`);
   return { owner, repo };
 }

@@ -6,15 +6,16 @@ import { parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { listGithubActions } from "./github-outbox.store.js";
 import { listUnroutedDeliveriesForOrg } from "./unrouted-deliveries.store.js";
+import { findInstanceOrgId } from "../orgs/instance-org.js";
 
-const unroutedQuery = z.object({
+export const unroutedQuery = z.object({
   event_type: z.string().max(100).optional(),
   installation_id: z.coerce.number().int().positive().optional(),
   ...paginationQuery,
 });
 const unroutedCursor = z.object({ received_at: z.iso.datetime(), id: z.uuid() });
 
-const actionsQuery = z.object({
+export const actionsQuery = z.object({
   task_id: z.coerce.number().int().positive().optional(),
   status: z.enum(["pending", "sent", "failed", "skipped"]).optional(),
   ...paginationQuery,
@@ -24,10 +25,12 @@ const actionsCursor = z.object({ id: z.number().int().positive() });
 export function createGithubRouter(ctx: AppContext): Router {
   const router = Router();
 
-  /** App deliveries no webhook routed, for the installations and repositories linked to the caller's org. */
+  /** App deliveries no webhook routed: those of installations linked to the caller's org (the instance org: also unlinked ones). */
   router.get("/github/unrouted-deliveries", async (req, res) => {
     const query = parseInput(unroutedQuery, req.query);
-    const rows = await listUnroutedDeliveriesForOrg(ctx.knex, requestAuth(req).orgId, {
+    const { orgId } = requestAuth(req);
+    const isInstanceOrg = (await findInstanceOrgId(ctx.knex, ctx.config.ENTOURAGE_INSTANCE_ORG_ID)) === orgId;
+    const rows = await listUnroutedDeliveriesForOrg(ctx.knex, { orgId, isInstanceOrg }, {
       event_type: query.event_type,
       installation_id: query.installation_id,
       before: decodeCursor(query.cursor, unroutedCursor),

@@ -1,5 +1,6 @@
 import { sha256Hex } from "../../lib/sha256-hex.js";
-import { GithubAppNotInstalledError, splitRepository, type GithubClient, type GithubOctokit } from "./github-client.js";
+import { AppError } from "../../errors.js";
+import { GithubAppNotInstalledError, GithubInstallationNotLinkedError, splitRepository, type GithubClient, type GithubOctokit } from "./github-client.js";
 import type { ClaimedGithubAction, GithubActionSettlement } from "./github-outbox.store.js";
 
 export const NO_GITHUB_CREDENTIALS =
@@ -20,7 +21,8 @@ export function githubMarker(dedupeKey: string): string {
 
 /**
  * Performs one outbox row against GitHub and says how to settle it:
- * - no client (no credentials) or App not installed on the repository → skipped, with the reason;
+ * - no client (no credentials), no installation linked to the row's org covering the repository,
+ *   or the App not installed there → skipped, with the reason;
  * - issue_comment / create_review: the body carries a hidden marker; when an earlier attempt
  *   may have reached GitHub (attempts > 1), the issue's comments (the PR's reviews) are read
  *   first and a found marker settles the row as sent without posting again;
@@ -30,10 +32,14 @@ export function githubMarker(dedupeKey: string): string {
 export async function performGithubAction(github: GithubClient | undefined, row: ClaimedGithubAction): Promise<Exclude<GithubActionSettlement, { status: "pending" }> | { status: "retry"; error: string; retryAfterMs?: number }> {
   if (!github) return { status: "skipped", error: NO_GITHUB_CREDENTIALS };
   try {
-    const octokit = await github.forRepository(row.repository, row.installation_id);
+    // The row's org decides, never an installation id carried by a payload.
+    const octokit = await github.forOrgRepository(row.org_id, row.repository);
     return { status: "sent", result: await perform(octokit, row) };
   } catch (error) {
-    if (error instanceof GithubAppNotInstalledError) return { status: "skipped", error: `Not posted: ${error.message}` };
+    if (error instanceof GithubAppNotInstalledError || error instanceof GithubInstallationNotLinkedError) {
+      return { status: "skipped", error: `Not posted: ${error.message}` };
+    }
+    if (error instanceof AppError) return { status: "failed", error: error.message }; // ours, e.g. a bad repository name: no retry can help
     return classify(error);
   }
 }

@@ -26,7 +26,8 @@ export type RouteOutcome =
 /**
  * The App door's half of the one pipeline:
  * 1. track installations and their repositories (installation events);
- * 2. find the active github webhooks that route this repository or installation;
+ * 2. find the active github webhooks that route this repository or installation, in the org the
+ *    installation is linked to (none while it is linked to no org);
  * 3. hand the delivery to each through `acceptDelivery` (filtering, GUID dedupe, worker, rules);
  * 4. none: keep it as unrouted, never drop it.
  */
@@ -62,6 +63,7 @@ export async function routeAppDelivery(deps: { knex: Knex; writer: DeliveryWrite
         payloadText: delivery.payloadText,
         payload,
         headers: delivery.headers,
+        via: "app",
       }),
     })),
   );

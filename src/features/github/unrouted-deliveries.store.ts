@@ -26,35 +26,21 @@ export async function insertUnroutedDelivery(db: Queryable, delivery: NewUnroute
 }
 
 /**
- * Unrouted deliveries an org may see, newest first: those whose installation or repository is
- * linked to one of the org's github webhooks — by `config.installation_id`, by a repository in
- * `config.repositories`, or by sharing an installation with such a repository (active or not).
+ * Unrouted deliveries an org may see, newest first: those whose installation is linked to the
+ * org; the instance org also sees those of installations linked to no org (or without one).
+ * A config field proves nothing, so webhooks play no part here.
  */
 export async function listUnroutedDeliveriesForOrg(
   db: Queryable,
-  orgId: string,
+  viewer: { orgId: string; isInstanceOrg: boolean },
   options: { before?: { received_at: string; id: string }; limit: number; event_type?: string; installation_id?: number },
 ): Promise<UnroutedDeliveryRow[]> {
   const q = db("unrouted_deliveries as u")
     .select(LIST_COLUMNS)
-    .whereExists(function linked() {
-      this.select(db.raw("1"))
-        .from("webhooks as w")
-        .where("w.org_id", orgId)
-        .where("w.provider", "github")
-        .where((w) => {
-          w.whereRaw("u.installation_id IS NOT NULL AND (w.config->>'installation_id')::bigint = u.installation_id")
-            .orWhereRaw(
-              "u.repository IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(w.config->'repositories', '[]'::jsonb)) AS named(full_name) WHERE lower(named.full_name) = lower(u.repository))",
-            )
-            .orWhereRaw(
-              `u.installation_id IS NOT NULL AND EXISTS (
-                 SELECT 1 FROM github_installation_repositories r
-                   JOIN jsonb_array_elements_text(coalesce(w.config->'repositories', '[]'::jsonb)) AS named(full_name)
-                     ON lower(named.full_name) = lower(r.full_name)
-                  WHERE r.installation_id = u.installation_id)`,
-            );
-        });
+    .leftJoin("github_installations as i", "i.id", "u.installation_id")
+    .where((w) => {
+      w.where("i.org_id", viewer.orgId);
+      if (viewer.isInstanceOrg) w.orWhereNull("i.org_id");
     });
   if (options.event_type) q.where("u.event_type", options.event_type);
   if (options.installation_id) q.where("u.installation_id", options.installation_id);

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import { appendEvents } from "../events/events.store.js";
 import { createApiKey } from "../auth/api-keys.service.js";
 import { insertAgent, insertOrg, insertTeam } from "../teams/teams.store.js";
+import { claimInstanceOrg } from "./instance-org.js";
 
 export interface BootstrapInput {
   orgName: string;
@@ -16,10 +17,12 @@ export interface BootstrapResult {
   agents: { id: string; name: string; role: string }[];
 }
 
-/** Creates an org with one team, `engineers` engineer agents (eng-1, eng-2, …) and an admin API key. */
+/** Creates an org (the instance org, when it is the first) with one team, `engineers` engineer agents (eng-1, eng-2, …) and an admin API key. */
 export async function bootstrapOrg(knex: Knex, input: BootstrapInput): Promise<BootstrapResult> {
   return knex.transaction(async (trx) => {
     const org = await insertOrg(trx, input.orgName);
+    // The first org ever created administers the instance (GitHub App, installation links).
+    await claimInstanceOrg(trx, org.id);
     const team = await insertTeam(trx, { org_id: org.id, name: input.teamName });
     const agents = [];
     for (let i = 1; i <= input.engineers; i++) {

@@ -44,7 +44,8 @@ export const reviewPullRequestHook: PullRequestHook = async (trx, input, payload
     pr_title: pr.title,
     head_sha: sha,
     html_url: pr.html_url,
-    installation_id: payload.installation?.id ?? config.installation_id ?? null,
+    // Data only (present on App deliveries); GitHub calls go through an installation linked to the org.
+    installation_id: payload.installation?.id ?? null,
     linked,
     keepReviewer: pending?.assignee_id,
   });

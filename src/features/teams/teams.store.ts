@@ -34,6 +34,10 @@ export async function insertOrg(db: Queryable, name: string): Promise<Org> {
   return row as Org;
 }
 
+export async function findOrg(db: Queryable, id: string): Promise<Org | undefined> {
+  return db("orgs").select(ORG_COLUMNS).where({ id }).first();
+}
+
 export async function countOrgs(db: Queryable): Promise<number> {
   const row = (await db("orgs").count({ n: "*" }).first()) as { n: number };
   return row.n;

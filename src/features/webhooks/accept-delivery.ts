@@ -16,6 +16,8 @@ export interface IncomingDelivery {
   /** Parsed already by the caller (the App door); parsed here otherwise. */
   payload?: Record<string, unknown>;
   headers: Record<string, string>;
+  /** `app` when the GitHub App door routed it here; the receive endpoint's otherwise. */
+  via?: "receive" | "app";
 }
 
 export interface AcceptResult {
@@ -36,7 +38,7 @@ const MAX_GUID_LENGTH = 200;
 export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingDelivery): Promise<AcceptResult> {
   const { webhook } = incoming;
   const guid = incoming.guid?.slice(0, MAX_GUID_LENGTH) || randomUUID();
-  const base = { webhook_id: webhook.id, org_id: webhook.org_id, delivery_guid: guid, headers: incoming.headers };
+  const base = { webhook_id: webhook.id, org_id: webhook.org_id, delivery_guid: guid, headers: incoming.headers, via: incoming.via ?? "receive", provider: webhook.provider };
 
   let payload = incoming.payload;
   if (!payload) {

@@ -122,6 +122,8 @@ export interface ClaimedDelivery {
   payload: string | null;
   headers: Record<string, string>;
   attempts: number;
+  /** `app`: routed from the GitHub App by a linked installation; `receive`: signed with the webhook's own secret. */
+  via: "receive" | "app";
 }
 
 /**
@@ -139,7 +141,7 @@ export async function claimDeliveries(db: Queryable, workerId: string, limit: nu
          ORDER BY next_attempt_at, created_at
          LIMIT ?
          FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts`,
+      RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts, d.via`,
     [leaseSeconds, workerId, limit],
   );
   return result.rows as ClaimedDelivery[];

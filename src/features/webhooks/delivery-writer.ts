@@ -14,6 +14,10 @@ export interface NewDelivery {
   payload_summary: Record<string, unknown>;
   actions?: string[];
   error?: string | null;
+  /** The door: `app` (routed from the GitHub App by a linked installation) or `receive` (the webhook's own secret; the default). */
+  via?: "receive" | "app";
+  /** The sending webhook's provider: a metrics label only, not stored. */
+  provider?: "github" | "custom";
 }
 
 export type WriteResult =
@@ -27,8 +31,8 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-const COLUMNS_PER_ROW = 11;
-const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END)";
+const COLUMNS_PER_ROW = 12;
+const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END, ?)";
 
 /**
  * Stores deliveries durably before they are acknowledged, folding concurrent writes into one
@@ -42,17 +46,26 @@ export class DeliveryWriter {
 
   constructor(
     private readonly knex: Knex,
-    private readonly options: { maxBatch?: number; maxInFlight?: number; onReceived?: () => void } = {},
+    private readonly options: {
+      maxBatch?: number;
+      maxInFlight?: number;
+      onReceived?: () => void;
+      /** Told of every stored (or repeated) delivery: metrics. */
+      onWritten?: (row: NewDelivery, result: WriteResult) => void;
+    } = {},
   ) {}
 
   /** Resolves once the delivery is committed (or found to be a repeat); rejects when the database cannot take it. */
   write(row: NewDelivery): Promise<WriteResult> {
     // The GUID is matched against what the database returns, so it is made storable up front.
     const stored = { ...row, delivery_guid: storableText(row.delivery_guid) };
-    return new Promise((resolve, reject) => {
+    const written = new Promise<WriteResult>((resolve, reject) => {
       this.queue.push({ row: stored, resolve, reject });
       if (this.inFlight < (this.options.maxInFlight ?? 4)) setImmediate(() => this.drain());
     });
+    const onWritten = this.options.onWritten;
+    if (onWritten) written.then((result) => onWritten(row, result), () => undefined);
+    return written;
   }
 
   private drain(): void {
@@ -95,11 +108,12 @@ export class DeliveryWriter {
         JSON.stringify(storableJson(row.actions ?? [])),
         row.error == null ? null : storableText(row.error),
         row.status !== "received",
+        row.via ?? "receive",
       );
     }
     const sql = `
       WITH ins AS (
-        INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary, actions, error, processed_at)
+        INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary, actions, error, processed_at, via)
         VALUES ${batch.map(() => ROW_SQL).join(", ")}
         ON CONFLICT (webhook_id, delivery_guid) DO NOTHING
         RETURNING id, webhook_id, org_id, delivery_guid, event_type, status, payload_summary, created_at

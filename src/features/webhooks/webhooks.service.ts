@@ -7,6 +7,7 @@ import { deliveryStats, type DeliveryStats } from "./deliveries.store.js";
 import { checkEvents, type CreateWebhookBody, type UpdateWebhookBody, type WebhookConfig } from "./webhooks.schema.js";
 import { deleteWebhook, findOrgWebhook, insertWebhook, listOrgWebhooks, updateWebhook, type WebhookRow } from "./webhooks.store.js";
 import type { WebhookResolver } from "./webhook-resolver.js";
+import { assertInstallationNotTaken, routingWarnings } from "./webhook-routing.js";
 import { z } from "zod";
 
 export interface WebhookView {
@@ -22,6 +23,12 @@ export interface WebhookView {
   previous_secret_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** What a delivery signed with this webhook's secret may act on: config.repositories, else the first repository it received from. */
+  entitled_repositories: string[];
+  /** The first repository it received from (recorded when config.repositories names none). */
+  first_repository: string | null;
+  /** Why the App's deliveries are not routed here, when config names something they would be routed by. */
+  routing_warnings: string[];
   delivery_counts?: DeliveryStats["counts"];
   last_delivery_at?: Date | null;
 }
@@ -34,7 +41,8 @@ export interface WebhookDeps {
 }
 
 /** The API's view of a webhook: never the secret, only a hint of it. */
-export function toView(webhook: WebhookRow, publicUrl: string, stats?: DeliveryStats): WebhookView {
+export function toView(webhook: WebhookRow, publicUrl: string, stats?: DeliveryStats, routingWarnings: string[] = []): WebhookView {
+  const named = webhook.config.repositories ?? [];
   return {
     id: webhook.id,
     org_id: webhook.org_id,
@@ -49,6 +57,9 @@ export function toView(webhook: WebhookRow, publicUrl: string, stats?: DeliveryS
       webhook.previous_secret_expires_at && webhook.previous_secret_expires_at.getTime() > Date.now() ? webhook.previous_secret_expires_at : null,
     created_at: webhook.created_at,
     updated_at: webhook.updated_at,
+    entitled_repositories: webhook.provider !== "github" ? [] : named.length ? named : webhook.first_repository ? [webhook.first_repository] : [],
+    first_repository: webhook.first_repository,
+    routing_warnings: routingWarnings,
     ...(stats ? { delivery_counts: stats.counts, last_delivery_at: stats.last_delivery_at } : {}),
   };
 }
@@ -65,6 +76,7 @@ export async function createWebhook(deps: WebhookDeps, orgId: string, body: Crea
     throw new InputError("Invalid request", [{ field: "org_id", message: "must be your own org (or omitted)" }], "validation_failed");
   }
   await requireTeam(deps.knex, orgId, body.config);
+  await assertInstallationNotTaken(deps.knex, orgId, body.config);
   const secret = generateWebhookSecret();
   const webhook = await insertWebhook(deps.knex, {
     org_id: orgId,
@@ -77,14 +89,14 @@ export async function createWebhook(deps: WebhookDeps, orgId: string, body: Crea
     secret_hint: secretHint(secret),
   });
   deps.resolver?.invalidate(webhook.id);
-  return { ...toView(webhook, deps.publicUrl), secret };
+  return { ...toView(webhook, deps.publicUrl, undefined, await routingWarnings(deps.knex, webhook)), secret };
 }
 
 export async function getWebhook(deps: WebhookDeps, orgId: string, id: string): Promise<WebhookView> {
   const webhook = await findOrgWebhook(deps.knex, orgId, id);
   if (!webhook) throw new NotFoundError(`Webhook ${id} not found`);
   const stats = await deliveryStats(deps.knex, [id]);
-  return toView(webhook, deps.publicUrl, stats.get(id));
+  return toView(webhook, deps.publicUrl, stats.get(id), await routingWarnings(deps.knex, webhook));
 }
 
 export async function listWebhooks(deps: WebhookDeps, orgId: string): Promise<WebhookView[]> {
@@ -93,7 +105,7 @@ export async function listWebhooks(deps: WebhookDeps, orgId: string): Promise<We
     deps.knex,
     webhooks.map((webhook) => webhook.id),
   );
-  return webhooks.map((webhook) => toView(webhook, deps.publicUrl, stats.get(webhook.id)));
+  return Promise.all(webhooks.map(async (webhook) => toView(webhook, deps.publicUrl, stats.get(webhook.id), await routingWarnings(deps.knex, webhook))));
 }
 
 export async function changeWebhook(deps: WebhookDeps, orgId: string, id: string, body: UpdateWebhookBody): Promise<WebhookView> {
@@ -105,7 +117,10 @@ export async function changeWebhook(deps: WebhookDeps, orgId: string, id: string
       throw new InputError("Invalid request", check.error.issues.map((issue) => ({ field: "events", message: issue.message })), "validation_failed");
     }
   }
-  if (body.config) await requireTeam(deps.knex, orgId, body.config);
+  if (body.config) {
+    await requireTeam(deps.knex, orgId, body.config);
+    await assertInstallationNotTaken(deps.knex, orgId, body.config);
+  }
   const updated = await updateWebhook(deps.knex, orgId, id, {
     ...(body.name !== undefined ? { name: body.name } : {}),
     ...(body.events ? { events: [...new Set(body.events)] } : {}),
@@ -113,7 +128,7 @@ export async function changeWebhook(deps: WebhookDeps, orgId: string, id: string
     ...(body.active !== undefined ? { active: body.active } : {}),
   });
   deps.resolver?.invalidate(id);
-  return toView(updated!, deps.publicUrl);
+  return toView(updated!, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated!));
 }
 
 export async function removeWebhook(deps: WebhookDeps, orgId: string, id: string): Promise<void> {
@@ -138,5 +153,5 @@ export async function regenerateSecret(
     previous_secret_expires_at: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
   });
   deps.resolver?.invalidate(id);
-  return { ...toView(updated!, deps.publicUrl), secret };
+  return { ...toView(updated!, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated!)), secret };
 }

@@ -14,6 +14,8 @@ export interface WebhookRow {
   secret_hint: string;
   previous_secret_sealed: string | null;
   previous_secret_expires_at: Date | null;
+  /** The repository a webhook naming none in its config is entitled to: the first one it received from. */
+  first_repository: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -30,6 +32,7 @@ const COLUMNS = [
   "secret_hint",
   "previous_secret_sealed",
   "previous_secret_expires_at",
+  "first_repository",
   "created_at",
   "updated_at",
 ] as const;
@@ -63,13 +66,23 @@ export async function listOrgWebhooks(db: Queryable, orgId: string): Promise<Web
   return db("webhooks").select(COLUMNS).where({ org_id: orgId }).orderBy("created_at", "desc").orderBy("id");
 }
 
-/** Active github webhooks that route a repository (by config.repositories) or an installation (config.installation_id). */
+/**
+ * Active github webhooks an App delivery goes to: those of the org its installation is linked
+ * to (none while it is not linked) that name its repository (config.repositories) or its
+ * installation (config.installation_id).
+ */
 export async function findGithubWebhooksFor(
   db: Queryable,
   target: { repository?: string; installationId?: number },
 ): Promise<WebhookRow[]> {
-  const q = db("webhooks").select(COLUMNS).where({ provider: "github", active: true });
+  const installationId = target.installationId;
+  if (!installationId) return [];
+  const q = db("webhooks")
+    .select(COLUMNS)
+    .where({ provider: "github", active: true })
+    .whereRaw("org_id = (SELECT org_id FROM github_installations WHERE id = ?)", [installationId]);
   q.where((w) => {
+    w.whereRaw("(config->>'installation_id')::bigint = ?", [installationId]);
     // GitHub treats owner/name case-insensitively; so does routing.
     if (target.repository) {
       w.orWhereRaw(
@@ -77,10 +90,28 @@ export async function findGithubWebhooksFor(
         [target.repository],
       );
     }
-    if (target.installationId) w.orWhereRaw("(config->>'installation_id')::bigint = ?", [target.installationId]);
-    if (!target.repository && !target.installationId) w.whereRaw("false");
   });
   return q.orderBy("created_at");
+}
+
+/** The org's oldest github webhook whose config.installation_id names the installation. */
+export async function findGithubWebhookForInstallation(db: Queryable, orgId: string, installationId: number): Promise<WebhookRow | undefined> {
+  return db("webhooks")
+    .select(COLUMNS)
+    .where({ org_id: orgId, provider: "github" })
+    .whereRaw("(config->>'installation_id')::bigint = ?", [installationId])
+    .orderBy("created_at")
+    .first();
+}
+
+/**
+ * Records the first repository a webhook whose config names none received from; returns the
+ * repository it is entitled to (this one, or the one recorded before).
+ */
+export async function claimFirstRepository(db: Queryable, webhookId: string, repository: string): Promise<string | undefined> {
+  await db("webhooks").where({ id: webhookId }).whereNull("first_repository").update({ first_repository: repository });
+  const row = (await db("webhooks").select("first_repository").where({ id: webhookId }).first()) as { first_repository: string | null } | undefined;
+  return row?.first_repository ?? undefined;
 }
 
 export async function updateWebhook(

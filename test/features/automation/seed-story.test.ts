@@ -1,7 +1,7 @@
 import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { githubAppEnv } from "../../helpers/github-app.js";
+import { githubAppEnv, linkInstallation } from "../../helpers/github-app.js";
 import { GITHUB_API, nockInstallationToken, nockRepositoryInstallation } from "../../helpers/github-nock.js";
 import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -22,6 +22,8 @@ describe("the seed story: an issue becomes work, is split, merged piece by piece
     app = await startTestApp(githubAppEnv(), { githubOutbox: { pollMs: 100, backoffMs: () => 50 } });
     acme = await app.bootstrap();
     webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*", "pull_request.*"], config: { auto_assign: true } });
+    // The instance org (acme, created first) links the App's installation 77 to acme.
+    await linkInstallation(app, acme.api_key, 77, acme.org_id);
   });
   afterAll(async () => {
     await app.close();
@@ -30,7 +32,8 @@ describe("the seed story: an issue becomes work, is split, merged piece by piece
   });
 
   it("issue → task → three sub-tasks → three merged PRs → parent done → exactly one resolution comment on GitHub", async () => {
-    // The repository webhook's payloads name no installation: it is looked up by repository.
+    // The repository webhook's payloads name no installation: GitHub is asked which one covers the
+    // repository, and 77 may act because it is linked to acme.
     const lookup = nockRepositoryInstallation("Codertocat/Hello-World", 77);
     const token = nockInstallationToken(77);
     const posted: unknown[] = [];

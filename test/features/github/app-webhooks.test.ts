@@ -1,7 +1,7 @@
 import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { githubAppEnv, sendAppDelivery, TEST_WEBHOOK_SECRET } from "../../helpers/github-app.js";
+import { githubAppEnv, linkInstallation, sendAppDelivery, TEST_WEBHOOK_SECRET } from "../../helpers/github-app.js";
 import { githubExample } from "../../helpers/github-examples.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -36,6 +36,9 @@ describe("POST /api/github/webhooks (the GitHub App door)", () => {
     app = await startTestApp(githubAppEnv());
     acme = await app.bootstrap({ name: "acme" });
     globex = await app.bootstrap({ name: "globex" });
+    // acme, created first, is the instance org: it links each installation to the org that owns it.
+    await linkInstallation(app, acme.api_key, 101, acme.org_id);
+    await linkInstallation(app, acme.api_key, 555, globex.org_id);
     api = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*"], config: { repositories: ["acme/api"] }, name: "api" });
     web = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*"], config: { repositories: ["acme/web"] }, name: "web" });
   });
@@ -91,7 +94,7 @@ describe("POST /api/github/webhooks (the GitHub App door)", () => {
   });
 
   describe("an unrouted delivery", () => {
-    it("is kept and listed to the org whose webhook names a repository of the same installation", async () => {
+    it("is kept and listed to the org its installation is linked to", async () => {
       const installation = githubExample("installation", "created");
       installation.installation.id = 777;
       installation.repositories = [
@@ -99,6 +102,7 @@ describe("POST /api/github/webhooks (the GitHub App door)", () => {
         { id: 9002, node_id: "R2", name: "docs", full_name: "acme/docs", private: false },
       ];
       expect((await sendAppDelivery(app.url, "installation", installation)).status).toBe(200);
+      await linkInstallation(app, acme.api_key, 777, acme.org_id);
       expect(await app.db.knex("github_installation_repositories").where({ installation_id: 777 }).orderBy("repository_id").pluck("full_name")).toEqual(["acme/api", "acme/docs"]);
 
       const res = await sendAppDelivery(app.url, "issues", appIssueOpened("acme/docs", 777));
@@ -116,11 +120,12 @@ describe("POST /api/github/webhooks (the GitHub App door)", () => {
       expect(await unroutedList(globex.api_key)).toEqual([]);
     });
 
-    it("from an installation no org is linked to, is kept but listed to nobody", async () => {
+    it("from an installation no org is linked to, is kept and listed to the instance org only", async () => {
       const res = await sendAppDelivery(app.url, "issues", appIssueOpened("stranger/repo", 31337));
       expect(res.status).toBe(200);
       expect(await app.db.knex("unrouted_deliveries").where({ delivery_guid: res.guid }).first()).toMatchObject({ repository: "stranger/repo", installation_id: 31337 });
-      for (const key of [acme.api_key, globex.api_key]) expect((await unroutedList(key)).map((u) => u.delivery_guid)).not.toContain(res.guid);
+      expect((await unroutedList(acme.api_key)).map((u) => u.delivery_guid)).toContain(res.guid);
+      expect((await unroutedList(globex.api_key)).map((u) => u.delivery_guid)).not.toContain(res.guid);
     });
 
     it("paginates with a Link header and refuses a forged cursor", async () => {

@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { enqueueGithubAction } from "../../../src/features/github/github-outbox.store.js";
-import { githubAppEnv } from "../../helpers/github-app.js";
+import { githubAppEnv, linkInstallation } from "../../helpers/github-app.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
@@ -39,6 +39,7 @@ describe("GitHub Enterprise Server (GHE_HOST, GHE_PROTOCOL)", () => {
     fake = await startFakeGithub();
     app = await startTestApp(githubAppEnv({ GHE_HOST: fake.host, GHE_PROTOCOL: "http" }), { githubOutbox: { pollMs: 100 } });
     const acme = await app.bootstrap();
+    await linkInstallation(app, acme.api_key, 5, acme.org_id, { repositories: ["acme/api"] });
     const { id } = await enqueueGithubAction(app.db.knex, { org_id: acme.org_id, kind: "issue_comment", repository: "acme/api", installation_id: 5, dedupe_key: "ghe:1", request: { issue_number: 1, body: "Resolved in tasks #1" } });
     const row = await waitFor(async () => {
       const r = await app!.db.knex("github_outbox").where({ id }).first();

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { enqueueGithubAction } from "../../../src/features/github/github-outbox.store.js";
 import { NO_GITHUB_CREDENTIALS } from "../../../src/features/github/perform-github-action.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { githubAppEnv } from "../../helpers/github-app.js";
+import { githubAppEnv, linkInstallation } from "../../helpers/github-app.js";
 import { GITHUB_API, nockInstallationToken, nockRepositoryInstallation } from "../../helpers/github-nock.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -28,6 +28,9 @@ describe("GitHub outbox sender", () => {
     nock.enableNetConnect("127.0.0.1");
     app = await startTestApp(githubAppEnv(), { githubOutbox: FAST });
     acme = await app.bootstrap();
+    // Writes go through installations linked to the row's org: 101 covers acme/api, 303 acme/hand (GitHub says).
+    await linkInstallation(app, acme.api_key, 101, acme.org_id, { repositories: ["acme/api"] });
+    await linkInstallation(app, acme.api_key, 303, acme.org_id);
     // One installation token for the whole file: Probot caches it.
     nockInstallationToken(101);
   });
@@ -144,12 +147,24 @@ describe("GitHub outbox sender", () => {
     });
   });
 
+  describe("an installation not linked to the row's org", () => {
+    it("is never used: the write is skipped, saying no linked installation covers the repository", async () => {
+      // GitHub says victimco/secret is installation 999's; 999 is not linked to acme.
+      const lookup = nockRepositoryInstallation("victimco/secret", 999);
+      const { id } = await enqueueGithubAction(app.db.knex, { org_id: acme.org_id, kind: "close_issue", repository: "victimco/secret", installation_id: 999, dedupe_key: dedupeKey(), request: { issue_number: 1 } });
+      const row = await settled(app, id);
+      expect(row.status).toBe("skipped");
+      expect(row.last_error).toMatch(/no GitHub App installation linked to this org covers victimco\/secret/);
+      expect(lookup.isDone()).toBe(true);
+    });
+  });
+
   describe("the installation token", () => {
     it("is fetched once and reused for several calls", async () => {
       const token = nockInstallationToken(202);
       const api = nock(GITHUB_API).get("/repos/acme/api/issues/1").times(3).matchHeader("authorization", "token ghs_test_202").reply(200, { number: 1 });
       for (let i = 0; i < 3; i++) {
-        const octokit = await app.ctx.github!.forRepository("acme/api", 202);
+        const octokit = await app.ctx.github!.installationOctokit(202);
         expect((await octokit.rest.issues.get({ owner: "acme", repo: "api", issue_number: 1 })).data).toEqual({ number: 1 });
       }
       expect(token.isDone()).toBe(true);

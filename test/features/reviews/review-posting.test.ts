@@ -30,13 +30,18 @@ describe.skipIf(!senderPresent)("reviews: posted to GitHub once, whatever GitHub
   beforeAll(async () => {
     // Paths held in variables: this file must type-check on branches without the GitHub App helpers.
     const helpersPath = "../../helpers/github-app.js";
-    const { githubAppEnv } = (await import(helpersPath)) as { githubAppEnv: () => Record<string, string> };
+    const { githubAppEnv, linkInstallation } = (await import(helpersPath)) as {
+      githubAppEnv: () => Record<string, string>;
+      linkInstallation: (app: TestApp, key: string, id: number, orgId: string, options?: { repositories?: string[] }) => Promise<unknown>;
+    };
     nock.disableNetConnect();
     nock.enableNetConnect("127.0.0.1");
     const options = { pullRequestFiles: async () => FILES, githubOutbox: { backoffMs: () => 50, pollMs: 100 } } as TestAppOptions;
     app = await startTestApp(githubAppEnv(), options);
     org = await app.bootstrap();
     webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["pull_request.*"], config: { installation_id: INSTALLATION } });
+    // Reviews are posted through the installation linked to the org that covers the repository.
+    await linkInstallation(app, org.api_key, INSTALLATION, org.org_id, { repositories: ["Codertocat/Hello-World"] });
     // Probot asks for an installation token once and caches it.
     nock(GITHUB_API).post(`/app/installations/${INSTALLATION}/access_tokens`).reply(201, { token: "ghs_reviews", expires_at: new Date(Date.now() + 3600_000).toISOString() });
   });
