@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { enqueueGithubAction } from "../../../src/features/github/github-outbox.store.js";
-import { githubAppEnv } from "../../helpers/github-app.js";
+import { githubAppEnv, linkInstallation } from "../../helpers/github-app.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 
 /** A GitHub that accepts every request and never answers. */
@@ -35,8 +35,10 @@ describe("when GitHub hangs", () => {
   it("a request-path call (a pull request's files) gives up after GITHUB_TIMEOUT_SECONDS", async () => {
     const app: TestApp = await start("1");
     try {
+      const acme = await app.bootstrap(); // the first org: the instance org
+      await linkInstallation(app, acme.api_key, 5, acme.org_id, { repositories: ["acme/api"] });
       const started = Date.now();
-      const listing = app.ctx.pullRequestFiles!({ org_id: "x", repository: "acme/api", pull_number: 1, installation_id: 5 });
+      const listing = app.ctx.pullRequestFiles!({ org_id: acme.org_id, repository: "acme/api", pull_number: 1, installation_id: 5 });
       await expect(listing).rejects.toThrow(/no answer from GitHub within 1 s/);
       expect(github.requests).toContain("POST /api/v3/app/installations/5/access_tokens");
       expect(Date.now() - started).toBeLessThan(2_500);
@@ -48,6 +50,7 @@ describe("when GitHub hangs", () => {
   it("shutdown finishes within its drain time while a GitHub write hangs", async () => {
     const app = await start("60");
     const acme = await app.bootstrap();
+    await linkInstallation(app, acme.api_key, 6, acme.org_id, { repositories: ["acme/api"] });
     const before = github.requests.length;
     await enqueueGithubAction(app.db.knex, {
       org_id: acme.org_id,
