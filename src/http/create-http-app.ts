@@ -15,6 +15,7 @@ import { createReviewsRouter } from "../features/reviews/reviews.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
+import { refuseDeepJson } from "./json-depth.js";
 import { createErrorMiddleware, notFoundHandler } from "./error-middleware.js";
 import { requestId } from "./request-id.js";
 
@@ -64,7 +65,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   app.use(createMcpRouter(ctx));
 
   const api = express.Router();
-  api.use(express.json({ limit: "1mb" }));
+  api.use(express.json({ limit: "1mb" }), refuseDeepJson);
   api.use(createEventsRouter(ctx)); // its own auth: it also takes ?access_token=<JWT>
   api.use(createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
   api.use(createAuthRouter(ctx));
