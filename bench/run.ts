@@ -1,6 +1,8 @@
 // Benchmarks (not tests): `npm run bench:ingest` (a, b, c + drain) and `npm run bench` (everything).
 // Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_BACKLOG, BENCH_E2E_RATE, BENCH_E2E_SECONDS,
 // BENCH_DRAIN_BACKLOG, BENCH_TARGETS (a,b,c,d), BENCH_DATABASE_URL / BENCH_REDIS_URL (for d), BENCH_CPU_PROF (a directory).
+// Retention (target r, not in the default list: BENCH_TARGETS=r npm run bench): BENCH_HISTORY deliveries of
+// history (default 1,000,000) and BENCH_HISTORY_PAYLOAD=small|real (2 KB, or the real 11.6 KB issues.opened).
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -11,6 +13,7 @@ import { measureEndToEnd, type EndToEndResult } from "./lib/end-to-end.js";
 import { countRows, startEntourage, type Entourage } from "./lib/entourage-instance.js";
 import { createIssueDeliveries } from "./lib/issue-payloads.js";
 import { fireLoad, type LoadResult } from "./lib/load.js";
+import { measureRetention, type RetentionResult } from "./lib/retention.js";
 import { cpuSecondsOfTrees, loadAverage, memoryOf, startChild } from "./lib/processes.js";
 
 const suite = process.argv[2] === "ingest" ? "ingest" : "all";
@@ -25,6 +28,8 @@ const knobs = {
   drainBacklog: env("BENCH_DRAIN_BACKLOG", 20_000),
   targets: (process.env.BENCH_TARGETS ?? (suite === "ingest" ? "a,b,c" : "a,b,c,d")).split(","),
   cpuProf: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
+  history: env("BENCH_HISTORY", 1_000_000),
+  historyPayload: process.env.BENCH_HISTORY_PAYLOAD === "real" ? "real" : "small",
 };
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -50,6 +55,7 @@ interface TargetResult {
 
 const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)} load ${loadAverage().split(" ")[0]}] ${line}`);
 const results: TargetResult[] = [];
+let retention: RetentionResult | undefined;
 const versions: Record<string, string> = {};
 let issueNumber = 1;
 
@@ -61,6 +67,7 @@ async function main() {
     if (key === "b") results.push(await plainServer("b", "bare Probot (createNodeMiddleware)", "bench/servers/probot-server.ts"));
     if (key === "c") results.push(await entourageTarget("c", "Entourage, embedded PostgreSQL", {}));
     if (key === "d") results.push(await entourageTarget("d", "Entourage, Debian PostgreSQL + Redis", { external: true }));
+    if (key === "r") retention = await retentionTarget();
   }
   report(loadBefore, loadAverage());
 }
@@ -205,6 +212,34 @@ async function entourageTarget(key: string, name: string, options: { external?: 
   }
 }
 
+/** Target r: acknowledgement p99 over a large history, with retention pruning beside it and without. */
+async function retentionTarget(): Promise<RetentionResult> {
+  log(`r: Entourage, embedded PostgreSQL, ${knobs.history} deliveries of history (${knobs.historyPayload} payloads)`);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "entourage-bench-r-"));
+  chmodSync(dataDir, 0o755); // the embedded PostgreSQL runs as another user
+  const entourage = await startEntourage({ label: "r", dataDir });
+  try {
+    const webhook = await entourage.createWebhook({ autoAssign: false });
+    const deliveries = createIssueDeliveries(webhook.secret);
+    const real = deliveries.make(1).body;
+    const payload = knobs.historyPayload === "real" ? real : real.slice(0, 2048);
+    return await measureRetention({
+      db: entourage.db,
+      databaseUrl: entourage.databaseUrl,
+      webhook,
+      payload,
+      history: knobs.history,
+      connections: knobs.connections,
+      seconds: knobs.duration,
+      next: () => deliveries.make(issueNumber++),
+      log,
+    });
+  } finally {
+    await entourage.stop().catch((error) => log(`cleanup: ${error}`));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 function report(loadBefore: string, loadAfter: string) {
   const by = (key: string) => results.find((result) => result.key === key);
   const ratio = (x?: TargetResult, y?: TargetResult) => (x && y ? (x.load.ackPerSecond / y.load.ackPerSecond).toFixed(2) : "n/a");
@@ -252,12 +287,23 @@ function report(loadBefore: string, loadAfter: string) {
       );
     }
   }
+  if (retention) {
+    lines.push(
+      "",
+      `retention (r): ${retention.history} deliveries + events of history over 120 days (filled in ${f(retention.fillSeconds)} s), ${knobs.connections} connections, ${knobs.duration} s each`,
+      "| ack latency | p50 ms | p99 ms | acks/s |",
+      "| --- | ---: | ---: | ---: |",
+      `| without pruning | ${f(retention.without.p50)} | ${f(retention.without.p99)} | ${f(retention.without.ackPerSecond)} |`,
+      `| pruning beside | ${f(retention.beside.p50)} | ${f(retention.beside.p99)} | ${f(retention.beside.ackPerSecond)} |`,
+      `pruned while loading (${retention.passes} pass(es)): ${JSON.stringify(retention.pruned)}`,
+    );
+  }
   console.log(lines.join("\n"));
 
   function describeDrain(drain?: DrainResult): string {
     return drain ? `${drain.backlog} in ${f(drain.seconds, 1)} s = ${f(drain.perSecond)}/s, ${f(drain.cpuPerDeliveryUs)} µs CPU each` : "-";
   }
-  if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, JSON.stringify({ knobs, loadBefore, loadAfter, results }, null, 2));
+  if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, JSON.stringify({ knobs, loadBefore, loadAfter, results, retention }, null, 2));
 }
 
 main().catch((error) => {

@@ -4,6 +4,8 @@ import type { EventBus } from "./bus/event-bus.js";
 import type { Config } from "./config.js";
 import type { EventStreams } from "./features/events/event-streams.js";
 import type { GithubClient } from "./features/github/github-client.js";
+import type { GithubAppRuntime } from "./features/github/github-app-runtime.js";
+import type { Metrics } from "./features/metrics/create-metrics.js";
 import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
 
 export interface Secrets {
@@ -24,8 +26,12 @@ export interface AppContext {
   realtime?: Realtime;
   /** The one GitHub client (installation Octokit from Probot); absent while the App path is off. */
   github?: GithubClient;
+  /** The GitHub App as currently configured (environment or setup flow); absent in tools that do not start it. */
+  githubApp?: GithubAppRuntime;
   /** A pull request's changed files from GitHub (`pulls.listFiles`); absent without GitHub credentials. */
   pullRequestFiles?: PullRequestFilesSource;
+  /** Prometheus metrics of this instance (GET /metrics); absent in tests that build a context by hand. */
+  metrics?: Metrics;
 }
 
 export interface Realtime {

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, readDotEnv } from "./config.js";
 import { createDb } from "./db/create-db.js";
+import { EmbeddedPostgresError } from "./db/embedded-postgres-error.js";
 import { migrateLatest } from "./db/migrate.js";
 import { runMcpStdio } from "./features/mcp/run-mcp-stdio.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   // Before loadConfig: the MCP server needs none of the server's settings, and stdout is its transport.
   if (command === "mcp") return runMcpStdio(process.env);
   const config = loadConfig({ ...readDotEnv(), ...process.env });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config);
 
   switch (command) {
     case "serve":
@@ -116,6 +117,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError) {
       console.error(error.message);
       process.exit(78); // EX_CONFIG
+    }
+    if (error instanceof EmbeddedPostgresError) {
+      console.error(error.message); // one sentence that says what to do: a stack trace would bury it
+      process.exit(1);
     }
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     process.exit(1);

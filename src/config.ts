@@ -52,6 +52,8 @@ export const configSchema = z
     // The org that administers the instance (GitHub App, installation links); default: the org created first.
     ENTOURAGE_INSTANCE_ORG_ID: optionalString.pipe(z.uuid("must be an org id (a UUID)").optional()),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+    // Unset: human-readable lines on a terminal, JSON lines otherwise.
+    LOG_FORMAT: optionalString.pipe(z.enum(["json", "pretty"]).optional()),
     SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().max(3600).default(15),
     ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),
     // How long a worker's claim on a delivery lasts: a crashed worker's deliveries are taken over after it.
@@ -64,6 +66,12 @@ export const configSchema = z
         .transform((value) => value.split(",").map((delay) => Math.round(Number(delay) * 1000)))
         .optional(),
     ),
+    // Bearer token Prometheus sends to GET /metrics; unset: /metrics answers loopback clients only.
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters (generate one with: openssl rand -hex 32)").optional()),
+    // Retention in days, 0 = keep for ever (README: Operating Entourage).
+    DELIVERY_PAYLOAD_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
+    DELIVERY_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(90),
+    EVENT_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
     ALLOW_PRIVATE_OUTBOUND: z
       .enum(["true", "false", "1", "0", ""])
       .default("false")

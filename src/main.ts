@@ -7,10 +7,12 @@ import { startEventRelay, type EventRelay } from "./bus/event-relay.js";
 import { createDb, type Database } from "./db/create-db.js";
 import { migrateLatest } from "./db/migrate.js";
 import { createEventStreams } from "./features/events/event-streams.js";
-import { createGithubApp, startWebhookProxy } from "./features/github/create-github-app.js";
+import { startGithubAppRuntime, startWebhookProxy } from "./features/github/create-github-app.js";
 import { startGithubOutboxSender, type GithubOutboxSenderOptions } from "./features/github/github-outbox-sender.js";
 import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/github/recover-missed-deliveries.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
+import { startRetention } from "./features/retention/start-retention.js";
+import { createMetrics } from "./features/metrics/create-metrics.js";
 import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
 import type { PullRequestFilesSource } from "./features/reviews/pull-request-files-source.js";
@@ -53,13 +55,17 @@ export interface StartOptions {
   outbound?: Partial<OutboundSenderOptions>;
   /** GitHub outbox sender settings (tests shorten backoff and polling). */
   githubOutbox?: Partial<GithubOutboxSenderOptions>;
+  /** Retention pass timing (tests run passes by hand). */
+  retention?: Parameters<typeof startRetention>[2];
   /** Where reviews read a pull request's changed files (tests pass a fixed list; see README: Reviews). */
   pullRequestFiles?: PullRequestFilesSource;
 }
 
 /**
- * Wiring and lifecycle, in order: secrets → database (+ migrations) → first-run org →
- * HTTP server → workers. close() undoes it in reverse and drains in-flight requests.
+ * Wiring and lifecycle, in order: secrets → database → migrations → event bus and relay →
+ * first-run org → delivery worker → GitHub App → HTTP server (+ webhook proxy) → outbound and
+ * GitHub outbox senders and missed-delivery recovery. close() undoes it in reverse and drains
+ * in-flight requests.
  */
 export async function startEntourage(options: StartOptions): Promise<Entourage> {
   const { config, logger } = options;
@@ -88,7 +94,8 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     }
     const streams = createEventStreams();
     const realtime = role === "serve" && relay ? { bus, settledId: relay.settledId, streams, heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000 } : undefined;
-    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles };
+    const metrics = createMetrics({ knex: db.knex, sseClients: () => streams.size, relaySettledId: relay && (() => relay!.settledId()) });
+    const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles, metrics };
     let firstRun: BootstrapResult | undefined;
     if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
       firstRun = await bootstrapOrg(db.knex, { orgName: "default", teamName: "default", engineers: 2 });
@@ -104,18 +111,27 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       logger.info({ workerId: worker.id }, "delivery worker started");
     }
 
-    const github = await createGithubApp(ctx, pipeline, { serve: role === "serve" });
-    ctx.github = github.client;
-    const client = github.client;
-    if (!ctx.pullRequestFiles && client) {
-      ctx.pullRequestFiles = (ref) => client.listPullRequestFiles(ref.org_id, ref.repository, ref.pull_number);
+    const github = await startGithubAppRuntime(ctx, pipeline, { serve: role === "serve" });
+    closers.push(async () => github.stop());
+    // The App may turn on while running (the setup flow stores credentials): read it when used.
+    Object.defineProperty(ctx, "github", { get: () => github.client(), enumerable: true, configurable: true });
+    if (!options.pullRequestFiles) {
+      Object.defineProperty(ctx, "pullRequestFiles", {
+        get: (): PullRequestFilesSource | undefined => {
+          const client = github.client();
+          return client && ((ref) => client.listPullRequestFiles(ref.org_id, ref.repository, ref.pull_number));
+        },
+        enumerable: true,
+        configurable: true,
+      });
     }
+    ctx.githubApp = github;
 
     let url = "";
     let server: Server | undefined;
     if (role === "serve") {
       const app = createHttpApp(ctx, { pipeline, readinessChecks: bus.kind === "redis" ? { redis: () => bus.check() } : {} });
-      server = await listen(createRequestListener(app, pipeline, github.door), config.PORT, config.HOST);
+      server = await listen(createRequestListener(app, pipeline, github.door, metrics), config.PORT, config.HOST);
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : config.PORT;
       url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
@@ -124,14 +140,14 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       // Runs before closeServer (closers run in reverse): open SSE streams would hold it open.
       closers.push(async () => streams.closeAll());
       logger.info({ url, publicUrl: config.PUBLIC_URL, database: db.embedded ? "embedded" : "DATABASE_URL" }, "Entourage is serving");
-      if (config.WEBHOOK_PROXY_URL && github.client) {
+      if (config.WEBHOOK_PROXY_URL && github.client()) {
         closers.push(startWebhookProxy(config.WEBHOOK_PROXY_URL, `${url}/api/github/webhooks`, logger));
       }
     }
     let githubRecovery: RecoveryJob | undefined;
     if (runWorker) {
       const sender = startOutboundSender(
-        { knex: db.knex, logger, encryptionKey: secrets.encryptionKey },
+        { knex: db.knex, logger, encryptionKey: secrets.encryptionKey, metrics, databaseUrl: db.url },
         {
           allowPrivate: config.ALLOW_PRIVATE_OUTBOUND,
           ...(config.OUTBOUND_RETRY_SCHEDULE ? { retrySchedule: config.OUTBOUND_RETRY_SCHEDULE } : {}),
@@ -139,15 +155,21 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
         },
       );
       closers.push(() => sender.stop());
-      const githubSender = await startGithubOutboxSender({ knex: db.knex, logger, github: github.client, databaseUrl: db.url }, options.githubOutbox);
+      const retention = startRetention({ knex: db.knex, logger, metrics }, config, options.retention);
+      closers.push(() => retention.stop());
+      const githubSender = await startGithubOutboxSender({ knex: db.knex, logger, github: () => github.client(), databaseUrl: db.url }, options.githubOutbox);
       closers.push(() => githubSender.stop());
-      if (github.client && config.GITHUB_RECOVERY_INTERVAL_SECONDS > 0) {
-        const recovery = startMissedDeliveriesRecovery(
-          { knex: db.knex, github: github.client, logger },
-          { intervalMs: config.GITHUB_RECOVERY_INTERVAL_SECONDS * 1000, lookbackMs: config.GITHUB_RECOVERY_LOOKBACK_HOURS * 3600_000, overlapMs: 10 * 60_000 },
-        );
-        githubRecovery = recovery;
-        closers.push(() => recovery.stop());
+      if (config.GITHUB_RECOVERY_INTERVAL_SECONDS > 0) {
+        // Starts with the first App client (at once with environment credentials, later after the setup flow).
+        github.onClient((client) => {
+          if (githubRecovery) return;
+          const recovery = startMissedDeliveriesRecovery(
+            { knex: db.knex, github: client, logger },
+            { intervalMs: config.GITHUB_RECOVERY_INTERVAL_SECONDS * 1000, lookbackMs: config.GITHUB_RECOVERY_LOOKBACK_HOURS * 3600_000, overlapMs: 10 * 60_000 },
+          );
+          githubRecovery = recovery;
+          closers.push(() => recovery.stop());
+        });
       }
     }
     return { ctx, url, server, pipeline, githubRecovery, firstRun, close };

@@ -27,6 +27,8 @@ export interface Entourage {
   web: Child;
   workers: Child[];
   db: pg.Pool;
+  /** Its database's URL. */
+  databaseUrl: string;
   /** The PostgreSQL server's version. */
   postgresVersion: string;
   createWebhook(options: { autoAssign: boolean }): Promise<{ id: string; secret: string; receiveUrl: string }>;
@@ -101,6 +103,7 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
     web,
     workers,
     db,
+    databaseUrl,
     postgresVersion,
     async createWebhook({ autoAssign }) {
       const webhook = await api("POST", "/api/v1/webhooks", {

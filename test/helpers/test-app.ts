@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import type { AppContext } from "../../src/app-context.js";
 import { loadConfig } from "../../src/config.js";
 import { bootstrapOrg, type BootstrapResult } from "../../src/features/orgs/bootstrap-org.js";
@@ -29,9 +29,13 @@ export interface TestResponse {
 export const TEST_JWT_SECRET = "test-jwt-secret-that-is-at-least-32-characters";
 export const TEST_ENCRYPTION_KEY = "0".repeat(63) + "1";
 
-export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role" | "githubOutbox" | "pullRequestFiles">> {
+export interface TestAppOptions extends Partial<Pick<StartOptions, "processor" | "worker" | "role" | "githubOutbox" | "pullRequestFiles" | "retention">> {
   /** Share another app's database (several instances); it is then not dropped on close. */
   database?: TestDatabase;
+  /** Log here instead of nowhere (TEST_LOG_LEVEL). */
+  logger?: Logger;
+  /** Collect every log line (debug and up) here instead of discarding them. */
+  logLines?: string[];
 }
 
 /** Starts a real Entourage (HTTP on a loopback port) on a database of its own. */
@@ -48,8 +52,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ALLOW_PRIVATE_OUTBOUND: "true",
     ...env,
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const { database: _shared, ...startOptions } = options;
+  const logLines = options.logLines;
+  const defaultLogger = logLines ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }) : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const { database: _shared, logLines: _lines, logger = defaultLogger, ...startOptions } = options;
   const entourage = await startEntourage({ config, logger, bootstrapEmpty: false, ...startOptions });
   config.PUBLIC_URL = entourage.url;
   return {

@@ -10,11 +10,11 @@ import { signOrgToken } from "./jwt-tokens.js";
 const DEFAULT_TOKEN_SECONDS = 15 * 60;
 const MAX_TOKEN_SECONDS = 24 * 60 * 60;
 
-const tokenBody = z.strictObject({
+export const tokenBody = z.strictObject({
   expires_in: z.number().int().min(30).max(MAX_TOKEN_SECONDS).default(DEFAULT_TOKEN_SECONDS),
 });
 
-const createKeyBody = z.strictObject({
+export const createKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(200).default("api key"),
 });
 

@@ -14,8 +14,9 @@ export function dashboardDir(): string {
   throw new Error("Dashboard files not found: expected src/features/dashboard/public/index.html");
 }
 
-// The page holds an API key in sessionStorage: allow only our own scripts, styles and requests.
-const CONTENT_SECURITY_POLICY = [
+// The page holds an API key in sessionStorage: allow only our own scripts, styles and requests
+// (and forms to GitHub: the Connect GitHub panel posts the App's manifest there).
+const contentSecurityPolicy = (formAction: string) => [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
@@ -23,14 +24,15 @@ const CONTENT_SECURITY_POLICY = [
   "connect-src 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
-  "form-action 'self'",
+  `form-action 'self' ${formAction}`,
 ].join("; ");
 
 /** Serves the dashboard at `/` (static HTML, CSS and JS). */
-export function createDashboardRouter(): Router {
+export function createDashboardRouter(options: { formAction: string }): Router {
   const router = Router();
+  const policy = contentSecurityPolicy(options.formAction);
   router.use((_req, res, next) => {
-    res.setHeader("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+    res.setHeader("Content-Security-Policy", policy);
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("Referrer-Policy", "no-referrer");
     next();

@@ -3,6 +3,7 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { toBusEvent, type BusEvent, type EventBus } from "../../bus/event-bus.js";
 import { matchesEventFilter, type EventFilter } from "./event-filter.js";
+import { readPrunedEventId } from "../retention/retention.store.js";
 import { listEvents } from "./events.store.js";
 import type { EventStreams } from "./event-streams.js";
 
@@ -32,6 +33,8 @@ export interface EventStreamOptions {
  * 3. on the first live event, read the table between the replay and it (published before we
  *    subscribed), then follow the bus, which the relay feeds strictly in id order;
  * 4. when the bus says it may have dropped messages (Redis reconnected), do 2-3 again.
+ * A resume from an event that retention has deleted since gets a `reset` event (reload your state)
+ * instead of the replay, which would have a silent gap.
  * Everything runs through one queue, so writes never interleave; ids at or below the last one
  * handled are dropped.
  */
@@ -39,6 +42,7 @@ export function streamEvents(res: Response, options: EventStreamOptions): void {
   const { knex, orgId, filter } = options;
   let position = options.lastEventId ?? 0;
   let positioned = options.lastEventId !== undefined;
+  let resuming = positioned;
   let bridgeNeeded = true;
   let pending = 0;
   let closed = false;
@@ -90,7 +94,9 @@ export function streamEvents(res: Response, options: EventStreamOptions): void {
 
   async function catchUp(): Promise<void> {
     const settled = await options.settledId();
-    if (positioned) await replay(settled);
+    if (resuming && (await readPrunedEventId(knex)) > position) await sendReset();
+    else if (positioned) await replay(settled);
+    resuming = false;
     position = Math.max(position, settled);
     positioned = true;
     bridgeNeeded = true;
@@ -120,6 +126,11 @@ export function streamEvents(res: Response, options: EventStreamOptions): void {
       for (const event of page) await send(toBusEvent(event));
       position = page.length < REPLAY_PAGE ? upTo : page.at(-1)!.id;
     }
+  }
+
+  async function sendReset(): Promise<void> {
+    const reset = { reason: "events_pruned", last_event_id: position, message: "Events after last_event_id are no longer kept; reload the current state" };
+    res.write(`event: reset\ndata: ${JSON.stringify(reset)}\n\n`);
   }
 
   async function send(event: BusEvent): Promise<void> {

@@ -11,7 +11,7 @@ import { streamEvents } from "./event-stream.js";
 
 const TYPE_PATTERN = /^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$/;
 
-const eventsQuery = z.object({
+export const eventsQuery = z.object({
   types: z
     .string()
     .max(2_000)

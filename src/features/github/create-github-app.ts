@@ -2,9 +2,11 @@ import { createNodeMiddleware } from "probot";
 import type { AppContext } from "../../app-context.js";
 import entourageApp from "../../index.js";
 import type { WebhookPipeline } from "../webhooks/webhook-pipeline.js";
-import { GITHUB_APP_HOW_TO, githubAppCredentials } from "./github-app-credentials.js";
+import { GITHUB_APP_HOW_TO, githubApiBaseUrl, githubAppCredentials, type GithubAppCredentials } from "./github-app-credentials.js";
+import { appCredentialsVersion, loadAppCredentials } from "./github-app-credentials.store.js";
 import { createDisabledGithubAppDoor, createGithubAppDoor, GITHUB_APP_WEBHOOKS_PATH, type GithubAppDoor, type ProbotMiddleware } from "./github-app-door.js";
 import { GithubClient } from "./github-client.js";
+import type { GithubAppInfo, GithubAppRuntime, GithubAppSource } from "./github-app-runtime.js";
 import { createGithubProbot } from "./create-github-probot.js";
 
 export interface GithubApp {
@@ -15,30 +17,81 @@ export interface GithubApp {
 }
 
 /**
- * Builds the GitHub App side from config: Probot, the shared GitHub client and — for a server —
- * Probot's node middleware behind the App door, plus the smee client when WEBHOOK_PROXY_URL is
- * set. Without APP_ID / PRIVATE_KEY / WEBHOOK_SECRET it says the App path is off and how to turn
- * it on; everything else runs.
+ * Builds the runtime: Probot, the shared GitHub client and — for a server — Probot's node
+ * middleware behind the App door. Without credentials it says the App path is off and how to
+ * turn it on; everything else runs.
  */
-export async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline, options: { serve: boolean }): Promise<GithubApp> {
+export async function startGithubAppRuntime(ctx: AppContext, pipeline: WebhookPipeline, options: { serve: boolean; refreshMs?: number }): Promise<GithubAppRuntime> {
   const logger = ctx.logger.child({ component: "github-app" });
   const lookup = githubAppCredentials(ctx.config);
-  if (!lookup.credentials) {
-    logger.info({ missing: lookup.missing }, `GitHub App path is off: ${GITHUB_APP_HOW_TO}. Webhooks registered by hand and everything else still work`);
-    return { door: createDisabledGithubAppDoor(lookup.missing) };
+  const listeners: ((client: GithubClient) => void)[] = [];
+  let current: GithubApp = { door: createDisabledGithubAppDoor(lookup.missing ?? []) };
+  let source: GithubAppSource | null = null;
+  let info: GithubAppInfo | null = null;
+  let version: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const use = async (credentials: GithubAppCredentials, from: GithubAppSource) => {
+    current = await createGithubApp(ctx, pipeline, credentials, options);
+    source = from;
+    for (const listener of listeners) listener(current.client!);
+    logger.info({ appId: credentials.appId, api: credentials.baseUrl, source: from, path: GITHUB_APP_WEBHOOKS_PATH }, "GitHub App path is on");
+  };
+  const refresh = async () => {
+    if (source === "env") return;
+    const seen = await appCredentialsVersion(ctx.knex);
+    if (!seen || seen === version) return;
+    const stored = await loadAppCredentials(ctx.knex, ctx.secrets.encryptionKey);
+    if (!stored) return;
+    version = seen;
+    info = { id: stored.id, slug: stored.slug, name: stored.name, html_url: stored.html_url };
+    await use({ appId: stored.id, privateKey: stored.pem, webhookSecret: stored.webhook_secret, baseUrl: githubApiBaseUrl(ctx.config) }, "database");
+  };
+
+  if (lookup.credentials) {
+    info = { id: lookup.credentials.appId, slug: null, name: null, html_url: null };
+    await use(lookup.credentials, "env");
+  } else {
+    await refresh();
+    if (!source) {
+      logger.info({ missing: lookup.missing }, `GitHub App path is off: ${GITHUB_APP_HOW_TO}, or register it from the dashboard. Webhooks registered by hand and everything else still work`);
+    }
+    timer = setInterval(() => void refresh().catch((error: unknown) => logger.warn({ err: error }, "could not read the stored GitHub App credentials")), options.refreshMs ?? 5_000);
+    timer.unref();
   }
-  const { credentials } = lookup;
+
+  return {
+    client: () => current.client,
+    door: {
+      handles: (req) => current.door.handles(req),
+      handle: (req, res) => current.door.handle(req, res),
+      takeRaw: (guid) => current.door.takeRaw(guid),
+    },
+    source: () => source,
+    info: () => info,
+    refresh,
+    onClient(listener) {
+      listeners.push(listener);
+      if (current.client) listener(current.client);
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+/** Probot, the shared GitHub client and (serving) the App door, for one set of credentials. */
+async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline, credentials: GithubAppCredentials, options: { serve: boolean }): Promise<GithubApp> {
+  const logger = ctx.logger.child({ component: "github-app" });
   const probot = createGithubProbot(credentials, ctx.logger);
   const client = new GithubClient(probot, ctx.knex);
   if (!options.serve) return { client, door: createDisabledGithubAppDoor([]) };
-
   let door: GithubAppDoor | undefined;
   const middleware = (await createNodeMiddleware(
     (app) => entourageApp(app, { knex: ctx.knex, writer: pipeline.writer, logger, takeRaw: (guid) => door?.takeRaw(guid) }),
     { probot, webhooksPath: GITHUB_APP_WEBHOOKS_PATH },
   )) as ProbotMiddleware;
   door = createGithubAppDoor({ middleware, webhookSecret: credentials.webhookSecret, logger });
-  logger.info({ appId: credentials.appId, api: credentials.baseUrl, path: GITHUB_APP_WEBHOOKS_PATH }, "GitHub App path is on");
   return { client, door };
 }
 

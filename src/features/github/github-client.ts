@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Probot } from "probot";
+import { UnprocessableError } from "../../errors.js";
 import { findLinkedInstallationForRepository, listLinkedInstallationIds } from "./github-installations.store.js";
 
 const LOOKUP_TTL_MS = 10 * 60 * 1000;
@@ -118,6 +119,6 @@ export class GithubClient {
 /** `owner/name` → `{ owner, repo }`. */
 export function splitRepository(repository: string): { owner: string; repo: string } {
   const [owner, repo, ...rest] = repository.split("/");
-  if (!owner || !repo || rest.length) throw new Error(`not an owner/name repository: ${repository}`);
+  if (!owner || !repo || rest.length) throw new UnprocessableError(`Not an owner/name repository: ${JSON.stringify(repository)}`);
   return { owner, repo };
 }

@@ -102,3 +102,62 @@ export async function listLinkedInstallationIds(db: Queryable, orgId: string): P
   const rows = (await db("github_installations").select("id").where({ org_id: orgId }).whereNull("suspended_at")) as { id: number | string }[];
   return rows.map((row) => Number(row.id));
 }
+
+/** Sets the team an org's installation routes to. */
+export async function setInstallationTeam(db: Queryable, installationId: number, teamId: string): Promise<InstallationLinkRow> {
+  const [row] = await db("github_installations").where({ id: installationId }).update({ team_id: teamId, updated_at: db.fn.now() }).returning(LINK_COLUMNS);
+  return toLinkRow(row as InstallationLinkRow);
+}
+
+export interface OrgInstallationView {
+  id: number;
+  account_login: string;
+  account_type: string | null;
+  repository_selection: string | null;
+  repositories: { full_name: string }[];
+  webhook_id: string | null;
+  team_id: string | null;
+  suspended: boolean;
+}
+
+/** An org's linked installations with the repositories known to be covered and the github webhook routing each. */
+export async function listOrgInstallations(db: Queryable, orgId: string): Promise<OrgInstallationView[]> {
+  const rows = (await db("github_installations as i")
+    .select(
+      "i.id",
+      "i.account_login",
+      "i.account_type",
+      "i.repository_selection",
+      "i.team_id",
+      "i.suspended_at",
+      db.raw(
+        `coalesce((SELECT json_agg(json_build_object('full_name', r.full_name) ORDER BY lower(r.full_name)) FROM github_installation_repositories r WHERE r.installation_id = i.id), '[]') AS repositories`,
+      ),
+      db.raw(
+        `(SELECT w.id FROM webhooks w WHERE w.org_id = i.org_id AND w.provider = 'github' AND (w.config->>'installation_id')::bigint = i.id ORDER BY w.created_at LIMIT 1) AS webhook_id`,
+      ),
+    )
+    .where("i.org_id", orgId)
+    .orderBy("i.linked_at")) as (Omit<OrgInstallationView, "suspended"> & { id: string | number; suspended_at: Date | null })[];
+  return rows.map(({ suspended_at, ...row }) => ({ ...row, id: Number(row.id), suspended: suspended_at !== null }));
+}
+
+/**
+ * Learns from any App delivery which repository its installation covers (GitHub names both in
+ * every repository event), so an App installed before Entourage first ran routes and lists correctly.
+ */
+export async function learnInstallationRepository(
+  db: Queryable,
+  installationId: number,
+  repository: { id: number; full_name: string; owner_login?: string },
+): Promise<void> {
+  await db.raw(
+    `WITH inst AS (
+       INSERT INTO github_installations (id, account_login) VALUES (?, ?) ON CONFLICT (id) DO NOTHING
+     )
+     INSERT INTO github_installation_repositories (installation_id, repository_id, full_name) VALUES (?, ?, ?)
+     ON CONFLICT (installation_id, repository_id) DO UPDATE SET full_name = excluded.full_name
+       WHERE github_installation_repositories.full_name IS DISTINCT FROM excluded.full_name`,
+    [installationId, repository.owner_login ?? repository.full_name.split("/")[0] ?? "unknown", installationId, repository.id, repository.full_name],
+  );
+}

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type { Knex } from "knex";
-import pg from "pg";
 import type { Logger } from "pino";
+import { listenForNotifications, WakeSignal } from "../../db/listen-for-notifications.js";
 import type { GithubClient } from "./github-client.js";
 import { claimGithubActions, settleGithubAction, type ClaimedGithubAction } from "./github-outbox.store.js";
 import { performGithubAction } from "./perform-github-action.js";
@@ -35,8 +35,8 @@ export const DEFAULT_GITHUB_OUTBOX_OPTIONS: GithubOutboxSenderOptions = {
 export interface GithubOutboxSenderDeps {
   knex: Knex;
   logger: Logger;
-  /** Absent when no App credentials are configured: rows are then marked skipped with the reason. */
-  github?: GithubClient;
+  /** The App's client now (it may turn on while running); absent without credentials: rows are then skipped with the reason. */
+  github?: GithubClient | (() => GithubClient | undefined);
   /** For LISTEN entourage_github_outbox (enqueueGithubAction notifies it). */
   databaseUrl?: string;
 }
@@ -59,29 +59,11 @@ export async function startGithubOutboxSender(deps: GithubOutboxSenderDeps, over
   const id = `${os.hostname()}:${process.pid}:github:${randomUUID().slice(0, 8)}`;
   const logger = deps.logger.child({ component: "github-outbox" });
   let running = true;
-  let wakeRequested = false;
-  let wakeUp: (() => void) | undefined;
-  let listener: pg.Client | undefined;
-  const wake = () => {
-    wakeRequested = true;
-    wakeUp?.();
-  };
-
-  const listen = async (url: string): Promise<void> => {
-    const client = new pg.Client({ connectionString: url });
-    client.on("error", (error) => {
-      logger.warn({ err: error }, "GitHub outbox listener lost its connection; polling until it is back");
-      listener = undefined;
-      if (running) setTimeout(() => running && listen(url).catch(() => undefined), 1000).unref();
-    });
-    client.on("notification", wake);
-    await client.connect();
-    await client.query("LISTEN entourage_github_outbox");
-    listener = client;
-  };
+  const signal = new WakeSignal();
+  const wake = () => signal.wake();
 
   const send = async (row: ClaimedGithubAction): Promise<void> => {
-    const outcome = await performGithubAction(deps.github, row);
+    const outcome = await performGithubAction(typeof deps.github === "function" ? deps.github() : deps.github, row);
     const log = { outbox_id: row.id, kind: row.kind, repository: row.repository, task_id: row.task_id, attempt: row.attempts };
     let held: boolean;
     if (outcome.status === "retry") {
@@ -103,7 +85,7 @@ export async function startGithubOutboxSender(deps: GithubOutboxSenderDeps, over
 
   const loop = async () => {
     while (running) {
-      wakeRequested = false;
+      signal.reset();
       let claimed: ClaimedGithubAction[] = [];
       try {
         claimed = await claimGithubActions(deps.knex, id, options.batchSize, options.leaseMs);
@@ -111,22 +93,21 @@ export async function startGithubOutboxSender(deps: GithubOutboxSenderDeps, over
       } catch (error) {
         logger.error({ err: error }, "could not claim GitHub outbox rows; retrying");
       }
-      if (claimed.length === 0 && !wakeRequested && running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, options.pollMs);
-          wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wakeUp = undefined;
-      }
+      if (claimed.length === 0 && running) await signal.wait(options.pollMs);
     }
   };
 
-  if (deps.databaseUrl) await listen(deps.databaseUrl);
+  const listener = deps.databaseUrl ? listenForNotifications({ url: deps.databaseUrl, channel: "entourage_github_outbox", logger, onNotification: wake }) : undefined;
+  if (listener) {
+    try {
+      await listener.ready;
+    } catch (error) {
+      await listener.stop();
+      throw error;
+    }
+  }
   const running$ = loop();
-  logger.info({ senderId: id, github: deps.github ? "configured" : "off (rows are skipped)" }, "GitHub outbox sender started");
+  logger.info({ senderId: id, github: (typeof deps.github === "function" ? deps.github() : deps.github) ? "configured" : "off (rows are skipped)" }, "GitHub outbox sender started");
 
   return {
     id,
@@ -136,7 +117,7 @@ export async function startGithubOutboxSender(deps: GithubOutboxSenderDeps, over
       running = false;
       wake();
       await running$;
-      await listener?.end().catch(() => undefined);
+      await listener?.stop();
     },
   };
 }

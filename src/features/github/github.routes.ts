@@ -6,38 +6,21 @@ import { parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { listGithubActions } from "./github-outbox.store.js";
 import { listUnroutedDeliveriesForOrg } from "./unrouted-deliveries.store.js";
-import { findInstanceOrgId, requireInstanceOrg } from "../orgs/instance-org.js";
-import { InputError } from "../../errors.js";
-import { linkInstallationToOrg } from "./link-installation.js";
+import { findInstanceOrgId } from "../orgs/instance-org.js";
 
-const unroutedQuery = z.object({
+export const unroutedQuery = z.object({
   event_type: z.string().max(100).optional(),
   installation_id: z.coerce.number().int().positive().optional(),
   ...paginationQuery,
 });
 const unroutedCursor = z.object({ received_at: z.iso.datetime(), id: z.uuid() });
 
-const actionsQuery = z.object({
+export const actionsQuery = z.object({
   task_id: z.coerce.number().int().positive().optional(),
   status: z.enum(["pending", "sent", "failed", "skipped"]).optional(),
   ...paginationQuery,
 });
 const actionsCursor = z.object({ id: z.number().int().positive() });
-
-const linkBody = z.strictObject({
-  org_id: z.uuid(),
-  team_id: z.uuid().optional(),
-  replace: z.boolean().default(false),
-});
-
-/** GitHub installation ids are positive integers (bigint in PostgreSQL). */
-function installationIdParam(raw: unknown): number {
-  const id = typeof raw === "string" && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(id) || id <= 0) {
-    throw new InputError("Invalid request", [{ field: "id", message: "must be a GitHub installation id (a positive integer)" }], "validation_failed");
-  }
-  return id;
-}
 
 export function createGithubRouter(ctx: AppContext): Router {
   const router = Router();
@@ -72,28 +55,6 @@ export function createGithubRouter(ctx: AppContext): Router {
     const last = page.at(-1);
     setNextLink(req, res, ctx.config.PUBLIC_URL, rows.length > query.limit && last ? encodeCursor({ id: last.id }) : undefined);
     res.json(page.map(({ org_id: _orgId, ...row }) => row));
-  });
-
-  /** The instance org links an App installation to an org (and, with a team, routes it there). */
-  router.post("/github/installations/:id/link", async (req, res) => {
-    const id = installationIdParam(req.params.id);
-    await requireInstanceOrg(ctx.knex, ctx.config.ENTOURAGE_INSTANCE_ORG_ID, requestAuth(req).orgId, "link GitHub App installations to orgs");
-    const body = parseInput(linkBody, req.body);
-    const result = await linkInstallationToOrg(
-      { knex: ctx.knex, encryptionKey: ctx.secrets.encryptionKey, publicUrl: ctx.config.PUBLIC_URL, github: ctx.github },
-      id,
-      body,
-    );
-    const { installation } = result;
-    res.json({
-      id: installation.id,
-      account_login: installation.account_login,
-      org_id: installation.org_id,
-      team_id: installation.team_id,
-      linked_at: installation.linked_at,
-      webhook_id: result.webhook_id,
-      replaced_org_id: result.replaced_org_id,
-    });
   });
 
   return router;

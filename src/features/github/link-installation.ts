@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { findOrg, findTeam } from "../teams/teams.store.js";
-import { createWebhook, type WebhookDeps } from "../webhooks/webhooks.service.js";
+import { changeWebhook, createWebhook, type WebhookDeps } from "../webhooks/webhooks.service.js";
 import { findGithubWebhookForInstallation } from "../webhooks/webhooks.store.js";
 import type { GithubClient } from "./github-client.js";
 import { findInstallation, linkInstallation, upsertInstallation, type InstallationLinkRow } from "./github-installations.store.js";
@@ -81,10 +81,15 @@ async function recordInstallation(knex: Knex, github: GithubClient | undefined, 
   });
 }
 
-/** The org's github webhook routing the installation, made (team, auto_assign) when it has none. */
-export async function ensureInstallationWebhook(deps: WebhookDeps, installation: InstallationLinkRow): Promise<string> {
+/** The org's github webhook routing the installation, made (team, auto_assign) when it has none; `moveTeam` points it at the installation's team. */
+export async function ensureInstallationWebhook(deps: WebhookDeps, installation: InstallationLinkRow, options: { moveTeam?: boolean } = {}): Promise<string> {
   const existing = await findGithubWebhookForInstallation(deps.knex, installation.org_id!, installation.id);
-  if (existing) return existing.id;
+  if (existing) {
+    if (options.moveTeam && existing.config.team_id !== installation.team_id) {
+      await changeWebhook(deps, installation.org_id!, existing.id, { config: { ...existing.config, team_id: installation.team_id! } });
+    }
+    return existing.id;
+  }
   const created = await createWebhook(deps, installation.org_id!, {
     name: `GitHub App installation ${installation.id} (${installation.account_login})`,
     provider: "github",

@@ -1,4 +1,5 @@
 import { sha256Hex } from "../../lib/sha256-hex.js";
+import { AppError } from "../../errors.js";
 import { GithubAppNotInstalledError, GithubInstallationNotLinkedError, splitRepository, type GithubClient, type GithubOctokit } from "./github-client.js";
 import type { ClaimedGithubAction, GithubActionSettlement } from "./github-outbox.store.js";
 
@@ -38,6 +39,7 @@ export async function performGithubAction(github: GithubClient | undefined, row:
     if (error instanceof GithubAppNotInstalledError || error instanceof GithubInstallationNotLinkedError) {
       return { status: "skipped", error: `Not posted: ${error.message}` };
     }
+    if (error instanceof AppError) return { status: "failed", error: error.message }; // ours, e.g. a bad repository name: no retry can help
     return classify(error);
   }
 }

@@ -2,6 +2,7 @@ import type { Queryable } from "../../db/create-db.js";
 import {
   addInstallationRepositories,
   deleteInstallation,
+  learnInstallationRepository,
   removeInstallationRepositories,
   setInstallationSuspended,
   upsertInstallation,
@@ -18,10 +19,11 @@ interface InstallationPayload {
 
 /**
  * Keeps `github_installations` and their repositories in step with the App's
- * `installation` and `installation_repositories` events; other events are left alone.
+ * `installation` and `installation_repositories` events; any other event teaches which
+ * repository its installation covers.
  */
 export async function trackInstallation(db: Queryable, eventName: string, payload: Record<string, unknown>): Promise<void> {
-  if (eventName !== "installation" && eventName !== "installation_repositories") return;
+  if (eventName !== "installation" && eventName !== "installation_repositories") return learnRepository(db, payload);
   const { action, installation, repositories, repositories_added, repositories_removed } = payload as InstallationPayload;
   const id = installation?.id;
   if (typeof id !== "number") return;
@@ -48,4 +50,12 @@ export async function trackInstallation(db: Queryable, eventName: string, payloa
 
 function validRepositories(list: RepositoryRef[] | undefined): RepositoryRef[] {
   return (list ?? []).filter((repo) => typeof repo?.id === "number" && typeof repo.full_name === "string");
+}
+
+async function learnRepository(db: Queryable, payload: Record<string, unknown>): Promise<void> {
+  const installationId = (payload.installation as { id?: unknown } | undefined)?.id;
+  const repository = payload.repository as { id?: unknown; full_name?: unknown; owner?: { login?: unknown } } | undefined;
+  if (typeof installationId !== "number" || typeof repository?.id !== "number" || typeof repository.full_name !== "string") return;
+  const owner = typeof repository.owner?.login === "string" ? repository.owner.login : undefined;
+  await learnInstallationRepository(db, installationId, { id: repository.id, full_name: repository.full_name, owner_login: owner });
 }

@@ -1,5 +1,8 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
+import { listenForNotifications } from "../../db/listen-for-notifications.js";
+import { EVENTS_NOTIFY_CHANNEL } from "../events/events.store.js";
+import type { Metrics } from "../metrics/create-metrics.js";
 import { openSecret } from "../../lib/secret-box.js";
 import {
   claimDueDeliveries,
@@ -60,6 +63,10 @@ export interface OutboundSenderDeps {
   knex: Knex;
   logger: Logger;
   encryptionKey: Buffer;
+  /** For LISTEN on the events channel: deliveries are enqueued with their events, whose commit notifies it. */
+  databaseUrl?: string;
+  /** Counts attempts by result (GET /metrics). */
+  metrics?: Pick<Metrics, "outboundAttempts">;
 }
 
 export interface OutboundSender {
@@ -168,6 +175,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
       return;
     }
     const outcome = settle(claim, response, attemptedAt, options);
+    deps.metrics?.outboundAttempts.inc({ result: outcome.status === "pending" ? "retrying" : outcome.status });
     const held = await deps.knex.transaction((trx) => recordAttempt(trx, claim, outcome));
     logger[outcome.status === "delivered" ? "info" : "warn"](
       {
@@ -195,6 +203,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
   };
 
   const timer = setInterval(() => void tick(), options.pollIntervalMs);
+  const listener = deps.databaseUrl ? listenForNotifications({ url: deps.databaseUrl, channel: EVENTS_NOTIFY_CHANNEL, logger, onNotification: () => void tick() }) : undefined;
   void tick();
 
   return {
@@ -202,6 +211,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      await listener?.stop();
       while (ticking) await new Promise((resolve) => setTimeout(resolve, 10));
       const drained = Promise.allSettled([...inFlight.values()]);
       const deadline = setTimeout(() => shutdown.abort(), options.drainMs);

@@ -81,7 +81,8 @@ export interface StatusChangeOptions {
  * Moves a task to a new status inside `trx`:
  * 1. check the transition and, when starting, that every dependency is done;
  * 2. update status and completed_at, append task.status_changed (and task.completed);
- * 3. when it became done, complete its parent if every sibling is finished, and so on upward.
+ * 3. when it became done or cancelled, complete its parent if every sibling is finished and one at
+ *    least is done (a parent whose sub-tasks were all cancelled stays open), and so on upward.
  */
 export async function changeTaskStatus(
   trx: Knex.Transaction,
@@ -115,7 +116,7 @@ export async function changeTaskStatus(
   await appendEvents(trx, events);
   if (to === "done") await announceResolution(trx, updated, options.reason);
   if ((to === "done" || to === "cancelled") && updated.assignee_id) await releaseAgent(trx, updated.assignee_id);
-  if (to === "done" && updated.parent_id) await completeParentIfFinished(trx, updated.org_id, updated.parent_id);
+  if ((to === "done" || to === "cancelled") && updated.parent_id) await completeParentIfFinished(trx, updated.org_id, updated.parent_id);
   return updated;
 }
 

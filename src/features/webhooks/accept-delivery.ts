@@ -38,7 +38,7 @@ const MAX_GUID_LENGTH = 200;
 export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingDelivery): Promise<AcceptResult> {
   const { webhook } = incoming;
   const guid = incoming.guid?.slice(0, MAX_GUID_LENGTH) || randomUUID();
-  const base = { webhook_id: webhook.id, org_id: webhook.org_id, delivery_guid: guid, headers: incoming.headers, via: incoming.via ?? "receive" };
+  const base = { webhook_id: webhook.id, org_id: webhook.org_id, delivery_guid: guid, headers: incoming.headers, via: incoming.via ?? "receive", provider: webhook.provider };
 
   let payload = incoming.payload;
   if (!payload) {

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type { Knex } from "knex";
-import pg from "pg";
 import type { Logger } from "pino";
+import { listenForNotifications, WakeSignal, type NotificationListener } from "../../db/listen-for-notifications.js";
 import { isInvalidValueError } from "../../db/is-invalid-value-error.js";
 import { PermanentDeliveryError } from "./permanent-delivery-error.js";
 import { appendEvents } from "../events/events.store.js";
@@ -42,10 +42,11 @@ export interface DeliveryWorkerOptions {
   backoffSeconds?: (attempt: number) => number;
   /** Safety-net poll when no wake-up arrives (retries coming due, expired leases). */
   pollMs?: number;
+  /** Told how long each group of deliveries took, claim to commit (metrics). */
+  onProcessed?: (deliveries: number, seconds: number) => void;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
-const LISTEN_RETRY_MS = 1_000;
 
 /** 2 s, 4 s, 8 s, 16 s … capped at 5 minutes, with ±20 % jitter so retries do not stampede. */
 export function defaultBackoff(attempt: number): number {
@@ -67,10 +68,9 @@ export function defaultBackoff(attempt: number): number {
 export class DeliveryWorker {
   readonly id: string;
   private running = false;
-  private wakeRequested = false;
-  private wakeUp?: () => void;
+  private readonly signal = new WakeSignal();
   private loop?: Promise<void>;
-  private listener?: pg.Client;
+  private listener?: NotificationListener;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: DeliveryWorkerOptions) {
@@ -81,20 +81,22 @@ export class DeliveryWorker {
     if (this.running) return;
     this.running = true;
     if (this.options.databaseUrl) {
+      const listener = listenForNotifications({ url: this.options.databaseUrl, channel: "entourage_deliveries", logger: this.options.logger, onNotification: () => this.wake() });
       try {
-        await this.listen(this.options.databaseUrl);
+        await listener.ready;
       } catch (error) {
+        await listener.stop();
         this.running = false;
         throw error;
       }
+      this.listener = listener;
     }
     this.loop = this.run();
   }
 
   /** Asks the loop to look for work now. */
   wake(): void {
-    this.wakeRequested = true;
-    this.wakeUp?.();
+    this.signal.wake();
   }
 
   /** Stops claiming, lets in-flight deliveries finish, and closes the listener. */
@@ -104,49 +106,13 @@ export class DeliveryWorker {
     this.wake();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
-    await this.listener?.end().catch(() => undefined);
-  }
-
-  /**
-   * Keeps one connection LISTENing for new deliveries. When it drops (the database restarted) or
-   * cannot connect, it tries again every second for as long as the worker runs; the poll covers the gap.
-   */
-  private async listen(url: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url, keepAlive: true });
-    let dropped = false;
-    const drop = (error?: Error) => {
-      if (dropped) return;
-      dropped = true;
-      const wasListening = this.listener === client;
-      if (wasListening) this.listener = undefined;
-      client.end().catch(() => undefined);
-      if (!this.running) return;
-      if (wasListening) this.options.logger.warn({ err: error }, "delivery listener lost its connection; polling until it is back");
-      setTimeout(() => this.running && this.listen(url).catch(() => undefined), LISTEN_RETRY_MS).unref();
-    };
-    client.on("error", drop);
-    client.on("end", () => drop());
-    client.on("notification", () => this.wake());
-    try {
-      await client.connect();
-      await client.query("LISTEN entourage_deliveries");
-    } catch (error) {
-      drop(error as Error);
-      throw error;
-    }
-    if (dropped) return;
-    if (!this.running) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.listener = client;
-    this.wake(); // deliveries notified while it was away
+    await this.listener?.stop();
   }
 
   private async run(): Promise<void> {
     const { concurrency = 4, batchSize = 100, perTransaction = 25, leaseSeconds = 60, pollMs = 1000 } = this.options;
     while (this.running) {
-      this.wakeRequested = false;
+      this.signal.reset();
       let claimed: ClaimedDelivery[] = [];
       const room = concurrency - this.inFlight.size;
       if (room > 0) {
@@ -162,22 +128,15 @@ export class DeliveryWorker {
         const group = claimed.slice(i, i + size);
         while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
         if (!this.running) break; // unstarted claims are released by their lease
+        const started = performance.now();
         const job = this.processGroup(group).finally(() => {
+          this.options.onProcessed?.(group.length, (performance.now() - started) / 1000);
           this.inFlight.delete(job);
           this.wake();
         });
         this.inFlight.add(job);
       }
-      if (claimed.length === 0 && !this.wakeRequested && this.running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pollMs);
-          this.wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeUp = undefined;
-      }
+      if (claimed.length === 0 && this.running) await this.signal.wait(pollMs);
     }
   }
 

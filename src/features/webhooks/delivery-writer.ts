@@ -16,6 +16,8 @@ export interface NewDelivery {
   error?: string | null;
   /** The door: `app` (routed from the GitHub App by a linked installation) or `receive` (the webhook's own secret; the default). */
   via?: "receive" | "app";
+  /** The sending webhook's provider: a metrics label only, not stored. */
+  provider?: "github" | "custom";
 }
 
 export type WriteResult =
@@ -44,17 +46,26 @@ export class DeliveryWriter {
 
   constructor(
     private readonly knex: Knex,
-    private readonly options: { maxBatch?: number; maxInFlight?: number; onReceived?: () => void } = {},
+    private readonly options: {
+      maxBatch?: number;
+      maxInFlight?: number;
+      onReceived?: () => void;
+      /** Told of every stored (or repeated) delivery: metrics. */
+      onWritten?: (row: NewDelivery, result: WriteResult) => void;
+    } = {},
   ) {}
 
   /** Resolves once the delivery is committed (or found to be a repeat); rejects when the database cannot take it. */
   write(row: NewDelivery): Promise<WriteResult> {
     // The GUID is matched against what the database returns, so it is made storable up front.
     const stored = { ...row, delivery_guid: storableText(row.delivery_guid) };
-    return new Promise((resolve, reject) => {
+    const written = new Promise<WriteResult>((resolve, reject) => {
       this.queue.push({ row: stored, resolve, reject });
       if (this.inFlight < (this.options.maxInFlight ?? 4)) setImmediate(() => this.drain());
     });
+    const onWritten = this.options.onWritten;
+    if (onWritten) written.then((result) => onWritten(row, result), () => undefined);
+    return written;
   }
 
   private drain(): void {

@@ -93,7 +93,7 @@ async function receive(deps: ReceiveDeps, req: IncomingMessage, res: ServerRespo
 
 async function recordRejection(
   deps: ReceiveDeps,
-  webhook: { id: string; org_id: string },
+  webhook: { id: string; org_id: string; provider: "github" | "custom" },
   headers: Record<string, string>,
   reason: string,
   bytes: number,
@@ -104,6 +104,7 @@ async function recordRejection(
     .write({
       webhook_id: webhook.id,
       org_id: webhook.org_id,
+      provider: webhook.provider,
       // Synthetic: a forged request must never claim the GUID of a genuine delivery.
       delivery_guid: `rejected:${randomUUID()}`,
       event_type: (headers["x-github-event"] ?? headers["x-entourage-event"] ?? "unknown").slice(0, 100),

@@ -1,4 +1,5 @@
 import type { AppContext } from "../../app-context.js";
+import { countDelivery, observeProcessing } from "../metrics/pipeline-metrics.js";
 import { DeliveryWriter } from "./delivery-writer.js";
 import type { DeliveryProcessor } from "./delivery-processor.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.js";
@@ -26,7 +27,11 @@ export interface PipelineOptions {
 export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions): WebhookPipeline {
   let worker: DeliveryWorker | undefined;
   const wake = () => worker?.wake();
-  const writer = new DeliveryWriter(ctx.knex, { onReceived: wake });
+  const metrics = ctx.metrics;
+  const writer = new DeliveryWriter(ctx.knex, {
+    onReceived: wake,
+    onWritten: metrics && ((row, result) => countDelivery(metrics, row, result)),
+  });
   const resolver = new WebhookResolver(ctx.knex, ctx.secrets.encryptionKey);
   if (options.runWorker) {
     worker = new DeliveryWorker({
@@ -35,6 +40,7 @@ export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions)
       processor: options.processor,
       databaseUrl: ctx.databaseUrl,
       leaseSeconds: ctx.config.DELIVERY_LEASE_SECONDS,
+      onProcessed: metrics && ((count, seconds) => observeProcessing(metrics, count, seconds)),
       ...options.worker,
     });
   }

@@ -96,6 +96,51 @@ describe("automation: GitHub issues become tasks", () => {
     expect(statuses.map((e) => e.data.to)).toEqual(["done", "todo", "cancelled"]);
   });
 
+  describe("announcing a finished task on its issue", () => {
+    let closing: RegisteredWebhook;
+    const setStatus = async (id: number, status: string) => expect((await app.request("PATCH", `/api/v1/tasks/${id}`, { key: acme.api_key, body: { status } })).status).toBe(200);
+    const outbox = (taskId: number) => app.db.knex("github_outbox").where({ task_id: taskId }).orderBy("id").select("kind", "dedupe_key", "request");
+
+    beforeAll(async () => {
+      closing = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*"], config: { close_issue: true } });
+    });
+
+    it("queues the resolution comment and, with close_issue, the close — again for each time the task is finished", async () => {
+      const number = nextIssue++;
+      await deliver(issuePayload("opened", { number, updated_at: "2026-01-01T10:00:00Z" }), closing);
+      const [task] = await taskFor(number);
+      await setStatus(task.id, "in_progress");
+      await setStatus(task.id, "done");
+      const first = [
+        { kind: "issue_comment", dedupe_key: `resolution:${task.id}:1`, request: { issue_number: number, body: `Resolved in task #${task.id}` } },
+        { kind: "close_issue", dedupe_key: `close:${task.id}:1`, request: { issue_number: number, state_reason: "completed" } },
+      ];
+      expect(await outbox(task.id)).toEqual(first);
+
+      // Reopened on GitHub, then finished again: announced again, under a new key.
+      await deliver(issuePayload("reopened", { number, updated_at: "2026-01-01T12:00:00Z" }), closing);
+      expect((await taskFor(number))[0].status).toBe("todo");
+      await setStatus(task.id, "in_progress");
+      await setStatus(task.id, "done");
+      expect(await outbox(task.id)).toEqual([
+        ...first,
+        { kind: "issue_comment", dedupe_key: `resolution:${task.id}:2`, request: { issue_number: number, body: `Resolved in task #${task.id}` } },
+        { kind: "close_issue", dedupe_key: `close:${task.id}:2`, request: { issue_number: number, state_reason: "completed" } },
+      ]);
+    });
+
+    it("posts nothing when GitHub itself closed the issue", async () => {
+      const number = nextIssue++;
+      await deliver(issuePayload("opened", { number, updated_at: "2026-01-01T10:00:00Z" }), closing);
+      const delivery = await deliver(issuePayload("closed", { number, updated_at: "2026-01-01T11:00:00Z" }), closing);
+      // The delivery's effects commit with its status: once processed, anything queued would be there.
+      expect(delivery.status).toBe("processed");
+      const [task] = await taskFor(number);
+      expect(task.status).toBe("done");
+      expect(await outbox(task.id)).toEqual([]);
+    });
+  });
+
   it("follows edits and label changes", async () => {
     const number = nextIssue++;
     await deliver(issuePayload("opened", { number, title: "Old", labels: ["bug"], updated_at: "2026-01-01T10:00:00Z" }));

@@ -1,17 +1,13 @@
-import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM, launchChromium, type Browser } from "../../helpers/chromium.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { registerWebhook, sendDelivery } from "../../helpers/webhooks.js";
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find(
-  (candidate): candidate is string => !!candidate && existsSync(candidate),
-);
 if (!CHROMIUM) console.warn("Skipping the dashboard browser test: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH).");
 
 const ARTIFACTS = path.resolve("test-artifacts");
@@ -19,26 +15,18 @@ const ARTIFACTS = path.resolve("test-artifacts");
 describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
   let app: TestApp;
   let org: BootstrapResult;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  let profileDir: string;
 
   beforeAll(async () => {
     app = await startTestApp();
     org = await app.bootstrap();
-    profileDir = await fs.mkdtemp(path.join(os.tmpdir(), "entourage-chromium-"));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-      viewport: { width: 1440, height: 960 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = browser.page;
   });
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await app?.close();
-    if (profileDir) await fs.rm(profileDir, { recursive: true, force: true });
   });
 
   it("signs in, then shows tasks, deliveries and status changes live, without a reload", async () => {

@@ -116,6 +116,26 @@ describe("tasks API", () => {
     expect(detail.body.subtasks.map((task: { id: number }) => task.id)).toEqual([a.body.id, b.body.id]);
   });
 
+  it("leaves a parent open when all its sub-tasks were cancelled, and completes it when the last open one is cancelled after one was done", async () => {
+    const parentStatus = async (id: number) => (await app.request("GET", `/api/v1/tasks/${id}`, { key: acme.api_key })).body.status;
+    const { body: dropped } = await createTask({ title: "Dropped feature" });
+    for (const title of ["Spike", "Build"]) {
+      const child = await createTask({ title, parent_id: dropped.id });
+      expect((await setStatus(child.body.id, "cancelled")).status).toBe(200);
+    }
+    // Nothing was done: cancelling every sub-task is not finishing the parent.
+    expect(await parentStatus(dropped.id)).toBe("todo");
+
+    const { body: trimmed } = await createTask({ title: "Trimmed feature" });
+    const built = await createTask({ title: "Build", parent_id: trimmed.id });
+    const polish = await createTask({ title: "Polish", parent_id: trimmed.id });
+    await setStatus(built.body.id, "in_progress");
+    await setStatus(built.body.id, "done");
+    expect(await parentStatus(trimmed.id)).toBe("todo");
+    await setStatus(polish.body.id, "cancelled");
+    expect(await parentStatus(trimmed.id)).toBe("done");
+  });
+
   it("assigns and unassigns with events", async () => {
     const { body: task } = await createTask({ title: "Assign me" });
     const agent = acme.agents[1]!.id;
