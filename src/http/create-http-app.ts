@@ -75,7 +75,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   app.use(createGithubSetupRouter(ctx));
 
   const api = express.Router();
-  api.use(express.json({ limit: "1mb", verify: refuseDeepJson }));
+  api.use(express.json({ limit: "1mb" }), refuseDeepJson);
   api.use(createOpenApiRouter(ctx)); // public
   api.use(createEventsRouter(ctx)); // its own auth: it also takes ?access_token=<JWT>
   api.use(createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
@@ -110,7 +110,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  */
 export function createRequestListener(app: Express, pipeline: WebhookPipeline, githubDoor?: GithubAppDoor, metrics?: Metrics): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
-    // The GitHub App door (Probot behind it) needs the raw bytes too: before Express, mounted bare.
+    // The GitHub App door (Probot's middleware) needs the raw bytes too: before Express, mounted bare.
     if (githubDoor?.handles(req)) {
       if (metrics) timeAcknowledgement(metrics, res);
       void githubDoor.handle(req, res);

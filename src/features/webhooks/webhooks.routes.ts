@@ -81,7 +81,7 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
     const delivery = await findDelivery(ctx.knex, webhook.id, deliveryId);
     if (!delivery) throw new NotFoundError(`Delivery ${deliveryId} not found`);
     const { payload, org_id: _orgId, webhook_id: _webhookId, ...rest } = delivery;
-    res.type("application/json").send(`${JSON.stringify(rest).slice(0, -1)},"payload":${storedPayloadJson(payload)}}`);
+    res.type("application/json").send(withStoredPayload(rest, payload));
   });
 
   router.post("/webhooks/:id/deliveries/:deliveryId/redeliver", async (req, res) => {
@@ -99,17 +99,22 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
   return router;
 }
 
+/** The stored document as JSON when it parses (it does, except for deliveries logged as invalid JSON). */
 /**
- * The stored document as JSON text: the text itself when it is JSON (it is, except for
- * deliveries logged as invalid JSON, which are shown as a string). Sent as stored rather than
- * parsed and serialised again: a signed delivery may nest deeper than serialising can go.
+ * The delivery as JSON text with its stored payload spliced in as it arrived when it is JSON (a
+ * string otherwise): re-serialising a parsed document is recursive and fails on deep nesting.
  */
-function storedPayloadJson(payload: string | null): string {
-  if (payload === null) return "null";
+function withStoredPayload(delivery: Record<string, unknown>, payload: string | null): string {
+  const head = JSON.stringify(delivery);
+  const payloadJson = payload !== null && isJsonText(payload) ? payload : JSON.stringify(payload);
+  return `${head.slice(0, -1)}${head === "{}" ? "" : ","}"payload":${payloadJson}}`;
+}
+
+function isJsonText(text: string): boolean {
   try {
-    JSON.parse(payload);
-    return payload;
+    JSON.parse(text); // iterative in V8: safe at any depth
+    return true;
   } catch {
-    return JSON.stringify(payload);
+    return false;
   }
 }
