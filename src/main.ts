@@ -61,6 +61,8 @@ export interface StartOptions {
   pullRequestFiles?: PullRequestFilesSource;
 }
 
+const GITHUB_DRAIN_MS = 5_000;
+
 /**
  * Wiring and lifecycle, in order: secrets → database → migrations → event bus and relay →
  * first-run org → delivery worker → GitHub App → HTTP server (+ webhook proxy) → outbound and
@@ -172,6 +174,9 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
         });
       }
     }
+    // Runs first on shutdown: GitHub calls still in flight after the drain time are cut, so a hung
+    // GitHub cannot hold the server or the outbox sender open.
+    closers.push(async () => void setTimeout(() => github.abortCalls("cut short: Entourage is shutting down"), GITHUB_DRAIN_MS).unref());
     return { ctx, url, server, pipeline, githubRecovery, firstRun, close };
   } catch (error) {
     await close();

@@ -7,7 +7,7 @@ import type { GithubAppCredentials } from "./github-app-credentials.js";
  * would replace it). It logs through our pino logger, with errors reduced to type, message and
  * status: Probot logs a refused or failed delivery with the whole event attached, twice.
  */
-export function createGithubProbot(credentials: GithubAppCredentials, logger: Logger): Probot {
+export function createGithubProbot(credentials: GithubAppCredentials, logger: Logger, options: { fetch?: typeof fetch } = {}): Probot {
   const log = logger.child({ component: "github-app" }, { serializers: { err: compactError } });
   return new Probot({
     appId: credentials.appId,
@@ -15,6 +15,7 @@ export function createGithubProbot(credentials: GithubAppCredentials, logger: Lo
     secret: credentials.webhookSecret,
     baseUrl: credentials.baseUrl,
     log,
+    ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
   });
 }
 
