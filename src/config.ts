@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
@@ -10,6 +11,9 @@ const optionalString = z
   .optional();
 
 const optionalUrl = optionalString.pipe(z.url().optional());
+
+// Room for unverified request bodies: a sixteenth of the machine's memory, between 64 and 512 MB.
+const DEFAULT_BODY_BUDGET_MB = Math.min(512, Math.max(64, Math.floor(os.totalmem() / 16 / 1024 / 1024)));
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
@@ -49,6 +53,14 @@ export const configSchema = z
     // Missed-delivery recovery (GitHub App): every N seconds (0 = off), first pass looking back H hours.
     GITHUB_RECOVERY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
     GITHUB_RECOVERY_LOOKBACK_HOURS: z.coerce.number().min(0).max(72, "GitHub keeps deliveries for 3 days").default(24),
+    // Bodies both webhook doors may hold in memory before their signature is checked, in all (MB);
+    // beyond it new uploads get 503 with Retry-After. Each body is also capped at 25 MB.
+    UNVERIFIED_BODY_BUDGET_MB: z.preprocess(
+      (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+      z.coerce.number().int().min(1).max(65_536).default(DEFAULT_BODY_BUDGET_MB),
+    ),
+    // Every call to GitHub gives up after this many seconds (GitHub itself answers webhooks within 10 s).
+    GITHUB_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
     // The org that administers the instance (GitHub App, installation links); default: the org created first.
     ENTOURAGE_INSTANCE_ORG_ID: optionalString.pipe(z.uuid("must be an org id (a UUID)").optional()),
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),

@@ -18,8 +18,8 @@ export class InputError extends AppError {
 }
 
 export class AuthenticationError extends AppError {
-  constructor(message = "Missing or invalid credentials: send X-API-Key or Authorization: Bearer <token>") {
-    super(401, "unauthorized", message);
+  constructor(message = "Missing or invalid credentials: send X-API-Key or Authorization: Bearer <token>", code = "unauthorized") {
+    super(401, code, message);
   }
 }
 
@@ -60,7 +60,11 @@ export class UnprocessableError extends AppError {
 }
 
 export class UnavailableError extends AppError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Sent as Retry-After when set. */
+    readonly retryAfterSeconds?: number,
+  ) {
     super(503, "service_unavailable", message);
   }
 }

@@ -68,9 +68,13 @@ export interface StartOptions {
   pullRequestFiles?: PullRequestFilesSource;
 }
 
+const GITHUB_DRAIN_MS = 5_000;
+
 /**
- * Wiring and lifecycle, in order: secrets → database (+ migrations) → first-run org →
- * HTTP server → workers. close() undoes it in reverse and drains in-flight requests.
+ * Wiring and lifecycle, in order: secrets → database → migrations → event bus and relay →
+ * first-run org → delivery worker → GitHub App → HTTP server (+ webhook proxy) → outbound and
+ * GitHub outbox senders and missed-delivery recovery. close() undoes it in reverse and drains
+ * in-flight requests.
  */
 export async function startEntourage(options: StartOptions): Promise<Entourage> {
   const { config, logger } = options;
@@ -178,6 +182,9 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
         });
       }
     }
+    // Runs first on shutdown: GitHub calls still in flight after the drain time are cut, so a hung
+    // GitHub cannot hold the server or the outbox sender open.
+    closers.push(async () => void setTimeout(() => github.abortCalls("cut short: Entourage is shutting down"), GITHUB_DRAIN_MS).unref());
     return { ctx, url, server, pipeline, githubRecovery, firstRun, close };
   } catch (error) {
     await close();

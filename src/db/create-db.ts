@@ -7,7 +7,6 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./embedded-p
 // int8 (counts, bigint ids) as numbers: every id and count here stays far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
 
-export type Db = Knex;
 /** A knex instance or an open transaction: what every store function takes first. */
 export type Queryable = Knex | Knex.Transaction;
 

@@ -3,6 +3,7 @@ import type { Knex } from "knex";
 import { AuthenticationError } from "../errors.js";
 import { API_KEY_PREFIX, authenticateApiKey } from "../features/auth/api-keys.service.js";
 import { verifyOrgToken } from "../features/auth/jwt-tokens.js";
+import { liveKeys } from "../features/auth/live-key-cache.js";
 
 interface AuthOptions {
   knex: Knex;
@@ -30,7 +31,11 @@ export function createAuthMiddleware(options: AuthOptions): RequestHandler {
     if (token) {
       const claims = verifyOrgToken(options.jwtSecret, token);
       if (!claims) throw new AuthenticationError("Invalid or expired token");
-      req.auth = { orgId: claims.org_id, via: "jwt" };
+      // A token lives no longer than the key that minted it.
+      if (!(await liveKeys.isLive(options.knex, claims.key_id, claims.org_id))) {
+        throw new AuthenticationError("The API key that issued this token has been revoked");
+      }
+      req.auth = { orgId: claims.org_id, via: "jwt", apiKeyId: claims.key_id, expiresAt: claims.expires_at };
       return next();
     }
     throw new AuthenticationError();

@@ -23,6 +23,7 @@ import { createMetricsRouter } from "../features/metrics/metrics.routes.js";
 import { timeAcknowledgement } from "../features/metrics/time-acknowledgement.js";
 import { createDocsRouter, createOpenApiRouter } from "../features/openapi/openapi.routes.js";
 import { createAuthMiddleware } from "./auth-middleware.js";
+import { refuseDeepJson } from "./json-depth.js";
 import { createErrorMiddleware, notFoundHandler } from "./error-middleware.js";
 import { requestId } from "./request-id.js";
 
@@ -74,7 +75,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   app.use(createGithubSetupRouter(ctx));
 
   const api = express.Router();
-  api.use(express.json({ limit: "1mb" }));
+  api.use(express.json({ limit: "1mb" }), refuseDeepJson);
   api.use(createOpenApiRouter(ctx)); // public
   api.use(createEventsRouter(ctx)); // its own auth: it also takes ?access_token=<JWT>
   api.use(createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { isInvalidValueError } from "../db/is-invalid-value-error.js";
-import { AppError } from "../errors.js";
+import { AppError, UnavailableError } from "../errors.js";
 
 interface HttpishError {
   status?: number;
@@ -23,6 +23,7 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
       res.end();
       return;
     }
+    if (error instanceof UnavailableError && error.retryAfterSeconds !== undefined) res.setHeader("retry-after", String(error.retryAfterSeconds));
     res.status(status).json({ error: { code, message, ...(details === undefined ? {} : { details }) } });
   };
 }

@@ -4,7 +4,10 @@ import { AuthenticationError } from "../errors.js";
 export interface AuthContext {
   orgId: string;
   via: "api_key" | "jwt";
-  apiKeyId?: string;
+  /** The key presented, or the key that minted the token. */
+  apiKeyId: string;
+  /** When a token expires; undefined for an API key. */
+  expiresAt?: Date;
 }
 
 declare global {

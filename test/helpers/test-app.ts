@@ -49,6 +49,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     ENTOURAGE_DATA_DIR: path.join(os.tmpdir(), "entourage-unused"),
     LOG_LEVEL: "silent",
+    // The one test-only allowance: outbound tests send to loopback receivers. It is an environment
+    // variable read at start-up, never a field of any API body.
     ALLOW_PRIVATE_OUTBOUND: "true",
     ...env,
   });

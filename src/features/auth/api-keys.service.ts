@@ -2,6 +2,7 @@ import type { Queryable } from "../../db/create-db.js";
 import { NotFoundError } from "../../errors.js";
 import { randomToken } from "../../lib/random-token.js";
 import { sha256Hex } from "../../lib/sha256-hex.js";
+import { liveKeys } from "./live-key-cache.js";
 import { findLiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from "./api-keys.store.js";
 
 export const API_KEY_PREFIX = "oc_";
@@ -24,6 +25,7 @@ export async function listOrgApiKeys(db: Queryable, orgId: string): Promise<ApiK
 
 export async function revokeOrgApiKey(db: Queryable, orgId: string, id: string): Promise<void> {
   if (!(await revokeApiKey(db, orgId, id))) throw new NotFoundError(`API key ${id} not found`);
+  liveKeys.forget(id);
 }
 
 /** The org a presented key belongs to, or undefined for an unknown or revoked key. */

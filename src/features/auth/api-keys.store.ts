@@ -42,3 +42,9 @@ export async function findLiveApiKeyByHash(db: Queryable, keyHash: string): Prom
   }
   return row;
 }
+
+/** True when the org has this key and it is not revoked. */
+export async function isApiKeyLive(db: Queryable, id: string, orgId: string): Promise<boolean> {
+  const row = await db("api_keys").select("id").where({ id, org_id: orgId }).whereNull("revoked_at").first();
+  return row !== undefined;
+}

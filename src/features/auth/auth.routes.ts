@@ -26,7 +26,13 @@ export function createAuthRouter(ctx: AppContext): Router {
     // A token cannot extend itself: only an API key mints tokens.
     if (auth.via !== "api_key") throw new NotAllowedError("Tokens are issued for an API key: send it as X-API-Key");
     const body = parseInput(tokenBody, req.body);
-    res.json(signOrgToken(ctx.secrets.jwtSecret, auth.orgId, body.expires_in));
+    res.json(signOrgToken(ctx.secrets.jwtSecret, { orgId: auth.orgId, apiKeyId: auth.apiKeyId }, body.expires_in));
+  });
+
+  // A token cannot manage keys: otherwise a short-lived token could mint a permanent key.
+  router.use("/api-keys", (req, _res, next) => {
+    if (requestAuth(req).via !== "api_key") throw new NotAllowedError("API keys are managed with an API key (X-API-Key), not a token");
+    next();
   });
 
   router.get("/api-keys", async (req, res) => {

@@ -24,6 +24,8 @@ export interface EventStreamOptions {
   /** Resume after this id (Last-Event-ID); undefined starts with what happens next. */
   lastEventId?: number;
   heartbeatMs: number;
+  /** When the token the stream was opened with expires: the stream says `token_expired` and ends then. */
+  expiresAt?: Date;
 }
 
 /**
@@ -76,6 +78,10 @@ export function streamEvents(res: Response, options: EventStreamOptions): void {
     onEvent: (event) => enqueue(() => handleLive(event)),
     onResync: () => enqueue(catchUp),
   });
+  // Through the queue, so the notice never splits a frame; the client reconnects with a fresh token and Last-Event-ID.
+  const expiry = options.expiresAt
+    ? setTimeout(() => enqueue(expire), Math.min(Math.max(0, options.expiresAt.getTime() - Date.now()), 2 ** 31 - 1))
+    : undefined;
   const heartbeat = setInterval(() => {
     if (!closed && pending === 0) res.write(": heartbeat\n\n");
   }, options.heartbeatMs);
@@ -87,9 +93,15 @@ export function streamEvents(res: Response, options: EventStreamOptions): void {
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
+    clearTimeout(expiry);
     unsubscribe();
     removeFromRegistry();
     if (!res.writableEnded) res.end();
+  }
+
+  async function expire(): Promise<void> {
+    res.write(`event: token_expired\ndata: ${JSON.stringify({ reason: "the access token has expired; reconnect with a fresh one" })}\n\n`);
+    close();
   }
 
   async function catchUp(): Promise<void> {

@@ -44,7 +44,7 @@ export function createEventsRouter(ctx: AppContext): Router {
   router.get("/events", refuseKeyInUrl, auth, async (req, res) => {
     const realtime = ctx.realtime;
     if (!realtime) throw new UnavailableError("Live events are not served by this process");
-    const orgId = requestAuth(req).orgId;
+    const { orgId, expiresAt } = requestAuth(req);
     const query = parseInput(eventsQuery, req.query);
     if (query.team_id && !(await findTeam(ctx.knex, orgId, query.team_id))) throw new NotFoundError(`Team ${query.team_id} not found`);
     streamEvents(res, {
@@ -57,6 +57,7 @@ export function createEventsRouter(ctx: AppContext): Router {
       filter: { types: query.types.includes("*") ? [] : query.types, team_id: query.team_id },
       lastEventId: lastEventIdHeader(req.get("last-event-id")) ?? query.last_event_id,
       heartbeatMs: realtime.heartbeatMs,
+      expiresAt,
     });
   });
 

@@ -1,10 +1,10 @@
-import { createNodeMiddleware } from "probot";
 import type { AppContext } from "../../app-context.js";
 import entourageApp from "../../index.js";
+import { createBoundedFetch, type BoundedFetch } from "../../lib/create-bounded-fetch.js";
 import type { WebhookPipeline } from "../webhooks/webhook-pipeline.js";
 import { GITHUB_APP_HOW_TO, githubApiBaseUrl, githubAppCredentials, type GithubAppCredentials } from "./github-app-credentials.js";
 import { appCredentialsVersion, loadAppCredentials } from "./github-app-credentials.store.js";
-import { createDisabledGithubAppDoor, createGithubAppDoor, GITHUB_APP_WEBHOOKS_PATH, type GithubAppDoor, type ProbotMiddleware } from "./github-app-door.js";
+import { createDisabledGithubAppDoor, createGithubAppDoor, GITHUB_APP_WEBHOOKS_PATH, type GithubAppDoor } from "./github-app-door.js";
 import { GithubClient } from "./github-client.js";
 import type { GithubAppInfo, GithubAppRuntime, GithubAppSource } from "./github-app-runtime.js";
 import { createGithubProbot } from "./create-github-probot.js";
@@ -17,8 +17,8 @@ export interface GithubApp {
 }
 
 /**
- * Builds the runtime: Probot, the shared GitHub client and — for a server — Probot's node
- * middleware behind the App door. Without credentials it says the App path is off and how to
+ * Builds the runtime: Probot, the shared GitHub client and — for a server — Probot (the app
+ * function loaded) behind the App door. Every call to GitHub is bounded (GITHUB_TIMEOUT_SECONDS). Without credentials it says the App path is off and how to
  * turn it on; everything else runs.
  */
 export async function startGithubAppRuntime(ctx: AppContext, pipeline: WebhookPipeline, options: { serve: boolean; refreshMs?: number }): Promise<GithubAppRuntime> {
@@ -30,9 +30,11 @@ export async function startGithubAppRuntime(ctx: AppContext, pipeline: WebhookPi
   let info: GithubAppInfo | null = null;
   let version: string | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // A hung GitHub must hold neither a request nor shutdown: every call gives up after GITHUB_TIMEOUT_SECONDS.
+  const calls = createBoundedFetch(ctx.config.GITHUB_TIMEOUT_SECONDS * 1000);
 
   const use = async (credentials: GithubAppCredentials, from: GithubAppSource) => {
-    current = await createGithubApp(ctx, pipeline, credentials, options);
+    current = await createGithubApp(ctx, pipeline, credentials, { ...options, fetch: calls.fetch });
     source = from;
     for (const listener of listeners) listener(current.client!);
     logger.info({ appId: credentials.appId, api: credentials.baseUrl, source: from, path: GITHUB_APP_WEBHOOKS_PATH }, "GitHub App path is on");
@@ -77,21 +79,31 @@ export async function startGithubAppRuntime(ctx: AppContext, pipeline: WebhookPi
     stop() {
       clearInterval(timer);
     },
+    abortCalls: calls.abortAll,
   };
 }
 
 /** Probot, the shared GitHub client and (serving) the App door, for one set of credentials. */
-async function createGithubApp(ctx: AppContext, pipeline: WebhookPipeline, credentials: GithubAppCredentials, options: { serve: boolean }): Promise<GithubApp> {
+async function createGithubApp(
+  ctx: AppContext,
+  pipeline: WebhookPipeline,
+  credentials: GithubAppCredentials,
+  options: { serve: boolean; fetch: BoundedFetch["fetch"] },
+): Promise<GithubApp> {
   const logger = ctx.logger.child({ component: "github-app" });
-  const probot = createGithubProbot(credentials, ctx.logger, ctx.githubOctokitOptions);
+  const probot = createGithubProbot(credentials, ctx.logger, { fetch: options.fetch, octokit: ctx.githubOctokitOptions });
   const client = new GithubClient(probot, ctx.knex);
   if (!options.serve) return { client, door: createDisabledGithubAppDoor([]) };
   let door: GithubAppDoor | undefined;
-  const middleware = (await createNodeMiddleware(
-    (app) => entourageApp(app, { knex: ctx.knex, writer: pipeline.writer, logger, takeRaw: (guid) => door?.takeRaw(guid) }),
-    { probot, webhooksPath: GITHUB_APP_WEBHOOKS_PATH },
-  )) as ProbotMiddleware;
-  door = createGithubAppDoor({ middleware, webhookSecret: credentials.webhookSecret, logger });
+  // Loaded into Probot, not behind its middleware: the door has checked the signature already.
+  await probot.load((app) => entourageApp(app, { knex: ctx.knex, writer: pipeline.writer, logger, takeRaw: (guid) => door?.takeRaw(guid) }));
+  door = createGithubAppDoor({
+    receive: (event) => probot.receive(event as Parameters<typeof probot.receive>[0]),
+    webhookSecret: credentials.webhookSecret,
+    logger,
+    bodyBudget: pipeline.bodyBudget,
+    clientAborts: pipeline.clientAborts,
+  });
   return { client, door };
 }
 

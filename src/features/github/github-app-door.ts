@@ -1,8 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { BodyTooLargeError, readBody } from "../../http/read-body.js";
+import { AuthenticationError, InputError, NotFoundError, UnavailableError } from "../../errors.js";
+import { answerDoorError } from "../../http/answer-door-error.js";
+import type { BodyBudget } from "../../http/body-budget.js";
+import type { ClientAborts } from "../../http/client-aborts.js";
+import { readBody } from "../../http/read-body.js";
 import { sendJson } from "../../http/send-json.js";
-import { MAX_WEBHOOK_BODY_BYTES } from "../webhooks/receive-webhook.js";
+import { MAX_WEBHOOK_BODY_BYTES, TOO_LARGE } from "../webhooks/receive-webhook.js";
 import { verifySignature } from "../webhooks/verify-signature.js";
 import { GITHUB_APP_HOW_TO } from "./github-app-credentials.js";
 import { firstHeader, keptHeaders } from "../webhooks/kept-headers.js";
@@ -11,8 +15,8 @@ export const GITHUB_APP_WEBHOOKS_PATH = "/api/github/webhooks";
 const PATH = /^\/api\/github\/webhooks\/?(?:\?.*)?$/;
 
 
-/** Probot's node middleware: answers the requests on its path, calls `next` otherwise. */
-export type ProbotMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => Promise<boolean | void>;
+/** Probot's `receive`: runs the App's handlers for a delivery whose signature has been checked. */
+export type ReceiveAppEvent = (event: { id: string; name: string; payload: object }) => Promise<void>;
 
 /** The raw document and headers of a delivery in flight, for the App handler (Probot hands it only the parsed payload). */
 export interface RawAppDelivery {
@@ -32,13 +36,22 @@ const REJECTION_LOG_INTERVAL_MS = 10_000;
 
 /**
  * `POST /api/github/webhooks`:
- * 1. read the raw bytes (25 MB cap) — nothing has parsed them;
+ * 1. read the raw bytes (25 MB cap, within the budget both doors share) — nothing has parsed them;
  * 2. check X-Hub-Signature-256 against WEBHOOK_SECRET first, so a forged request costs one
  *    short log line (rate-limited) instead of Probot's full-payload error logs: 401;
- * 3. hand the request to Probot's middleware with the raw text as `req.body` (Probot verifies
- *    again and runs the app function, which routes the delivery into the pipeline).
+ * 3. parse it and hand it to Probot's `receive`, which runs the app function (it routes the
+ *    delivery into the pipeline): the HMAC is computed once per request, here.
  */
-export function createGithubAppDoor(options: { middleware: ProbotMiddleware; webhookSecret: string; logger: Logger }): GithubAppDoor {
+export interface GithubAppDoorOptions {
+  receive: ReceiveAppEvent;
+  webhookSecret: string;
+  logger: Logger;
+  /** Shared with the other door: bytes of bodies not yet verified. */
+  bodyBudget: BodyBudget;
+  clientAborts: ClientAborts;
+}
+
+export function createGithubAppDoor(options: GithubAppDoorOptions): GithubAppDoor {
   const inFlight = new Map<string, RawAppDelivery>();
   let lastRejectionLog = 0;
   let suppressed = 0;
@@ -50,23 +63,14 @@ export function createGithubAppDoor(options: { middleware: ProbotMiddleware; web
         await handle(req, res);
       } catch (error) {
         // Not stored, so not acknowledged: GitHub marks it failed and the recovery asks again.
-        options.logger.error({ err: error }, "could not handle a GitHub App delivery; answered 503");
-        if (!res.headersSent) sendJson(res, 503, { error: { code: "service_unavailable", message: "The delivery could not be stored; retry later" } });
+        answerDoorError("github-app", req, res, error, options);
       }
     },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== "POST") return void (await options.middleware(req, res, () => notFound(res)));
-    let body: Buffer;
-    try {
-      body = await readBody(req, MAX_WEBHOOK_BODY_BYTES);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        return sendJson(res, 413, { error: { code: "payload_too_large", message: "The body is over 25 MB, GitHub's limit" } }, { connection: "close" });
-      }
-      throw error;
-    }
+    if (req.method !== "POST") throw new NotFoundError(`No route for ${req.method} ${GITHUB_APP_WEBHOOKS_PATH}`);
+    const body = await readBody(req, res, { limit: MAX_WEBHOOK_BODY_BYTES, budget: options.bodyBudget, tooLargeMessage: TOO_LARGE });
     const headers = keptHeaders(req);
     const signature = firstHeader(req, "x-hub-signature-256");
     if (!verifySignature([options.webhookSecret], body, signature)) {
@@ -81,25 +85,34 @@ export function createGithubAppDoor(options: { middleware: ProbotMiddleware; web
       } else {
         suppressed++;
       }
-      return sendJson(res, 401, {
-        error: {
-          code: "invalid_signature",
-          message: signature
-            ? "X-Hub-Signature-256 does not match: the App's webhook secret must equal WEBHOOK_SECRET"
-            : "Missing X-Hub-Signature-256",
-        },
-      });
+      throw new AuthenticationError(
+        signature ? "X-Hub-Signature-256 does not match: the App's webhook secret must equal WEBHOOK_SECRET" : "Missing X-Hub-Signature-256",
+        "invalid_signature",
+      );
     }
     const guid = headers["x-github-delivery"];
+    const name = headers["x-github-event"];
+    if (!guid || !name) throw new InputError("Missing X-GitHub-Delivery or X-GitHub-Event header");
     const raw = { payloadText: body.toString("utf8"), headers };
-    if (guid) inFlight.set(guid, raw);
+    let payload: unknown;
     try {
-      // Probot's getPayload takes a string body as the raw document.
-      (req as IncomingMessage & { body?: string }).body = raw.payloadText;
-      await options.middleware(req, res, () => notFound(res));
-    } finally {
-      if (guid && inFlight.get(guid) === raw) inFlight.delete(guid);
+      payload = JSON.parse(raw.payloadText);
+    } catch {
+      throw new InputError("The body is not valid JSON", undefined, "invalid_json");
     }
+    if (!payload || typeof payload !== "object") throw new InputError("The body is not a JSON object", undefined, "invalid_json");
+    inFlight.set(guid, raw);
+    try {
+      await options.receive({ id: guid, name, payload });
+    } catch (error) {
+      // The app function refuses with a status (503: not stored, so not acknowledged).
+      const inner = (error instanceof AggregateError ? error.errors[0] : error) as { status?: number; message?: string };
+      if (inner?.status === 503) throw new UnavailableError("The delivery could not be stored; retry later", 5);
+      throw error;
+    } finally {
+      if (inFlight.get(guid) === raw) inFlight.delete(guid);
+    }
+    res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
   }
 }
 
@@ -118,10 +131,6 @@ export function createDisabledGithubAppDoor(missing: string[]): GithubAppDoor {
       });
     },
   };
-}
-
-function notFound(res: ServerResponse): void {
-  if (!res.headersSent) sendJson(res, 404, { error: { code: "not_found", message: "Not found" } });
 }
 
 

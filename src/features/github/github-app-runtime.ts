@@ -28,4 +28,6 @@ export interface GithubAppRuntime {
   /** Called whenever a client appears or changes. */
   onClient(listener: (client: GithubClient) => void): void;
   stop(): void;
+  /** Cuts every GitHub call still in flight (shutdown, once the drain time is over). */
+  abortCalls(reason: string): void;
 }

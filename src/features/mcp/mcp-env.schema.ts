@@ -11,5 +11,3 @@ export const mcpEnvSchema = z.object({
   ),
   ENTOURAGE_URL: z.preprocess(blankAsMissing, z.url({ error: "must be the base URL of the Entourage server, e.g. http://localhost:8000" }).default("http://localhost:8000")),
 });
-
-export type McpEnv = z.infer<typeof mcpEnvSchema>;

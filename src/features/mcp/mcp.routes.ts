@@ -4,6 +4,7 @@ import express, { Router, type Request } from "express";
 import type { AppContext } from "../../app-context.js";
 import { InputError } from "../../errors.js";
 import { createAuthMiddleware } from "../../http/auth-middleware.js";
+import { refuseDeepJson } from "../../http/json-depth.js";
 import { createMcpServer } from "./create-mcp-server.js";
 import { createEntourageApiClient } from "./entourage-api-client.js";
 
@@ -22,7 +23,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function createMcpRouter(ctx: AppContext): Router {
   const router = Router();
-  router.use("/mcp", express.json({ limit: "1mb" }), createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
+  router.use("/mcp", express.json({ limit: "1mb" }), refuseDeepJson, createAuthMiddleware({ knex: ctx.knex, jwtSecret: ctx.secrets.jwtSecret }));
 
   router.post("/mcp", async (req, res) => {
     const agentId = requestAgent(req);

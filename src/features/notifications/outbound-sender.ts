@@ -1,3 +1,5 @@
+import { Agent } from "undici";
+import { createPublicOnlyAgent } from "./public-only-agent.js";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { listenForNotifications } from "../../db/listen-for-notifications.js";
@@ -88,6 +90,8 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
   const inFlight = new Map<string, Promise<void>>();
   const perEndpoint = new Map<string, number>();
   const shutdown = new AbortController();
+  // One connection pool for the sender; unless private targets are allowed, it connects only to public addresses.
+  const dispatcher = options.allowPrivate ? new Agent() : createPublicOnlyAgent();
   let stopped = false;
   let ticking = false;
   let again = false;
@@ -160,6 +164,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
           ...credentials,
           timeoutMs: options.timeoutMs,
           allowPrivate: options.allowPrivate,
+          dispatcher,
           signal: shutdown.signal,
         })
       : {
@@ -217,6 +222,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
       const deadline = setTimeout(() => shutdown.abort(), options.drainMs);
       await drained;
       clearTimeout(deadline);
+      await dispatcher.destroy().catch(() => {});
     },
   };
 }

@@ -40,6 +40,13 @@ const outboundUrl = z
     return !url.username && !url.password;
   }, "must not contain credentials; use api_key for an X-API-Key header");
 
+// Sent as the X-API-Key header: CR, LF or NUL would split or end it. The message never repeats the value.
+const headerValue = z
+  .string()
+  .min(1)
+  .max(1000)
+  .refine((value) => !/[\r\n\0]/.test(value), { message: "must not contain CR, LF or NUL characters", abort: true });
+
 const events = z
   .array(eventName)
   .min(1, "subscribe to at least one event")
@@ -50,7 +57,7 @@ export const createOutboundWebhookBody = z.strictObject({
   url: outboundUrl,
   events,
   team_id: z.uuid().nullable().optional(),
-  api_key: z.string().min(1).max(1000).nullable().optional(),
+  api_key: headerValue.nullable().optional(),
   description: z.string().trim().max(1000).default(""),
 });
 
@@ -60,7 +67,7 @@ export const updateOutboundWebhookBody = z
     events: events.optional(),
     active: z.boolean().optional(),
     description: z.string().trim().max(1000).optional(),
-    api_key: z.string().min(1).max(1000).nullable().optional(),
+    api_key: headerValue.nullable().optional(),
   })
   .refine((body) => Object.keys(body).length > 0, "nothing to update: send url, events, active, description or api_key");
 

@@ -1,4 +1,5 @@
-import { assertPublicDestination } from "./outbound-url-safety.js";
+import { fetch, type Dispatcher } from "undici";
+import { assertPublicUrl, ForbiddenDestinationError } from "./outbound-url-safety.js";
 import { signOutboundRequest } from "./sign-outbound-request.js";
 
 const EXCERPT_BYTES = 1024;
@@ -12,7 +13,10 @@ export interface OutboundRequest {
   secrets: string[];
   apiKey: string | null;
   timeoutMs: number;
-  allowPrivate: boolean;
+  /** Connects for the request: a public-only agent (createPublicOnlyAgent) unless private targets are allowed. */
+  dispatcher: Dispatcher;
+  /** Skip the IP-literal check (ALLOW_PRIVATE_OUTBOUND: tests and closed networks only). */
+  allowPrivate?: boolean;
   /** Aborts the attempt (the sender is shutting down). */
   signal?: AbortSignal;
 }
@@ -27,8 +31,9 @@ export interface OutboundResponse {
 }
 
 /**
- * One signed POST: destination re-checked after DNS (unless private targets are allowed),
- * no redirect followed, the whole exchange bounded by `timeoutMs`. Never throws.
+ * One signed POST: an IP-literal host checked here, a name checked by the dispatcher when it
+ * connects (unless private targets are allowed), no redirect followed, the whole exchange
+ * bounded by `timeoutMs`. Never throws; no error it returns contains a header value.
  */
 export async function sendOutboundRequest(request: OutboundRequest): Promise<OutboundResponse> {
   const started = performance.now();
@@ -36,7 +41,7 @@ export async function sendOutboundRequest(request: OutboundRequest): Promise<Out
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
   try {
-    if (!request.allowPrivate) await assertPublicDestination(request.url);
+    if (!request.allowPrivate) assertPublicUrl(request.url);
     const headers: Record<string, string> = {
       "Content-Type": "application/json",
       "User-Agent": "Entourage-Webhooks/1",
@@ -45,7 +50,14 @@ export async function sendOutboundRequest(request: OutboundRequest): Promise<Out
       ...signOutboundRequest(request.secrets, request.deliveryId, Math.floor(Date.now() / 1000), request.body),
     };
     if (request.apiKey) headers["X-API-Key"] = request.apiKey;
-    const response = await fetch(request.url, { method: "POST", headers, body: request.body, redirect: "manual", signal });
+    const response = await fetch(request.url, {
+      method: "POST",
+      headers,
+      body: request.body,
+      redirect: "manual",
+      signal,
+      dispatcher: request.dispatcher,
+    });
     const excerpt = await readExcerpt(response);
     const redirected = response.status >= 300 && response.status < 400;
     return {
@@ -66,7 +78,7 @@ export async function sendOutboundRequest(request: OutboundRequest): Promise<Out
 }
 
 /** The first KiB of the body (as text); the rest is not read. */
-async function readExcerpt(response: Response): Promise<string | null> {
+async function readExcerpt(response: Awaited<ReturnType<typeof fetch>>): Promise<string | null> {
   if (!response.body) return null;
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -95,7 +107,9 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 }
 
 function describeError(error: unknown): string {
+  if (error instanceof ForbiddenDestinationError) return error.message;
   const err = error as Error & { cause?: { code?: string; message?: string } };
+  if (err.cause instanceof ForbiddenDestinationError) return err.cause.message;
   const cause = err.cause?.code ?? err.cause?.message;
   return cause ? `${err.message}: ${cause}` : err.message || String(error);
 }

@@ -39,7 +39,6 @@ export const verdictBody = z.strictObject({
   comments: z.array(reviewCommentInput).max(200).default([]),
 });
 
-export type ListReviewsQuery = z.infer<typeof listReviewsQuery>;
 export type ReviewCommentInput = z.infer<typeof reviewCommentInput>;
 export type VerdictBody = z.infer<typeof verdictBody>;
 

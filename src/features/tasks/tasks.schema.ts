@@ -59,9 +59,7 @@ export const listTasksQuery = z.object({
   ...paginationQuery,
 });
 
-export type CreateTaskBody = z.infer<typeof createTaskBody>;
 export type UpdateTaskBody = z.infer<typeof updateTaskBody>;
-export type ListTasksQuery = z.infer<typeof listTasksQuery>;
 
 export const MAX_SUBTASKS = 50;
 
@@ -92,5 +90,3 @@ export const listTaskCommentsQuery = z.object({
 });
 
 export type SubtaskInput = z.infer<typeof subtaskInput>;
-export type CreateSubtasksBody = z.infer<typeof createSubtasksBody>;
-export type CreateTaskCommentBody = z.infer<typeof createTaskCommentBody>;

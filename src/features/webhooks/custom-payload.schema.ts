@@ -21,4 +21,3 @@ export const customPayloadSchemas = {
 } as const;
 
 export type CustomEventType = keyof typeof customPayloadSchemas;
-export type CustomPayload<E extends CustomEventType = CustomEventType> = z.infer<(typeof customPayloadSchemas)[E]>;

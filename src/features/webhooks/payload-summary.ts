@@ -11,7 +11,7 @@ export function payloadSummary(payload: Record<string, unknown>): Record<string,
   for (const key of ["issue", "pull_request"] as const) {
     const item = payload[key] as Item | undefined;
     if (item && typeof item === "object") {
-      summary[key] = pickDefined({ title: clip(item.title), number: item.number, url: item.html_url });
+      summary[key] = pickDefined({ title: clip(item.title), number: scalar(item.number), url: scalar(item.html_url) });
     }
   }
   const repository = (payload.repository as { full_name?: unknown } | undefined)?.full_name;
@@ -24,7 +24,12 @@ export function payloadSummary(payload: Record<string, unknown>): Record<string,
 }
 
 function clip(value: unknown): unknown {
-  return typeof value === "string" && value.length > 200 ? `${value.slice(0, 199)}…` : value;
+  return typeof value === "string" && value.length > 200 ? `${value.slice(0, 199)}…` : scalar(value);
+}
+
+/** Only scalars reach the summary: an object in their place (of any depth) is left out. */
+function scalar(value: unknown): unknown {
+  return value !== null && typeof value === "object" ? undefined : value;
 }
 
 function pickDefined(value: Record<string, unknown>): Record<string, unknown> {

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "pino";
-import { BodyTooLargeError, readBody } from "../../http/read-body.js";
+import { AuthenticationError, GoneError, InputError, NotFoundError } from "../../errors.js";
+import { answerDoorError, type DoorErrorDeps } from "../../http/answer-door-error.js";
+import type { BodyBudget } from "../../http/body-budget.js";
+import { readBody } from "../../http/read-body.js";
 import { sendJson } from "../../http/send-json.js";
 import { acceptDelivery } from "./accept-delivery.js";
 import type { DeliveryWriter } from "./delivery-writer.js";
@@ -12,16 +14,17 @@ import { firstHeader, keptHeaders } from "./kept-headers.js";
 
 // GitHub caps payloads at 25 MB; larger bodies are refused before they are buffered.
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
+export const TOO_LARGE = "The body is over 25 MB, GitHub's limit";
 
 export const RECEIVE_PATH = /^\/api\/v1\/webhooks\/([^/?#]*)\/receive\/?(?:\?.*)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-
-export interface ReceiveDeps {
+export interface ReceiveDeps extends DoorErrorDeps {
   writer: DeliveryWriter;
   resolver: WebhookResolver;
   rejections: RejectionLimiter;
-  logger: Logger;
+  /** Shared with the App door: bytes of bodies not yet verified. */
+  bodyBudget: BodyBudget;
 }
 
 /**
@@ -33,49 +36,37 @@ export function createReceiveHandler(deps: ReceiveDeps) {
     try {
       await receive(deps, req, res, rawId);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        sendJson(res, 413, { error: { code: "payload_too_large", message: "The body is over 25 MB, GitHub's limit" } }, { connection: "close" });
-        return;
-      }
-      // The delivery is not stored, so it must not be acknowledged: the sender retries.
-      deps.logger.error({ err: error, webhookId: rawId }, "could not store a delivery; answered 503");
-      if (!res.headersSent) {
-        sendJson(res, 503, { error: { code: "service_unavailable", message: "The delivery could not be stored; retry later" } }, { "retry-after": "5" });
-      }
+      answerDoorError("webhook", req, res, error, deps);
     }
   };
 }
 
 async function receive(deps: ReceiveDeps, req: IncomingMessage, res: ServerResponse, rawId: string): Promise<void> {
   const id = decodeURIComponentSafe(rawId);
-  if (!id || !UUID.test(id)) return sendJson(res, 404, { error: { code: "not_found", message: `Webhook ${rawId} not found` } });
+  if (!id || !UUID.test(id)) throw new NotFoundError(`Webhook ${rawId} not found`);
   const resolved = await deps.resolver.resolve(id.toLowerCase());
-  if (!resolved) return sendJson(res, 404, { error: { code: "not_found", message: `Webhook ${id} not found` } });
+  if (!resolved) throw new NotFoundError(`Webhook ${id} not found`);
   const { webhook, secrets } = resolved;
-  if (!webhook.active) return sendJson(res, 410, { error: { code: "gone", message: "This webhook is inactive" } });
+  if (!webhook.active) throw new GoneError("This webhook is inactive");
 
-  const body = await readBody(req, MAX_WEBHOOK_BODY_BYTES);
+  const body = await readBody(req, res, { limit: MAX_WEBHOOK_BODY_BYTES, budget: deps.bodyBudget, tooLargeMessage: TOO_LARGE });
   const headers = keptHeaders(req);
   const signature = firstHeader(req, "x-hub-signature-256") ?? firstHeader(req, "x-entourage-signature");
   if (!verifySignature(secrets, body, signature)) {
     await recordRejection(deps, webhook, headers, signature ? "signature does not match" : "missing X-Hub-Signature-256", body.length);
-    return sendJson(res, 401, {
-      error: {
-        code: "invalid_signature",
-        message: signature
-          ? "X-Hub-Signature-256 does not match: sign the raw body with HMAC-SHA256 keyed with this webhook's secret (whsec_… as shown)"
-          : "Missing X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body keyed with this webhook's secret>",
-      },
-    });
+    throw new AuthenticationError(
+      signature
+        ? "X-Hub-Signature-256 does not match: sign the raw body with HMAC-SHA256 keyed with this webhook's secret (whsec_… as shown)"
+        : "Missing X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body keyed with this webhook's secret>",
+      "invalid_signature",
+    );
   }
 
   let payloadText: string;
   if ((headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
     // GitHub's form content type: payload=<url-encoded JSON>; the signature covered the form body itself.
     const payload = new URLSearchParams(body.toString("utf8")).get("payload");
-    if (payload === null) {
-      return sendJson(res, 400, { error: { code: "bad_request", message: "A form-encoded delivery needs a payload= field" } });
-    }
+    if (payload === null) throw new InputError("A form-encoded delivery needs a payload= field");
     payloadText = payload;
   } else {
     payloadText = body.toString("utf8");
@@ -116,8 +107,6 @@ async function recordRejection(
     })
     .catch((error) => deps.logger.warn({ err: error }, "could not record a rejected delivery"));
 }
-
-
 
 function decodeURIComponentSafe(value: string): string | undefined {
   try {

@@ -1,4 +1,6 @@
 import type { AppContext } from "../../app-context.js";
+import { BodyBudget } from "../../http/body-budget.js";
+import { ClientAborts } from "../../http/client-aborts.js";
 import { countDelivery, observeProcessing } from "../metrics/pipeline-metrics.js";
 import { DeliveryWriter } from "./delivery-writer.js";
 import type { DeliveryProcessor } from "./delivery-processor.js";
@@ -11,6 +13,10 @@ export interface WebhookPipeline {
   writer: DeliveryWriter;
   resolver: WebhookResolver;
   receive: ReturnType<typeof createReceiveHandler>;
+  /** Bytes of unverified bodies in memory, shared by both doors (UNVERIFIED_BODY_BUDGET_MB). */
+  bodyBudget: BodyBudget;
+  /** Uploads abandoned by their client, on both doors. */
+  clientAborts: ClientAborts;
   /** Present when this process runs the worker. */
   worker?: DeliveryWorker;
   /** Wakes the local worker, if any. */
@@ -44,6 +50,8 @@ export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions)
       ...options.worker,
     });
   }
-  const receive = createReceiveHandler({ writer, resolver, rejections: new RejectionLimiter(), logger: ctx.logger });
-  return { writer, resolver, receive, worker, wake };
+  const bodyBudget = new BodyBudget(ctx.config.UNVERIFIED_BODY_BUDGET_MB * 1024 * 1024);
+  const clientAborts = new ClientAborts(ctx.logger);
+  const receive = createReceiveHandler({ writer, resolver, rejections: new RejectionLimiter(), logger: ctx.logger, bodyBudget, clientAborts });
+  return { writer, resolver, receive, bodyBudget, clientAborts, worker, wake };
 }

@@ -81,7 +81,7 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
     const delivery = await findDelivery(ctx.knex, webhook.id, deliveryId);
     if (!delivery) throw new NotFoundError(`Delivery ${deliveryId} not found`);
     const { payload, org_id: _orgId, webhook_id: _webhookId, ...rest } = delivery;
-    res.json({ ...rest, payload: parseStored(payload) });
+    res.type("application/json").send(withStoredPayload(rest, payload));
   });
 
   router.post("/webhooks/:id/deliveries/:deliveryId/redeliver", async (req, res) => {
@@ -100,11 +100,21 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
 }
 
 /** The stored document as JSON when it parses (it does, except for deliveries logged as invalid JSON). */
-function parseStored(payload: string | null): unknown {
-  if (payload === null) return null;
+/**
+ * The delivery as JSON text with its stored payload spliced in as it arrived when it is JSON (a
+ * string otherwise): re-serialising a parsed document is recursive and fails on deep nesting.
+ */
+function withStoredPayload(delivery: Record<string, unknown>, payload: string | null): string {
+  const head = JSON.stringify(delivery);
+  const payloadJson = payload !== null && isJsonText(payload) ? payload : JSON.stringify(payload);
+  return `${head.slice(0, -1)}${head === "{}" ? "" : ","}"payload":${payloadJson}}`;
+}
+
+function isJsonText(text: string): boolean {
   try {
-    return JSON.parse(payload);
+    JSON.parse(text); // iterative in V8: safe at any depth
+    return true;
   } catch {
-    return payload;
+    return false;
   }
 }

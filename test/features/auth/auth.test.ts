@@ -1,6 +1,7 @@
 import jwt from "jsonwebtoken";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { openSse } from "../../helpers/sse-client.js";
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from "../../helpers/test-app.js";
 
 describe("auth", () => {
@@ -115,6 +116,69 @@ describe("auth", () => {
         const res = await app.request("GET", "/api/v1/teams", { headers: { authorization: `Bearer ${token}` } });
         expect(res.status).toBe(401);
       }
+    });
+  });
+
+  describe("a token acts for the key that minted it", () => {
+    const mint = async (key: string, expiresIn = 600) =>
+      (await app.request("POST", "/api/v1/auth/token", { key, body: { expires_in: expiresIn } })).body as { token: string; expires_at: string };
+    const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+    it("names its key in the JWT header (kid)", async () => {
+      const keys = await app.request("GET", "/api/v1/api-keys", { key: acme.api_key });
+      const { token } = await mint(acme.api_key);
+      const decoded = jwt.decode(token, { complete: true })!;
+      expect(keys.body.map((key: { id: string }) => key.id)).toContain(decoded.header.kid);
+    });
+
+    it("cannot list, create or revoke API keys: 403", async () => {
+      const { token } = await mint(acme.api_key);
+      const keys = await app.request("GET", "/api/v1/api-keys", { key: acme.api_key });
+      for (const [method, path, body] of [
+        ["GET", "/api/v1/api-keys", undefined],
+        ["POST", "/api/v1/api-keys", { name: "minted by a token" }],
+        ["DELETE", `/api/v1/api-keys/${keys.body[0].id}`, undefined],
+      ] as const) {
+        const res = await app.request(method, path, { ...bearer(token), body });
+        expect(res.status, `${method} ${path}`).toBe(403);
+        expect(res.body.error.code).toBe("forbidden");
+      }
+      const after = await app.request("GET", "/api/v1/api-keys", { key: acme.api_key });
+      expect(after.body.map((key: { name: string }) => key.name)).not.toContain("minted by a token");
+      expect((await app.request("GET", "/api/v1/teams", { key: acme.api_key })).status).toBe(200);
+    });
+
+    it("stops working once its key is revoked", async () => {
+      const created = await app.request("POST", "/api/v1/api-keys", { key: acme.api_key, body: { name: "short-lived" } });
+      const { token } = await mint(created.body.key);
+      expect((await app.request("GET", "/api/v1/teams", bearer(token))).status).toBe(200);
+      expect((await app.request("DELETE", `/api/v1/api-keys/${created.body.id}`, { key: acme.api_key })).status).toBe(204);
+      await vi.waitFor(async () => expect((await app.request("GET", "/api/v1/teams", bearer(token))).status).toBe(401), {
+        timeout: 8_000,
+        interval: 250,
+      });
+      const events = await app.request("GET", `/api/v1/events?access_token=${token}`);
+      expect(events.status).toBe(401);
+    });
+
+    it("answers 401 for a token that names no key", async () => {
+      const token = jwt.sign({ org_id: acme.org_id, exp: Math.floor(Date.now() / 1000) + 600 }, TEST_JWT_SECRET);
+      expect((await app.request("GET", "/api/v1/teams", bearer(token))).status).toBe(401);
+    });
+
+    it("ends an SSE stream opened with it when it expires: event token_expired, then the stream closes", async () => {
+      const { token, expires_at } = await mint(acme.api_key, 30);
+      // Shorten the wait: re-sign the same claims with an expiry 2 s away (same key, same secret).
+      const decoded = jwt.decode(token, { complete: true })!;
+      const soon = jwt.sign({ ...(decoded.payload as object), exp: Math.floor(Date.now() / 1000) + 2 }, TEST_JWT_SECRET, {
+        keyid: decoded.header.kid,
+      });
+      expect(new Date(expires_at).getTime()).toBeGreaterThan(Date.now());
+      const client = await openSse(`${app.url}/api/v1/events?access_token=${soon}`);
+      expect(client.status).toBe(200);
+      const expired = await client.waitFor((message) => message.event === "token_expired", 8_000);
+      expect(expired.json).toEqual({ reason: expect.stringMatching(/expired/) });
+      await client.ended;
     });
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import fc from "fast-check";
 import { TEST_JWT_SECRET } from "../../helpers/test-app.js";
@@ -20,6 +21,9 @@ export function forgedTokens(callerOrg: string, otherOrg: string): string[] {
     jwt.sign({ org_id: otherOrg, exp }, TEST_JWT_SECRET, { algorithm: "HS512" }),
     jwt.sign({ org_id: callerOrg }, TEST_JWT_SECRET, { algorithm: "HS256" }), // no exp
     `${header}.${base64url({ org_id: otherOrg, exp })}.${signature}`, // payload swapped, signature kept
+    // Properly signed, but naming no live key of the org: a token lives no longer than its key.
+    jwt.sign({ org_id: callerOrg, exp }, TEST_JWT_SECRET, { algorithm: "HS256", keyid: randomUUID() }),
+    jwt.sign({ org_id: callerOrg, exp }, TEST_JWT_SECRET, { algorithm: "HS256", keyid: "' OR 1=1 --" }),
     "a.b.c",
     "....",
     "eyJ",

@@ -71,6 +71,18 @@ export function bodyText(objectLike: fc.Arbitrary<Record<string, unknown>>): fc.
     { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 200 }) },
     { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 100, max: 20_000 }), fc.constantFrom("array" as const, "object" as const)).map(([d, k]) => deeplyNested(d, k)) },
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 1_100_000 }).map((n) => JSON.stringify({ title: "x".repeat(n) })) },
+    // A well-formed body with one field (one the route reads, or `config`) nested thousands of levels deep.
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(objectLike, fc.nat(), fc.integer({ min: 100, max: 20_000 }), fc.constantFrom("array" as const, "object" as const))
+        .map(([value, pick, depth, kind]) => {
+          const keys = [...Object.keys(value), "config"];
+          const marker = "\u0001deep\u0001"; // JSON.stringify writes it escaped, so it cannot clash with the body's text
+          const text = JSON.stringify({ ...value, [keys[pick % keys.length]!]: marker });
+          return text.replace(JSON.stringify(marker), deeplyNested(depth, kind));
+        }),
+    },
   );
 }
 

@@ -174,6 +174,10 @@ async function openStream() {
     const event = safeJson(message.data);
     if (event) applyEvent(event);
   };
+  // The server ends the stream when its token expires: reopen at once with a fresh one, resuming after the last id.
+  source.addEventListener("token_expired", () => {
+    if (source === state.source) openStream();
+  });
   // The events after our last id were removed by retention: what is on screen may be stale, so reload it.
   source.addEventListener("reset", async () => {
     await loadAgents();
