@@ -1,6 +1,7 @@
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { LIVE_KEY_CACHE_MS } from "../../../src/features/auth/live-key-cache.js";
 import { openSse } from "../../helpers/sse-client.js";
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from "../../helpers/test-app.js";
 
@@ -159,6 +160,21 @@ describe("auth", () => {
       });
       const events = await app.request("GET", `/api/v1/events?access_token=${token}`);
       expect(events.status).toBe(401);
+    });
+
+    it("stops working within the revocation cache (3 s) when its key is revoked by another instance", async () => {
+      const created = await app.request("POST", "/api/v1/api-keys", { key: acme.api_key, body: { name: "revoked elsewhere" } });
+      const { token } = await mint(created.body.key);
+      // This instance has now seen the key live (and caches that).
+      expect((await app.request("GET", "/api/v1/teams", bearer(token))).status).toBe(200);
+      // Another instance revokes it: the row changes, this process's cache is not told.
+      await app.db.knex("api_keys").where({ id: created.body.id }).update({ revoked_at: app.db.knex.fn.now() });
+      const revokedAt = Date.now();
+      await vi.waitFor(async () => expect((await app.request("GET", "/api/v1/teams", bearer(token))).status).toBe(401), {
+        timeout: 8_000,
+        interval: 200,
+      });
+      expect(Date.now() - revokedAt).toBeLessThan(LIVE_KEY_CACHE_MS + 1_500);
     });
 
     it("answers 401 for a token that names no key", async () => {
