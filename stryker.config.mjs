@@ -10,8 +10,7 @@ export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutation.config.ts" },
   mutate: folders.map((folder) => `src/features/${folder}/**/*.ts`),
-  // Only the tests that reach a mutant run for it. Per-test attribution misses work the worker does in the
-  // background (docs/testing.md): MUTATION_COVERAGE=all runs every test for every mutant instead — exact, and slow.
+  // Only the tests that reach a mutant run for it; MUTATION_COVERAGE=all runs every test for every mutant instead.
   coverageAnalysis: process.env.MUTATION_COVERAGE === "all" ? "all" : "perTest",
   // Mutants in module-level code (constants, schemas) would rerun every test each; they are left out.
   ignoreStatic: true,

@@ -37,6 +37,16 @@ describe("automation: custom senders", () => {
     expect((await app.db.knex("agents").where({ id: acme.agents[0]!.id }).first()).status).toBe("available");
   });
 
+  it("task.create without tags or description: tagged custom and external, empty description, the sender's source kept", async () => {
+    await send("task.create", { external_id: "OPS-9", title: "Renew the domain", url: "https://ops.example.com/OPS-9" });
+    const created = await app.db.knex("tasks").where({ source_key: `custom:${webhook.id}:OPS-9` }).first();
+    expect(created).toMatchObject({
+      description: "",
+      tags: ["custom", "external:OPS-9"],
+      source: { kind: "custom", webhook_id: webhook.id, external_id: "OPS-9", url: "https://ops.example.com/OPS-9", auto_assign: true },
+    });
+  });
+
   it("ignores updates for unknown external ids", async () => {
     const res = await send("task.update", { external_id: "NOPE-1", title: "x" });
     expect(res.status).toBe("ignored");
