@@ -5,6 +5,7 @@ import { ConflictError, UnavailableError } from "../../errors.js";
 import { parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { requireInstanceOrg } from "../orgs/instance-org.js";
+import { findLastAppDeliveryAt } from "../webhooks/deliveries.store.js";
 import { appManifest, appWebhookUrl, manifestFormUrl } from "./app-manifest.js";
 import { mintSetupState } from "./setup-states.store.js";
 
@@ -22,14 +23,13 @@ export function createGithubAppRouter(ctx: AppContext): Router {
   router.get("/github/app", async (req, res) => {
     const runtime = ctx.githubApp;
     const source = runtime?.source() ?? null;
-    const last = (await ctx.knex("deliveries").where({ org_id: requestAuth(req).orgId, via: "app" }).max({ at: "created_at" }).first()) as { at: Date | null } | undefined;
     res.json({
       configured: source !== null,
       source,
       app: runtime?.info() ?? null,
       webhook_url: appWebhookUrl(ctx.config),
       setup_available: source !== "env",
-      last_delivery_at: last?.at ?? null,
+      last_delivery_at: await findLastAppDeliveryAt(ctx.knex, requestAuth(req).orgId),
     });
   });
 

@@ -161,3 +161,13 @@ export async function learnInstallationRepository(
     [installationId, repository.owner_login ?? repository.full_name.split("/")[0] ?? "unknown", installationId, repository.id, repository.full_name],
   );
 }
+
+/** Which of `names` (lower-cased) an installation linked to the org is known to cover. */
+export async function listLinkedRepositoryNames(db: Queryable, orgId: string, names: string[]): Promise<Set<string>> {
+  const rows = (await db("github_installation_repositories as r")
+    .join("github_installations as i", "i.id", "r.installation_id")
+    .where("i.org_id", orgId)
+    .whereRaw("lower(r.full_name) = ANY(?::text[])", [names.map((name) => name.toLowerCase())])
+    .select(db.raw("lower(r.full_name) as name"))) as { name: string }[];
+  return new Set(rows.map((row) => row.name));
+}

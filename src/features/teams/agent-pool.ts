@@ -1,7 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
 import { appendEvents } from "../events/events.store.js";
 import { holdsOpenTask } from "../tasks/tasks.store.js";
-import { lockAgent, lockAvailableAgent, type Agent } from "./teams.store.js";
+import { lockAgent, lockAvailableAgent, updateAgent, type Agent } from "./teams.store.js";
 
 /** Hands a team's waiting work to its free agents; set once at start-up (it lives above tasks and reviews). */
 export type WaitingWorkHook = (db: Queryable, teamId: string) => Promise<void>;
@@ -42,7 +42,7 @@ export async function releaseAgent(db: Queryable, agentId: string): Promise<void
 }
 
 async function setAgentStatus(db: Queryable, agent: Agent, status: Agent["status"], reason: string): Promise<void> {
-  await db("agents").where({ id: agent.id }).update({ status, updated_at: db.fn.now() });
+  await updateAgent(db, agent.org_id, agent.id, { status });
   await appendEvents(db, [
     { org_id: agent.org_id, team_id: agent.team_id, type: "agent.status_changed", data: { agent_id: agent.id, name: agent.name, from: agent.status, to: status, reason } },
   ]);

@@ -201,3 +201,9 @@ export async function scheduleRetry(db: Queryable, id: string, workerId: string,
       locked_by: null,
     });
 }
+
+/** When the org last received a delivery through the GitHub App door, or null. */
+export async function findLastAppDeliveryAt(db: Queryable, orgId: string): Promise<Date | null> {
+  const row = (await db("deliveries").where({ org_id: orgId, via: "app" }).max({ at: "created_at" }).first()) as { at: Date | null } | undefined;
+  return row?.at ?? null;
+}

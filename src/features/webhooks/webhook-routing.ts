@@ -1,6 +1,6 @@
 import type { Queryable } from "../../db/create-db.js";
 import { UnprocessableError } from "../../errors.js";
-import { findInstallation } from "../github/github-installations.store.js";
+import { findInstallation, listLinkedRepositoryNames } from "../github/github-installations.store.js";
 import type { WebhookConfig } from "./webhooks.schema.js";
 import type { WebhookRow } from "./webhooks.store.js";
 
@@ -35,7 +35,7 @@ export async function routingWarnings(db: Queryable, webhook: Pick<WebhookRow, "
     }
   }
   if (repositories.length) {
-    const covered = await coveredRepositories(db, webhook.org_id, repositories);
+    const covered = await listLinkedRepositoryNames(db, webhook.org_id, repositories);
     const uncovered = repositories.filter((name) => !covered.has(name.toLowerCase()));
     if (uncovered.length) {
       warnings.push(
@@ -44,13 +44,4 @@ export async function routingWarnings(db: Queryable, webhook: Pick<WebhookRow, "
     }
   }
   return warnings;
-}
-
-async function coveredRepositories(db: Queryable, orgId: string, names: string[]): Promise<Set<string>> {
-  const rows = (await db("github_installation_repositories as r")
-    .join("github_installations as i", "i.id", "r.installation_id")
-    .where("i.org_id", orgId)
-    .whereRaw("lower(r.full_name) = ANY(?::text[])", [names.map((name) => name.toLowerCase())])
-    .select(db.raw("lower(r.full_name) as name"))) as { name: string }[];
-  return new Set(rows.map((row) => row.name));
 }

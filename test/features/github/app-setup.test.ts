@@ -123,6 +123,10 @@ describe("GitHub App in one click (manifest flow, install round trip) against a 
     const task = await waitFor(() => first.db.knex("tasks").where({ org_id: instance.org_id, source_key: "github:issue:acme/widgets#71" }).first(), "the task");
     expect(task.team_id).toBe(instance.team_id);
     expect(task.assignee_id).not.toBeNull();
+    // The last App delivery time is the linked org's, not anyone else's.
+    const received = (await first.db.knex("deliveries").where({ org_id: instance.org_id, via: "app" }).max({ at: "created_at" }).first()) as { at: Date };
+    expect((await appState(first, instance.api_key)).body.last_delivery_at).toBe(new Date(received.at).toISOString());
+    expect((await appState(first, other.api_key)).body.last_delivery_at).toBeNull();
 
     // Its repositories are learnt from the delivery; the org lists the installation and may move it to another team.
     const listed = await first.request("GET", "/api/v1/github/installations", { key: instance.api_key });
