@@ -128,7 +128,9 @@ export async function changeWebhook(deps: WebhookDeps, orgId: string, id: string
     ...(body.active !== undefined ? { active: body.active } : {}),
   });
   deps.resolver?.invalidate(id);
-  return toView(updated!, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated!));
+  // Deleted by a concurrent request since it was read: as missing as if it had never been.
+  if (!updated) throw new NotFoundError(`Webhook ${id} not found`);
+  return toView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated));
 }
 
 export async function removeWebhook(deps: WebhookDeps, orgId: string, id: string): Promise<void> {
@@ -153,5 +155,6 @@ export async function regenerateSecret(
     previous_secret_expires_at: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
   });
   deps.resolver?.invalidate(id);
-  return { ...toView(updated!, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated!)), secret };
+  if (!updated) throw new NotFoundError(`Webhook ${id} not found`); // deleted by a concurrent request since it was read
+  return { ...toView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated)), secret };
 }
