@@ -104,7 +104,14 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     }
     const streams = createEventStreams();
     const realtime = role === "serve" && relay ? { bus, settledId: relay.settledId, streams, heartbeatMs: config.SSE_HEARTBEAT_SECONDS * 1000 } : undefined;
-    const metrics = createMetrics({ knex: db.knex, sseClients: () => streams.size, relaySettledId: relay && (() => relay!.settledId()) });
+    let pipeline: WebhookPipeline | undefined;
+    const metrics = createMetrics({
+      knex: db.knex,
+      sseClients: () => streams.size,
+      relaySettledId: relay && (() => relay!.settledId()),
+      unverifiedBodyBytes: () => pipeline?.bodyBudget.usedBytes ?? 0,
+      abandonedUploads: () => pipeline?.clientAborts.count ?? 0,
+    });
     const ctx: AppContext = { config, knex: db.knex, databaseUrl: db.url, logger, secrets, realtime, pullRequestFiles: options.pullRequestFiles, metrics, githubOctokitOptions: options.githubOctokitOptions };
     let firstRun: BootstrapResult | undefined;
     if ((options.bootstrapEmpty ?? role === "serve") && (await countOrgs(db.knex)) === 0) {
@@ -113,7 +120,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
 
     const runWorker = role === "worker" || config.ENTOURAGE_WORKER === "on";
     const processor = options.processor ?? createAutomationProcessor({ pullRequestHooks: [reviewPullRequestHook] });
-    const pipeline = createWebhookPipeline(ctx, { runWorker, processor, worker: options.worker });
+    pipeline = createWebhookPipeline(ctx, { runWorker, processor, worker: options.worker });
     if (pipeline.worker) {
       const worker = pipeline.worker;
       await worker.start();

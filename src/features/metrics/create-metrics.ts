@@ -22,6 +22,10 @@ export interface MetricsSources {
   sseClients?: () => number;
   /** The event relay's watermark, where this process has one. */
   relaySettledId?: () => Promise<number>;
+  /** Bytes of unverified webhook bodies held in memory right now (both doors share one budget). */
+  unverifiedBodyBytes?: () => number;
+  /** Uploads clients abandoned before their body arrived, since start. */
+  abandonedUploads?: () => number;
 }
 
 // Acknowledgements are a few milliseconds; a second is already an outage.
@@ -88,6 +92,23 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.set(sources.relaySettledId ? await readEventRelayLag(sources.knex, await sources.relaySettledId()) : 0);
+    },
+  });
+  new Gauge({
+    name: "entourage_unverified_body_bytes",
+    help: "Bytes of webhook bodies held in memory before their signature is checked (bounded by UNVERIFIED_BODY_BUDGET_MB)",
+    registers: [registry],
+    collect() {
+      this.set(sources.unverifiedBodyBytes?.() ?? 0);
+    },
+  });
+  new Counter({
+    name: "entourage_webhook_uploads_abandoned_total",
+    help: "Webhook uploads the client abandoned (closed or timed out) before the body arrived",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sources.abandonedUploads?.() ?? 0);
     },
   });
 

@@ -1,4 +1,5 @@
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
@@ -75,6 +76,24 @@ describe("GET /metrics", () => {
     } finally {
       stream.close();
     }
+  });
+
+  it("counts an upload the client abandoned before its body arrived, and gives its bytes back to the budget", async () => {
+    const port = Number(new URL(app.url).port);
+    const socket = net.connect(port, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(
+      `POST /api/v1/webhooks/${webhook.id}/receive HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+        `x-github-event: issues\r\nx-github-delivery: abandoned-1\r\ncontent-length: 100000\r\n\r\n{"zen":`,
+    );
+    // The server holds the declared length once it starts reading the body.
+    await waitFor(async () => samples(await scrape(), "entourage_unverified_body_bytes").get("") === 100_000 || undefined, "the upload to hold its budget");
+    socket.destroy();
+    const text = await waitFor(async () => {
+      const scraped = await scrape();
+      return samples(scraped, "entourage_webhook_uploads_abandoned_total").get("") === 1 ? scraped : undefined;
+    }, "the abandoned upload to be counted");
+    expect(samples(text, "entourage_unverified_body_bytes").get("")).toBe(0);
   });
 
   it("carries no unbounded label value: no ids, no repository names", async () => {
