@@ -75,6 +75,8 @@ export interface StatusChangeOptions {
   /** Enforce TASK_TRANSITIONS (API callers). Rules mirroring GitHub state pass false. */
   enforceTransitions?: boolean;
   reason?: string;
+  /** The change follows what GitHub already did to the task's issue (closed it): nothing is announced there. */
+  mirrorsGithubIssue?: boolean;
 }
 
 /**
@@ -114,7 +116,7 @@ export async function changeTaskStatus(
   const events: DomainEventInput[] = [taskEvent(updated, "task.status_changed", { from, to, reason: options.reason ?? null })];
   if (to === "done") events.push(taskEvent(updated, "task.completed", {}));
   await appendEvents(trx, events);
-  if (to === "done") await runTaskDoneHook(trx, updated, options.reason);
+  if (to === "done") await runTaskDoneHook(trx, updated, { mirrorsGithubIssue: options.mirrorsGithubIssue === true });
   if ((to === "done" || to === "cancelled") && updated.assignee_id) await releaseAgent(trx, updated.assignee_id);
   if ((to === "done" || to === "cancelled") && updated.parent_id) await completeParentIfFinished(trx, updated.org_id, updated.parent_id);
   return updated;
