@@ -19,7 +19,7 @@ import {
   redeliverOutboundDelivery,
   removeOutboundWebhook,
   rotateOutboundWebhookSecret,
-  toView,
+  toOutboundWebhookView,
   type OutboundServiceDeps,
 } from "./outbound-webhooks.service.js";
 import { listOutboundWebhooks } from "./outbound-webhooks.store.js";
@@ -47,11 +47,11 @@ export function createOutboundWebhooksRouter(ctx: AppContext): Router {
     const query = parseInput(listOutboundWebhooksQuery, req.query);
     const after = decodeCursor(query.cursor, endpointCursor);
     const rows = await listOutboundWebhooks(ctx.knex, { org_id: requestAuth(req).orgId, after, limit: query.limit + 1 });
-    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ created_at: last.created_at.toISOString(), id: last.id })).map(toView));
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ created_at: last.created_at.toISOString(), id: last.id })).map(toOutboundWebhookView));
   });
 
   router.get("/outbound-webhooks/:id", async (req, res) => {
-    res.json(toView(await getOutboundWebhook(ctx.knex, requestAuth(req).orgId, endpointId(req.params.id))));
+    res.json(toOutboundWebhookView(await getOutboundWebhook(ctx.knex, requestAuth(req).orgId, endpointId(req.params.id))));
   });
 
   router.patch("/outbound-webhooks/:id", async (req, res) => {
