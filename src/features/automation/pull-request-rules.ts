@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { changeTaskStatus } from "../tasks/tasks.service.js";
 import { findTask, findTaskBySourceKey, type Task } from "../tasks/tasks.store.js";
-import type { TaskStatus } from "../tasks/tasks.schema.js";
+import { OPEN_TASK_STATUSES, type TaskStatus } from "../tasks/tasks.schema.js";
 import { issueSourceKey } from "./github-issue-source.js";
 import { parsePayload, pullRequestPayload, type PullRequestPayload } from "./github-payloads.js";
 import { lockKey } from "../../db/lock-key.js";
@@ -28,7 +28,7 @@ const MOVES: Record<string, Move | undefined> = {
   opened: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request opened" },
   ready_for_review: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request ready for review" },
   reopened: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request reopened" },
-  merged: { to: "done", from: ["todo", "in_progress", "in_review"], reason: "pull request merged" },
+  merged: { to: "done", from: [...OPEN_TASK_STATUSES], reason: "pull request merged" },
   closed: { to: "in_progress", from: ["in_review"], reason: "pull request closed without merging" },
 };
 
