@@ -48,7 +48,7 @@ export function createGithubRouter(ctx: AppContext): Router {
       before_id: decodeCursor(query.cursor, actionsCursor)?.id,
       limit: query.limit + 1,
     });
-    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ id: last.id })).map(({ org_id: _orgId, ...row }) => row));
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ id: last.id })));
   });
 
   return router;
