@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { deliverAndWait, registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
@@ -10,11 +11,7 @@ describe("automation: custom senders", () => {
 
   const send = (event: string, doc: Record<string, unknown>) => deliverAndWait(app, webhook, doc, { headers: { "x-entourage-event": event } });
   const task = (externalId = "OPS-7") => app.db.knex("tasks").where({ source_key: `custom:${webhook.id}:${externalId}` }).first();
-  /** The task's events of one type, in order, without the task snapshot they carry. */
-  const eventsOf = async (taskId: number, type: string) => {
-    const rows = await app.db.knex("events").where({ type }).whereRaw("(data->>'task_id')::int = ?", [taskId]).orderBy("id");
-    return rows.map(({ data: { task: _snapshot, task_id: _id, ...details } }) => details);
-  };
+  const eventsOf = (taskId: number, type: string) => taskEventDetails(app.db.knex, taskId, type);
 
   beforeAll(async () => {
     app = await startTestApp();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { issuePayload } from "../../helpers/github-payloads.js";
+import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
@@ -14,11 +15,7 @@ describe("automation: GitHub issues become tasks", () => {
   const deliver = (payload: unknown, hook = webhook) => deliverAndWait(app, hook, payload, { event: "issues" });
   const taskFor = (number: number, repo = "Codertocat/Hello-World") =>
     app.db.knex("tasks").where({ source_key: `github:issue:${repo.toLowerCase()}#${number}` });
-  /** The task's events of one type, in order, without the task snapshot they carry. */
-  const eventsOf = async (taskId: number, type: string) => {
-    const rows = await app.db.knex("events").where({ type }).whereRaw("(data->>'task_id')::int = ?", [taskId]).orderBy("id");
-    return rows.map(({ data: { task: _snapshot, task_id: _id, ...details } }) => details);
-  };
+  const eventsOf = (taskId: number, type: string) => taskEventDetails(app.db.knex, taskId, type);
 
   beforeAll(async () => {
     app = await startTestApp();
