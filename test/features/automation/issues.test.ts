@@ -153,6 +153,15 @@ describe("automation: GitHub issues become tasks", () => {
       ]);
     });
 
+    it("posts nothing when the task is cancelled", async () => {
+      const number = nextIssue++;
+      await deliver(issuePayload("opened", { number }), closing);
+      const [task] = await taskFor(number);
+      // The change and anything it queues commit together: once answered, a queued comment would be there.
+      await setStatus(task.id, "cancelled");
+      expect(await outbox(task.id)).toEqual([]);
+    });
+
     it("posts nothing when GitHub itself closed the issue", async () => {
       const number = nextIssue++;
       await deliver(issuePayload("opened", { number, updated_at: "2026-01-01T10:00:00Z" }), closing);
