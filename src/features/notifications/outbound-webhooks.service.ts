@@ -7,9 +7,9 @@ import { sealSecret } from "../../lib/secret-box.js";
 import { appendEvents } from "../events/events.store.js";
 import { findTeam } from "../teams/teams.store.js";
 import {
-  findDelivery,
+  findOutboundDeliveryRow,
   listAttempts,
-  listDeliveries,
+  listOutboundDeliveryRows,
   requeueDelivery,
   type OutboundAttemptRow,
   type OutboundDeliveryRow,
@@ -53,7 +53,7 @@ export interface OutboundWebhookView {
   updated_at: Date;
 }
 
-export function toView(row: OutboundWebhookRow): OutboundWebhookView {
+export function toOutboundWebhookView(row: OutboundWebhookRow): OutboundWebhookView {
   const rotating = row.previous_secret_expires_at && row.previous_secret_expires_at > new Date();
   return {
     id: row.id,
@@ -94,7 +94,7 @@ export async function createOutboundWebhook(
     secret_hint: secretHint(secret),
     api_key_sealed: body.api_key ? sealSecret(deps.encryptionKey, body.api_key) : null,
   });
-  return { ...toView(row), secret };
+  return { ...toOutboundWebhookView(row), secret };
 }
 
 export async function getOutboundWebhook(db: Queryable, orgId: string, id: string): Promise<OutboundWebhookRow> {
@@ -114,7 +114,7 @@ export async function patchOutboundWebhook(deps: OutboundServiceDeps, orgId: str
   if (body.api_key !== undefined) changes.api_key_sealed = body.api_key === null ? null : sealSecret(deps.encryptionKey, body.api_key);
   if (body.active === true) Object.assign(changes, { active: true, failing_since: null, disabled_at: null, disabled_reason: null });
   if (body.active === false) Object.assign(changes, { active: false, disabled_at: new Date(), disabled_reason: "disabled by a user" });
-  return toView(await updateOutboundWebhook(deps.knex, orgId, id, changes));
+  return toOutboundWebhookView(await updateOutboundWebhook(deps.knex, orgId, id, changes));
 }
 
 export async function removeOutboundWebhook(db: Queryable, orgId: string, id: string): Promise<void> {
@@ -137,11 +137,11 @@ export async function rotateOutboundWebhookSecret(
       previous_secret_sealed: current.secret_sealed,
       previous_secret_expires_at: new Date(Date.now() + SECRET_ROTATION_OVERLAP_MS),
     });
-    return { ...toView(row), secret };
+    return { ...toOutboundWebhookView(row), secret };
   });
 }
 
-export interface DeliveryView {
+export interface OutboundDeliveryView {
   id: string;
   endpoint_id: string;
   event: string;
@@ -163,32 +163,32 @@ export async function listOutboundDeliveries(
   orgId: string,
   endpointId: string,
   query: { status?: OutboundDeliveryStatus; before?: { event_id: number; id: string }; limit: number },
-): Promise<DeliveryView[]> {
+): Promise<OutboundDeliveryView[]> {
   await getOutboundWebhook(db, orgId, endpointId);
   return readSnapshot(db, async (snapshot) => {
-    const rows = await listDeliveries(snapshot, { endpoint_id: endpointId, ...query });
+    const rows = await listOutboundDeliveryRows(snapshot, { endpoint_id: endpointId, ...query });
     const attempts = await listAttempts(snapshot, rows.map((row) => row.id));
-    return rows.map((row) => deliveryView(row, attempts));
+    return rows.map((row) => outboundDeliveryView(row, attempts));
   });
 }
 
-export async function getOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<DeliveryView> {
+export async function getOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<OutboundDeliveryView> {
   await getOutboundWebhook(db, orgId, endpointId);
   return readSnapshot(db, async (snapshot) => {
-    const row = await findDelivery(snapshot, endpointId, deliveryId);
+    const row = await findOutboundDeliveryRow(snapshot, endpointId, deliveryId);
     if (!row) throw new NotFoundError(`Delivery ${deliveryId} not found`);
-    return { ...deliveryView(row, await listAttempts(snapshot, [row.id])), payload: JSON.parse(row.body) };
+    return { ...outboundDeliveryView(row, await listAttempts(snapshot, [row.id])), payload: JSON.parse(row.body) };
   });
 }
 
 /** Sends a delivery again (same id and body), now, with a fresh retry schedule. */
-export async function redeliverOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<DeliveryView> {
+export async function redeliverOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<OutboundDeliveryView> {
   const endpoint = await getOutboundWebhook(db, orgId, endpointId);
-  const row = await findDelivery(db, endpointId, deliveryId);
+  const row = await findOutboundDeliveryRow(db, endpointId, deliveryId);
   if (!row) throw new NotFoundError(`Delivery ${deliveryId} not found`);
   if (!endpoint.active) throw new ConflictError(`Outbound webhook ${endpointId} is disabled; re-activate it first (PATCH {"active": true})`);
   const requeued = await requeueDelivery(db, row.id);
-  return deliveryView(requeued, await listAttempts(db, [row.id]));
+  return outboundDeliveryView(requeued, await listAttempts(db, [row.id]));
 }
 
 /** Turns an endpoint off for good reason and says so with an `outbound_webhook.disabled` event. */
@@ -203,7 +203,7 @@ export async function disableOutboundWebhook(knex: Knex, endpoint: Pick<Outbound
   });
 }
 
-function deliveryView(row: OutboundDeliveryRow, attempts: OutboundAttemptRow[]): DeliveryView {
+function outboundDeliveryView(row: OutboundDeliveryRow, attempts: OutboundAttemptRow[]): OutboundDeliveryView {
   return {
     id: row.id,
     endpoint_id: row.endpoint_id,
