@@ -11,6 +11,7 @@ import {
   updateOutboundWebhookBody,
 } from "../notifications/outbound-webhooks.schema.js";
 import { listReviewsQuery, verdictBody } from "../reviews/reviews.schema.js";
+import { deliveryStatsQuery } from "../stats/stats.schema.js";
 import { createSubtasksBody, createTaskBody, createTaskCommentBody, listTaskCommentsQuery, listTasksQuery, updateTaskBody } from "../tasks/tasks.schema.js";
 import { createAgentBody, createTeamBody, updateAgentBody } from "../teams/teams.schema.js";
 import { createWebhookBody, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody } from "../webhooks/webhooks.schema.js";
@@ -118,10 +119,22 @@ const github: ApiRoute[] = [
   { method: "get", path: "/github/actions", tag: "github", summary: "Writes to GitHub (comments, reviews, closes) and how they went", query: actionsQuery, paginated: true, ok: [200, "A page of GitHub actions"] },
 ];
 
+const stats: ApiRoute[] = [
+  {
+    method: "get",
+    path: "/stats/deliveries",
+    tag: "stats",
+    summary: "The org's deliveries per bucket by status over a window (default 1h in 1m buckets), with the received backlog and its oldest delivery's age",
+    query: deliveryStatsQuery,
+    ok: [200, "Buckets (oldest first, the last one is current), totals and the backlog"],
+    errors: [422],
+  },
+];
+
 const platform: ApiRoute[] = [
   { method: "get", path: "/events", tag: "events", summary: "The org's domain events as Server-Sent Events (resume with Last-Event-ID)", access: "events", query: eventsQuery, ok: [200, "text/event-stream"], errors: [503] },
   { method: "get", path: "/openapi.json", tag: "meta", summary: "This document", access: "public", ok: [200, "OpenAPI 3.1 document"] },
 ];
 
 /** Every /api/v1 route. A test walks the Express router and the receive listener to keep this list whole. */
-export const API_ROUTES: ApiRoute[] = [...apiKeys, ...teams, ...tasks, ...reviews, ...webhooks, ...outbound, ...github, ...platform];
+export const API_ROUTES: ApiRoute[] = [...apiKeys, ...teams, ...tasks, ...reviews, ...webhooks, ...outbound, ...github, ...stats, ...platform];
