@@ -1,9 +1,16 @@
+import { z } from "zod";
 import type { DomainEvent } from "../features/events/events.store.js";
 
 /** A domain event as it travels on the bus: JSON-safe (created_at as ISO text). */
-export interface BusEvent extends Omit<DomainEvent, "created_at"> {
-  created_at: string;
-}
+export const busEventSchema = z.object({
+  id: z.number().int().positive(),
+  org_id: z.string().min(1),
+  team_id: z.string().min(1).nullable(),
+  type: z.string().min(1),
+  data: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+});
+export type BusEvent = z.infer<typeof busEventSchema>;
 
 export interface BusListener {
   onEvent(event: BusEvent): void;

@@ -190,6 +190,7 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
   async function gapClosed(missing: number, next: number): Promise<boolean> {
     if (gap?.id !== missing) {
       gap = { id: missing, seenAt: Date.now(), horizon: await currentXidHorizon(knex), ended: false };
+      log.debug({ missing: `${missing}..${next - 1}`, held: next }, "holding events behind ids not yet committed");
       return false;
     }
     if (gap.ended) {

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { eventChannel, type BusEvent, type BusListener, type EventBus } from "./event-bus.js";
+import { busEventSchema, eventChannel, type BusEvent, type BusListener, type EventBus } from "./event-bus.js";
 
 const MAX_RECONNECT_DELAY_MS = 2_000;
 // A subscription made just as Redis comes back may land after the first catch-up: do a second one.
@@ -46,10 +46,8 @@ export function createRedisEventBus(url: string, logger: Logger): EventBus {
   });
 
   subscriber.on("message", (channel: string, message: string) => {
-    let event: BusEvent;
-    try {
-      event = JSON.parse(message) as BusEvent;
-    } catch {
+    const event = parseBusEvent(message);
+    if (!event) {
       logger.warn({ channel }, "ignoring a malformed message on an events channel");
       return;
     }
@@ -94,4 +92,14 @@ export function createRedisEventBus(url: string, logger: Logger): EventBus {
       await Promise.all([publisher, subscriber].map((client) => client.quit().catch(() => client.disconnect())));
     },
   };
+}
+
+/** A message from an events channel as a BusEvent, or undefined when it is not one (anyone with Redis access can publish). */
+export function parseBusEvent(message: string): BusEvent | undefined {
+  try {
+    const parsed = busEventSchema.safeParse(JSON.parse(message));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

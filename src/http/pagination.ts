@@ -25,6 +25,17 @@ export function decodeCursor<T>(cursor: string | undefined, schema: z.ZodType<T>
   return parsed.data;
 }
 
+/**
+ * One page of a keyset listing: `rows` were fetched with `limit + 1`, so a row beyond `limit`
+ * means there is a next page, linked from the last row's position. Returns the page's rows.
+ */
+export function takePage<T>(req: Request, res: Response, publicUrl: string, rows: T[], limit: number, positionOf: (last: T) => unknown): T[] {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  setNextLink(req, res, publicUrl, rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : undefined);
+  return page;
+}
+
 /** Sets `Link: <…>; rel="next"` (same path and filters, new cursor) when there is a next page. */
 export function setNextLink(req: Request, res: Response, publicUrl: string, nextCursor: string | undefined): void {
   if (!nextCursor) return;

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BusEvent, EventBus } from "../../src/bus/event-bus.js";
 import { startEventRelay, type EventRelay } from "../../src/bus/event-relay.js";
 import { createMemoryEventBus } from "../../src/bus/memory-event-bus.js";
@@ -26,13 +26,10 @@ function recordingBus(shared = false): EventBus & { published: BusEvent[] } {
   };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = (check: () => boolean, what: string, timeout = 10_000) =>
+  vi.waitFor(() => {
+    if (!check()) throw new Error(`still waiting for ${what}`);
+  }, { timeout, interval: 20 });
 
 describe("event relay", () => {
   let db: TestDatabase;
@@ -67,7 +64,16 @@ describe("event relay", () => {
 
   it("holds a later event until an earlier id commits, then publishes both in id order", async () => {
     const bus = recordingBus();
-    const relay = await start(bus);
+    const logLines: string[] = [];
+    const relay = await startEventRelay({
+      knex: db.knex,
+      databaseUrl: db.url,
+      bus,
+      logger: pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }),
+      pollMs: 100,
+      gapGraceMs: 60_000,
+    });
+    relays.push(relay);
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let slowId = 0;
@@ -78,8 +84,8 @@ describe("event relay", () => {
     await until(() => slowId > 0, "the slow insert");
     const fastId = await append("test.fast");
     expect(fastId).toBeGreaterThan(slowId);
-    // Give the relay every chance to get it wrong: it was woken by the commit of the later id.
-    await sleep(400);
+    // The marker: the relay has read the later id and says it holds it behind the missing one.
+    await vi.waitFor(() => expect(logLines.map((line) => JSON.parse(line)).some((entry) => entry.held === fastId)).toBe(true), { timeout: 10_000 });
     expect(bus.published.map((event) => event.id)).not.toContain(fastId);
     expect(await relay.settledId()).toBeLessThan(slowId);
     release();

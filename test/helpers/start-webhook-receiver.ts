@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { waitFor } from "./wait-for.js";
 
 export interface ReceivedRequest {
   method: string;
@@ -47,11 +48,7 @@ export async function startWebhookReceiver(
     url: `http://127.0.0.1:${port}/hook`,
     requests,
     async waitForRequests(count, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (requests.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} requests, got ${requests.length} within ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await waitFor(() => requests.length >= count, `${count} requests (got ${requests.length})`, timeoutMs);
       return requests;
     },
     async close() {
@@ -61,13 +58,7 @@ export async function startWebhookReceiver(
   };
 }
 
-/** Polls `check` until it returns a truthy value (fails after `timeoutMs`). */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** waitFor with the timeout first, as the outbound tests call it. */
+export function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+  return waitFor(check, what, timeoutMs, 50) as Promise<T>;
 }

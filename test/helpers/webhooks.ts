@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { signBody } from "../../src/features/webhooks/verify-signature.js";
+import { githubSignature } from "./github-signature.js";
 import type { TestApp, TestResponse } from "./test-app.js";
 import { request } from "./test-app.js";
 import { waitFor } from "./wait-for.js";
@@ -52,7 +52,7 @@ export async function sendDelivery(baseUrl: string, webhook: { id: string; secre
     ...(options.event ? { "x-github-event": options.event } : {}),
     ...options.headers,
   };
-  const signature = options.signature === undefined ? signBody(webhook.secret, body) : options.signature;
+  const signature = options.signature === undefined ? await githubSignature(webhook.secret, body) : options.signature;
   if (signature !== null) headers["x-hub-signature-256"] = signature;
   const res = await request(baseUrl, "POST", `/api/v1/webhooks/${webhook.id}/receive`, { body, headers });
   return { ...res, guid };

@@ -3,7 +3,8 @@ import { countTaskEvents } from "../events/events.store.js";
 import { enqueueGithubAction } from "../github/github-outbox.store.js";
 import { listSubtasks, type Task } from "../tasks/tasks.store.js";
 import { formatTaskRanges } from "./format-task-ranges.js";
-import { CLOSED_ON_GITHUB, githubIssueSource } from "./github-issue-source.js";
+import type { TaskDone } from "../tasks/task-done-hook.js";
+import { githubIssueSource } from "./github-issue-source.js";
 
 /** The comment posted on an issue whose task is done: its sub-tasks as ranges, or the task itself. */
 export function resolutionComment(taskId: number, subtaskIds: number[]): string {
@@ -17,9 +18,9 @@ export function resolutionComment(taskId: number, subtaskIds: number[]): string 
  * task's completions, so a retried transaction or sender never posts twice, while a task reopened
  * and finished again is announced again. Nothing is posted when GitHub itself closed the issue.
  */
-export async function announceResolution(trx: Queryable, task: Task, reason?: string): Promise<void> {
+export async function announceResolution(trx: Queryable, task: Task, done: TaskDone): Promise<void> {
   const parsed = githubIssueSource.safeParse(task.source);
-  if (!parsed.success || reason === CLOSED_ON_GITHUB) return;
+  if (!parsed.success || done.mirrorsGithubIssue) return;
   const source = parsed.data;
   const subtasks = await listSubtasks(trx, task.org_id, task.id);
   const round = Math.max(1, await countTaskEvents(trx, task.org_id, task.id, "task.completed"));

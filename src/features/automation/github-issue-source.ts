@@ -19,5 +19,3 @@ export function issueSourceKey(repository: string, issueNumber: number): string 
   return `github:issue:${repository.toLowerCase()}#${issueNumber}`;
 }
 
-/** The status-change reason used when GitHub itself closed the issue (no need to announce it there). */
-export const CLOSED_ON_GITHUB = "issue closed on GitHub";

@@ -6,7 +6,7 @@ import { changeTaskStatus, createTask } from "../tasks/tasks.service.js";
 import { findTaskBySourceKey, updateTask, type Task } from "../tasks/tasks.store.js";
 import { taskEvent } from "../tasks/task-event.js";
 import { appendEvents } from "../events/events.store.js";
-import { CLOSED_ON_GITHUB, issueSourceKey, type GithubIssueSource } from "./github-issue-source.js";
+import { issueSourceKey, type GithubIssueSource } from "./github-issue-source.js";
 import { issuePayload, parsePayload, type IssuePayload } from "./github-payloads.js";
 import { priorityFromLabels, taskTypeFromLabels } from "./label-mapping.js";
 import { lockKey } from "../../db/lock-key.js";
@@ -124,8 +124,8 @@ async function followState(trx: Knex.Transaction, task: Task, payload: IssuePayl
   const { issue } = payload;
   const target = issue.state === "open" ? "todo" : issue.state_reason === "not_planned" ? "cancelled" : "done";
   if (task.status === target) return task;
-  const reason = issue.state === "open" ? "issue reopened on GitHub" : CLOSED_ON_GITHUB;
-  const updated = await changeTaskStatus(trx, task, target, { enforceTransitions: false, reason });
+  const reason = issue.state === "open" ? "issue reopened on GitHub" : "issue closed on GitHub";
+  const updated = await changeTaskStatus(trx, task, target, { enforceTransitions: false, reason, mirrorsGithubIssue: true });
   actions.push(`task #${task.id} ${task.status} → ${target}`);
   return updated;
 }

@@ -2,15 +2,21 @@ import type { Knex } from "knex";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { changeTaskStatus } from "../tasks/tasks.service.js";
 import { findTask, findTaskBySourceKey, type Task } from "../tasks/tasks.store.js";
-import type { TaskStatus } from "../tasks/tasks.schema.js";
+import { OPEN_TASK_STATUSES, type TaskStatus } from "../tasks/tasks.schema.js";
 import { issueSourceKey } from "./github-issue-source.js";
 import { parsePayload, pullRequestPayload, type PullRequestPayload } from "./github-payloads.js";
 import { lockKey } from "../../db/lock-key.js";
 import { parseTaskLinks } from "./parse-task-links.js";
 import { sameRepository } from "../webhooks/repository-entitlement.js";
 
+/**
+ * What happened to the pull request: the payload's action, except that a merged close is `merged`
+ * (the delivery's event type already says so; see githubEventType).
+ */
+export type PullRequestAction = string;
+
 /** Extra work on a pull request event, run in the same transaction (the Reviews feature requests reviews here). */
-export type PullRequestHook = (trx: Knex.Transaction, input: DeliveryInput, pr: PullRequestPayload, linked: Task[]) => Promise<string[]>;
+export type PullRequestHook = (trx: Knex.Transaction, input: DeliveryInput, event: { payload: PullRequestPayload; action: PullRequestAction; linked: Task[] }) => Promise<string[]>;
 
 interface Move {
   to: TaskStatus;
@@ -22,7 +28,7 @@ const MOVES: Record<string, Move | undefined> = {
   opened: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request opened" },
   ready_for_review: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request ready for review" },
   reopened: { to: "in_review", from: ["todo", "in_progress"], reason: "pull request reopened" },
-  merged: { to: "done", from: ["todo", "in_progress", "in_review"], reason: "pull request merged" },
+  merged: { to: "done", from: [...OPEN_TASK_STATUSES], reason: "pull request merged" },
   closed: { to: "in_progress", from: ["in_review"], reason: "pull request closed without merging" },
 };
 
@@ -38,7 +44,7 @@ export async function applyPullRequestEvent(trx: Knex.Transaction, input: Delive
   await lockKey(trx, `github:pull:${repository.toLowerCase()}#${pr.number}`);
 
   const linked = await findLinkedTasks(trx, input.webhook.org_id, payload);
-  const action = input.delivery.event_type === "pull_request.merged" ? "merged" : payload.action;
+  const action: PullRequestAction = input.delivery.event_type === "pull_request.merged" ? "merged" : payload.action;
   const actions: string[] = [];
   const move = MOVES[action];
   if (move && pr.draft && (action === "opened" || action === "reopened")) {
@@ -55,7 +61,7 @@ export async function applyPullRequestEvent(trx: Knex.Transaction, input: Delive
   if (actions.length === 0) {
     actions.push(linked.length ? `linked tasks ${linked.map((t) => `#${t.id}`).join(", ")} unchanged` : `pull request #${pr.number} links no task`);
   }
-  for (const hook of hooks) actions.push(...(await hook(trx, input, payload, linked)));
+  for (const hook of hooks) actions.push(...(await hook(trx, input, { payload, action, linked })));
   return { actions };
 }
 

@@ -1,4 +1,5 @@
 import type { BusEvent } from "../../bus/event-bus.js";
+import { matchesEventType } from "../../lib/event-type-pattern.js";
 
 export interface EventFilter {
   /** Exact types or prefixes ending in `*` (`task.*`); empty or `*` means all. */
@@ -10,7 +11,5 @@ export interface EventFilter {
 export function matchesEventFilter(filter: EventFilter, event: Pick<BusEvent, "type" | "team_id">): boolean {
   if (filter.team_id && event.team_id !== filter.team_id) return false;
   if (filter.types.length === 0) return true;
-  return filter.types.some((pattern) =>
-    pattern.endsWith("*") ? event.type.startsWith(pattern.slice(0, -1)) : event.type === pattern,
-  );
+  return matchesEventType(filter.types, event.type);
 }

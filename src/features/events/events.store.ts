@@ -1,4 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
+import { whereEventTypeMatches } from "../../lib/event-type-pattern.js";
 import { enqueueOutboundDeliveries } from "../notifications/enqueue-outbound-deliveries.js";
 import type { DomainEvent, DomainEventInput } from "./domain-event.js";
 
@@ -60,15 +61,7 @@ export async function listEvents(db: Queryable, query: ListEventsQuery): Promise
     .orderBy("id", "asc")
     .limit(query.limit ?? 500);
   if (query.up_to_id !== undefined) q.where("id", "<=", query.up_to_id);
-  const types = query.types ?? [];
-  if (types.length && !types.includes("*")) {
-    const exact = types.filter((type) => !type.endsWith("*"));
-    const prefixes = types.filter((type) => type.endsWith("*")).map((type) => type.slice(0, -1));
-    q.where((where) => {
-      if (exact.length) where.orWhereIn("type", exact);
-      for (const prefix of prefixes) where.orWhereRaw("left(type, ?) = ?", [prefix.length, prefix]);
-    });
-  }
+  if (query.types?.length) whereEventTypeMatches(q, "type", query.types);
   if (query.team_id) q.where("team_id", query.team_id);
   return (await q) as DomainEvent[];
 }

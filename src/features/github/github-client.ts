@@ -14,7 +14,8 @@ export interface PullRequestFile {
   status: string;
   additions: number;
   deletions: number;
-  changes: number;
+  changes?: number;
+  /** The diff hunks; absent for binary or very large files. */
   patch?: string;
   previous_filename?: string;
 }

@@ -58,6 +58,10 @@ export interface GithubActionRow extends ClaimedGithubAction {
 const CLAIM_COLUMNS = ["id", "org_id", "kind", "repository", "installation_id", "dedupe_key", "request", "task_id", "attempts", "created_at"] as const;
 const ROW_COLUMNS = [...CLAIM_COLUMNS, "status", "next_attempt_at", "last_error", "result", "sent_at"] as const;
 
+/** A GitHub write as its org reads it (GET /github/actions, a task's github_updates): the row without the org. */
+export type GithubActionView = Omit<GithubActionRow, "org_id">;
+const VIEW_COLUMNS = ROW_COLUMNS.filter((column) => column !== "org_id");
+
 /**
  * Claims due pending rows for this sender (SKIP LOCKED; a lease so a crashed sender's rows
  * come back) and counts the attempt now: a row with attempts > 1 may already have reached GitHub.
@@ -101,8 +105,8 @@ export async function listGithubActions(
   db: Queryable,
   orgId: string,
   options: { task_id?: number; status?: GithubActionStatus; before_id?: number; limit: number },
-): Promise<GithubActionRow[]> {
-  const q = db("github_outbox").select(ROW_COLUMNS).where({ org_id: orgId });
+): Promise<GithubActionView[]> {
+  const q = db("github_outbox").select(VIEW_COLUMNS).where({ org_id: orgId });
   if (options.task_id) q.where({ task_id: options.task_id });
   if (options.status) q.where({ status: options.status });
   if (options.before_id) q.where("id", "<", options.before_id);

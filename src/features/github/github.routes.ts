@@ -1,7 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import type { AppContext } from "../../app-context.js";
-import { decodeCursor, encodeCursor, paginationQuery, setNextLink } from "../../http/pagination.js";
+import { decodeCursor, paginationQuery, takePage } from "../../http/pagination.js";
 import { parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { listGithubActions } from "./github-outbox.store.js";
@@ -36,10 +36,7 @@ export function createGithubRouter(ctx: AppContext): Router {
       before: decodeCursor(query.cursor, unroutedCursor),
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    setNextLink(req, res, ctx.config.PUBLIC_URL, rows.length > query.limit && last ? encodeCursor({ received_at: last.received_at.toISOString(), id: last.id }) : undefined);
-    res.json(page);
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ received_at: last.received_at.toISOString(), id: last.id })));
   });
 
   /** The org's writes to GitHub (comments, closes, reviews, labels) with status and, when not sent, why. */
@@ -51,10 +48,7 @@ export function createGithubRouter(ctx: AppContext): Router {
       before_id: decodeCursor(query.cursor, actionsCursor)?.id,
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    setNextLink(req, res, ctx.config.PUBLIC_URL, rows.length > query.limit && last ? encodeCursor({ id: last.id }) : undefined);
-    res.json(page.map(({ org_id: _orgId, ...row }) => row));
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ id: last.id })));
   });
 
   return router;

@@ -1,5 +1,6 @@
 import type { TaskPriority, TaskStatus, TaskType } from "../tasks/tasks.schema.js";
 import type { Task } from "../tasks/tasks.store.js";
+import type { VerdictBody } from "../reviews/reviews.schema.js";
 
 /** A value as JSON carries it: dates become ISO strings. */
 type OnTheWire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
@@ -32,11 +33,8 @@ export interface NewSubtask {
 /** Reviews belong to the Reviews feature; the client passes them through as the API shapes them. */
 export type ApiReview = Record<string, unknown>;
 
-export interface ReviewVerdict {
-  verdict: "approve" | "request_changes" | "reject";
-  summary: string;
-  comments: { path: string; line: number; side?: "LEFT" | "RIGHT"; start_line?: number; body: string }[];
-}
+/** The verdict body as POST /reviews/{id}/verdict takes it. */
+export type ReviewVerdict = VerdictBody;
 
 /** An error answer of the API (`{"error":{"code","message","details"}}`), or no answer at all (status 0). */
 export class EntourageApiError extends Error {

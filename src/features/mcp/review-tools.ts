@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { REVIEW_VERDICTS } from "../reviews/reviews.schema.js";
 import type { ToolDeps } from "./task-tools.js";
 import { runTool } from "./tool-result.js";
 
@@ -43,7 +44,7 @@ export function registerReviewTools(server: McpServer, { api, agentId }: ToolDep
         "or `reject`. Each comment is anchored to a changed file (`path`) and a positive `line`; Entourage posts the review on the pull request.",
       inputSchema: {
         review_id: reviewId,
-        verdict: z.enum(["approve", "request_changes", "reject"]),
+        verdict: z.enum(REVIEW_VERDICTS),
         summary: z.string().min(1).max(65_000).describe("The review's overall message"),
         comments: z
           .array(

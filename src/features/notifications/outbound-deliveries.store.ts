@@ -58,7 +58,7 @@ export async function insertOutboundDeliveries(db: Queryable, rows: NewOutboundD
 }
 
 /** A delivery claimed by one sender until `locked_until`; `claim_token` proves it still holds it. */
-export interface ClaimedDelivery extends Pick<OutboundDeliveryRow, "id" | "org_id" | "endpoint_id" | "event_type" | "body" | "attempt_count" | "retry_index"> {
+export interface ClaimedOutboundDelivery extends Pick<OutboundDeliveryRow, "id" | "org_id" | "endpoint_id" | "event_type" | "body" | "attempt_count" | "retry_index"> {
   claim_token: string;
 }
 
@@ -69,7 +69,7 @@ export interface ClaimedDelivery extends Pick<OutboundDeliveryRow, "id" | "org_i
 export async function claimDueDeliveries(
   db: Queryable,
   options: { limit: number; leaseMs: number; excludeEndpoints: string[] },
-): Promise<ClaimedDelivery[]> {
+): Promise<ClaimedOutboundDelivery[]> {
   const result = await db.raw(
     `WITH due AS (
        SELECT d.id FROM outbound_deliveries d
@@ -87,11 +87,11 @@ export async function claimDueDeliveries(
      RETURNING d.id, d.org_id, d.endpoint_id, d.event_type, d.body, d.attempt_count, d.retry_index, d.claim_token`,
     [options.excludeEndpoints, options.limit, options.leaseMs],
   );
-  return result.rows as ClaimedDelivery[];
+  return result.rows as ClaimedOutboundDelivery[];
 }
 
 /** Gives a claimed delivery back untouched (this sender had no room for it). */
-export async function releaseDelivery(db: Queryable, claim: ClaimedDelivery): Promise<void> {
+export async function releaseOutboundDelivery(db: Queryable, claim: ClaimedOutboundDelivery): Promise<void> {
   await db("outbound_deliveries").where({ id: claim.id, claim_token: claim.claim_token }).update({ locked_until: null, claim_token: null });
 }
 
@@ -111,7 +111,7 @@ export interface AttemptOutcome {
  * Logs one attempt and moves the delivery on, if this sender still holds the claim;
  * returns false when its lease was lost (another sender owns the delivery now).
  */
-export async function recordAttempt(db: Queryable, claim: ClaimedDelivery, outcome: AttemptOutcome): Promise<boolean> {
+export async function recordAttempt(db: Queryable, claim: ClaimedOutboundDelivery, outcome: AttemptOutcome): Promise<boolean> {
   const updated = await db("outbound_deliveries")
     .where({ id: claim.id, claim_token: claim.claim_token })
     .update({
@@ -139,7 +139,7 @@ export async function recordAttempt(db: Queryable, claim: ClaimedDelivery, outco
 }
 
 /** Deliveries of one endpoint, newest event first, before a keyset position. */
-export async function listDeliveries(
+export async function listOutboundDeliveryRows(
   db: Queryable,
   query: { endpoint_id: string; status?: OutboundDeliveryStatus; before?: { event_id: number; id: string }; limit: number },
 ): Promise<OutboundDeliveryRow[]> {
@@ -156,7 +156,7 @@ export async function listDeliveries(
   return (await q) as OutboundDeliveryRow[];
 }
 
-export async function findDelivery(db: Queryable, endpointId: string, id: string): Promise<OutboundDeliveryRow | undefined> {
+export async function findOutboundDeliveryRow(db: Queryable, endpointId: string, id: string): Promise<OutboundDeliveryRow | undefined> {
   return (await db("outbound_deliveries").select(COLUMNS).where({ endpoint_id: endpointId, id }).first()) as OutboundDeliveryRow | undefined;
 }
 

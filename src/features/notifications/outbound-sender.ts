@@ -9,9 +9,9 @@ import { openSecret } from "../../lib/secret-box.js";
 import {
   claimDueDeliveries,
   recordAttempt,
-  releaseDelivery,
+  releaseOutboundDelivery,
   type AttemptOutcome,
-  type ClaimedDelivery,
+  type ClaimedOutboundDelivery,
 } from "./outbound-deliveries.store.js";
 import { disableOutboundWebhook } from "./outbound-webhooks.service.js";
 import { clearOutboundWebhookFailing, findOutboundWebhooksByIds, markOutboundWebhookFailing, type OutboundWebhookRow } from "./outbound-webhooks.store.js";
@@ -126,7 +126,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
       const endpoint = endpoints.get(claim.endpoint_id);
       const count = perEndpoint.get(claim.endpoint_id) ?? 0;
       if (!endpoint || count >= options.perEndpointConcurrency) {
-        await releaseDelivery(deps.knex, claim);
+        await releaseOutboundDelivery(deps.knex, claim);
         again = true;
         continue;
       }
@@ -144,7 +144,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
     }
   };
 
-  const attemptDelivery = async (claim: ClaimedDelivery, endpoint: OutboundWebhookRow) => {
+  const attemptDelivery = async (claim: ClaimedOutboundDelivery, endpoint: OutboundWebhookRow) => {
     const attemptedAt = new Date();
     let credentials: { secrets: string[]; apiKey: string | null };
     try {
@@ -176,7 +176,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
         };
     if (shutdown.signal.aborted && response.status_code === null) {
       // Cut short by our own shutdown: not the receiver's fault, so hand it straight to another sender.
-      await releaseDelivery(deps.knex, claim);
+      await releaseOutboundDelivery(deps.knex, claim);
       return;
     }
     const outcome = settle(claim, response, attemptedAt, options);
@@ -228,7 +228,7 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
 }
 
 /** The outcome of one attempt: delivered (2xx), retry (per schedule or Retry-After), or failed for good. */
-export function settle(claim: Pick<ClaimedDelivery, "retry_index">, response: OutboundResponse, attemptedAt: Date, options: OutboundSenderOptions): AttemptOutcome {
+export function settle(claim: Pick<ClaimedOutboundDelivery, "retry_index">, response: OutboundResponse, attemptedAt: Date, options: OutboundSenderOptions): AttemptOutcome {
   const base = {
     attempted_at: attemptedAt,
     duration_ms: response.duration_ms,

@@ -1,7 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import type { AppContext } from "../../app-context.js";
-import { decodeCursor, encodeCursor, setNextLink } from "../../http/pagination.js";
+import { decodeCursor, takePage } from "../../http/pagination.js";
 import { parseInput, uuidParam } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import {
@@ -19,7 +19,7 @@ import {
   redeliverOutboundDelivery,
   removeOutboundWebhook,
   rotateOutboundWebhookSecret,
-  toView,
+  toOutboundWebhookView,
   type OutboundServiceDeps,
 } from "./outbound-webhooks.service.js";
 import { listOutboundWebhooks } from "./outbound-webhooks.store.js";
@@ -47,14 +47,11 @@ export function createOutboundWebhooksRouter(ctx: AppContext): Router {
     const query = parseInput(listOutboundWebhooksQuery, req.query);
     const after = decodeCursor(query.cursor, endpointCursor);
     const rows = await listOutboundWebhooks(ctx.knex, { org_id: requestAuth(req).orgId, after, limit: query.limit + 1 });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    setNextLink(req, res, ctx.config.PUBLIC_URL, rows.length > query.limit && last ? encodeCursor({ created_at: last.created_at.toISOString(), id: last.id }) : undefined);
-    res.json(page.map(toView));
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ created_at: last.created_at.toISOString(), id: last.id })).map(toOutboundWebhookView));
   });
 
   router.get("/outbound-webhooks/:id", async (req, res) => {
-    res.json(toView(await getOutboundWebhook(ctx.knex, requestAuth(req).orgId, endpointId(req.params.id))));
+    res.json(toOutboundWebhookView(await getOutboundWebhook(ctx.knex, requestAuth(req).orgId, endpointId(req.params.id))));
   });
 
   router.patch("/outbound-webhooks/:id", async (req, res) => {
@@ -77,10 +74,7 @@ export function createOutboundWebhooksRouter(ctx: AppContext): Router {
     const query = parseInput(listOutboundDeliveriesQuery, req.query);
     const before = decodeCursor(query.cursor, deliveryCursor);
     const rows = await listOutboundDeliveries(ctx.knex, requestAuth(req).orgId, id, { status: query.status, before, limit: query.limit + 1 });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    setNextLink(req, res, ctx.config.PUBLIC_URL, rows.length > query.limit && last ? encodeCursor({ event_id: last.event_id, id: last.id }) : undefined);
-    res.json(page);
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ event_id: last.event_id, id: last.id })));
   });
 
   router.get("/outbound-webhooks/:id/deliveries/:deliveryId", async (req, res) => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { paginationQuery } from "../../http/pagination.js";
+import { matchesEventType } from "../../lib/event-type-pattern.js";
 
 /** Event types an endpoint can subscribe to; `task.*`, `review.*` and `*` are wildcards. */
 export const OUTBOUND_EVENT_TYPES = [
@@ -21,7 +22,7 @@ const DELIVERABLE: ReadonlySet<string> = new Set(OUTBOUND_EVENT_TYPES);
 /** True when a subscription list covers an event type (exact name or wildcard); `*` covers the listed types only. */
 export function subscribesTo(subscriptions: readonly string[], type: string): boolean {
   if (!DELIVERABLE.has(type)) return false;
-  return subscriptions.some((pattern) => pattern === "*" || pattern === type || (pattern.endsWith(".*") && type.startsWith(pattern.slice(0, -1))));
+  return matchesEventType(subscriptions, type);
 }
 
 const eventName = z.enum([...OUTBOUND_EVENT_TYPES, ...WILDCARDS], {

@@ -8,9 +8,9 @@ import { appendEvents } from "../events/events.store.js";
 import { announceOutboundChange } from "./announce-outbound-change.js";
 import { findTeam } from "../teams/teams.store.js";
 import {
-  findDelivery,
+  findOutboundDeliveryRow,
   listAttempts,
-  listDeliveries,
+  listOutboundDeliveryRows,
   requeueDelivery,
   type OutboundAttemptRow,
   type OutboundDeliveryRow,
@@ -54,7 +54,7 @@ export interface OutboundWebhookView {
   updated_at: Date;
 }
 
-export function toView(row: OutboundWebhookRow): OutboundWebhookView {
+export function toOutboundWebhookView(row: OutboundWebhookRow): OutboundWebhookView {
   const rotating = row.previous_secret_expires_at && row.previous_secret_expires_at > new Date();
   return {
     id: row.id,
@@ -96,7 +96,7 @@ export async function createOutboundWebhook(
     api_key_sealed: body.api_key ? sealSecret(deps.encryptionKey, body.api_key) : null,
   });
   await announceOutboundChange(deps.knex, row, "created");
-  return { ...toView(row), secret };
+  return { ...toOutboundWebhookView(row), secret };
 }
 
 export async function getOutboundWebhook(db: Queryable, orgId: string, id: string): Promise<OutboundWebhookRow> {
@@ -118,7 +118,7 @@ export async function patchOutboundWebhook(deps: OutboundServiceDeps, orgId: str
   if (body.active === false) Object.assign(changes, { active: false, disabled_at: new Date(), disabled_reason: "disabled by a user" });
   const row = await updateOutboundWebhook(deps.knex, orgId, id, changes);
   await announceOutboundChange(deps.knex, row, "updated");
-  return toView(row);
+  return toOutboundWebhookView(row);
 }
 
 export async function removeOutboundWebhook(knex: Knex, orgId: string, id: string): Promise<void> {
@@ -146,11 +146,11 @@ export async function rotateOutboundWebhookSecret(
       previous_secret_expires_at: new Date(Date.now() + SECRET_ROTATION_OVERLAP_MS),
     });
     await announceOutboundChange(trx, row, "secret_rotated");
-    return { ...toView(row), secret };
+    return { ...toOutboundWebhookView(row), secret };
   });
 }
 
-export interface DeliveryView {
+export interface OutboundDeliveryView {
   id: string;
   endpoint_id: string;
   event: string;
@@ -172,32 +172,32 @@ export async function listOutboundDeliveries(
   orgId: string,
   endpointId: string,
   query: { status?: OutboundDeliveryStatus; before?: { event_id: number; id: string }; limit: number },
-): Promise<DeliveryView[]> {
+): Promise<OutboundDeliveryView[]> {
   await getOutboundWebhook(db, orgId, endpointId);
   return readSnapshot(db, async (snapshot) => {
-    const rows = await listDeliveries(snapshot, { endpoint_id: endpointId, ...query });
+    const rows = await listOutboundDeliveryRows(snapshot, { endpoint_id: endpointId, ...query });
     const attempts = await listAttempts(snapshot, rows.map((row) => row.id));
-    return rows.map((row) => deliveryView(row, attempts));
+    return rows.map((row) => outboundDeliveryView(row, attempts));
   });
 }
 
-export async function getOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<DeliveryView> {
+export async function getOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<OutboundDeliveryView> {
   await getOutboundWebhook(db, orgId, endpointId);
   return readSnapshot(db, async (snapshot) => {
-    const row = await findDelivery(snapshot, endpointId, deliveryId);
+    const row = await findOutboundDeliveryRow(snapshot, endpointId, deliveryId);
     if (!row) throw new NotFoundError(`Delivery ${deliveryId} not found`);
-    return { ...deliveryView(row, await listAttempts(snapshot, [row.id])), payload: JSON.parse(row.body) };
+    return { ...outboundDeliveryView(row, await listAttempts(snapshot, [row.id])), payload: JSON.parse(row.body) };
   });
 }
 
 /** Sends a delivery again (same id and body), now, with a fresh retry schedule. */
-export async function redeliverOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<DeliveryView> {
+export async function redeliverOutboundDelivery(db: Queryable, orgId: string, endpointId: string, deliveryId: string): Promise<OutboundDeliveryView> {
   const endpoint = await getOutboundWebhook(db, orgId, endpointId);
-  const row = await findDelivery(db, endpointId, deliveryId);
+  const row = await findOutboundDeliveryRow(db, endpointId, deliveryId);
   if (!row) throw new NotFoundError(`Delivery ${deliveryId} not found`);
   if (!endpoint.active) throw new ConflictError(`Outbound webhook ${endpointId} is disabled; re-activate it first (PATCH {"active": true})`);
   const requeued = await requeueDelivery(db, row.id);
-  return deliveryView(requeued, await listAttempts(db, [row.id]));
+  return outboundDeliveryView(requeued, await listAttempts(db, [row.id]));
 }
 
 /** Turns an endpoint off for good reason and says so with an `outbound_webhook.disabled` event. */
@@ -212,7 +212,7 @@ export async function disableOutboundWebhook(knex: Knex, endpoint: Pick<Outbound
   });
 }
 
-function deliveryView(row: OutboundDeliveryRow, attempts: OutboundAttemptRow[]): DeliveryView {
+function outboundDeliveryView(row: OutboundDeliveryRow, attempts: OutboundAttemptRow[]): OutboundDeliveryView {
   return {
     id: row.id,
     endpoint_id: row.endpoint_id,

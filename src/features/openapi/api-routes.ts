@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { createKeyBody, tokenBody } from "../auth/auth.routes.js";
 import { eventsQuery } from "../events/events.routes.js";
 import { manifestBody } from "../github/github-app.routes.js";
@@ -12,8 +12,18 @@ import {
 } from "../notifications/outbound-webhooks.schema.js";
 import { listReviewsQuery, verdictBody } from "../reviews/reviews.schema.js";
 import { deliveryStatsQuery } from "../stats/stats.schema.js";
-import { createSubtasksBody, createTaskBody, createTaskCommentBody, listTaskCommentsQuery, listTasksQuery, updateTaskBody } from "../tasks/tasks.schema.js";
-import { createAgentBody, createTeamBody, updateAgentBody } from "../teams/teams.schema.js";
+import {
+  createSubtasksBody,
+  createTaskBody,
+  createTaskCommentBody,
+  listTaskCommentsQuery,
+  listTasksQuery,
+  taskCommentOutput,
+  taskDetailOutput,
+  taskOutput,
+  updateTaskBody,
+} from "../tasks/tasks.schema.js";
+import { agentOutput, createAgentBody, createTeamBody, teamOutput, updateAgentBody } from "../teams/teams.schema.js";
 import { createWebhookBody, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody } from "../webhooks/webhooks.schema.js";
 
 export type HttpMethod = "get" | "post" | "patch" | "put" | "delete";
@@ -32,6 +42,8 @@ export interface ApiRoute {
   access?: "api" | "public" | "signature" | "events";
   body?: z.ZodType;
   query?: z.ZodType;
+  /** The success answer's body, as the route's service types it (timestamps are ISO text on the wire). */
+  response?: z.ZodType;
   /** The success status and what it returns. */
   ok: [status: number, description: string];
   /** Answers besides the usual ones (400 with a body or query, 401, 404 with a path id). */
@@ -53,21 +65,21 @@ const apiKeys: ApiRoute[] = [
 ];
 
 const teams: ApiRoute[] = [
-  { method: "get", path: "/teams", tag: "teams", summary: "List teams", ok: [200, "Teams"] },
-  { method: "post", path: "/teams", tag: "teams", summary: "Create a team", body: createTeamBody, ok: [201, "The team"], errors: [409] },
-  { method: "get", path: "/teams/{id}/agents", tag: "teams", summary: "List a team's agents", ok: [200, "Agents"] },
-  { method: "post", path: "/teams/{id}/agents", tag: "teams", summary: "Add an agent to a team", body: createAgentBody, ok: [201, "The agent"], errors: [409] },
-  { method: "patch", path: "/agents/{id}", tag: "teams", summary: "Change an agent (role, status, name)", body: updateAgentBody, ok: [200, "The agent"], errors: [409] },
+  { method: "get", path: "/teams", tag: "teams", summary: "List teams", response: z.array(teamOutput), ok: [200, "Teams"] },
+  { method: "post", path: "/teams", tag: "teams", summary: "Create a team", body: createTeamBody, response: teamOutput, ok: [201, "The team"], errors: [409] },
+  { method: "get", path: "/teams/{id}/agents", tag: "teams", summary: "List a team's agents", response: z.array(agentOutput), ok: [200, "Agents"] },
+  { method: "post", path: "/teams/{id}/agents", tag: "teams", summary: "Add an agent to a team", body: createAgentBody, response: agentOutput, ok: [201, "The agent"], errors: [409] },
+  { method: "patch", path: "/agents/{id}", tag: "teams", summary: "Change an agent (role, status, name)", body: updateAgentBody, response: agentOutput, ok: [200, "The agent"], errors: [409] },
 ];
 
 const tasks: ApiRoute[] = [
-  { method: "get", path: "/tasks", tag: "tasks", summary: "List tasks", query: listTasksQuery, paginated: true, ok: [200, "A page of tasks"] },
-  { method: "post", path: "/tasks", tag: "tasks", summary: "Create a task", body: createTaskBody, ok: [201, "The task"], errors: [404, 409, 422] },
-  { method: "get", path: "/tasks/{id}", tag: "tasks", summary: "A task with its subtasks, dependencies and source", ok: [200, "The task"] },
-  { method: "patch", path: "/tasks/{id}", tag: "tasks", summary: "Change a task (status, assignee, priority, …)", body: updateTaskBody, ok: [200, "The task"], errors: [409, 422] },
-  { method: "post", path: "/tasks/{id}/subtasks", tag: "tasks", summary: "Split a task into subtasks", body: createSubtasksBody, examples: { subtasks: [{ title: "Write the migration" }, { title: "Wire the route", depends_on: [0] }] }, ok: [201, "The subtasks"], errors: [409, 422] },
-  { method: "get", path: "/tasks/{id}/comments", tag: "tasks", summary: "List a task's comments", query: listTaskCommentsQuery, paginated: true, ok: [200, "A page of comments"] },
-  { method: "post", path: "/tasks/{id}/comments", tag: "tasks", summary: "Comment on a task", body: createTaskCommentBody, ok: [201, "The comment"], errors: [422] },
+  { method: "get", path: "/tasks", tag: "tasks", summary: "List tasks", query: listTasksQuery, paginated: true, response: z.array(taskOutput), ok: [200, "A page of tasks"] },
+  { method: "post", path: "/tasks", tag: "tasks", summary: "Create a task", body: createTaskBody, response: taskOutput, ok: [201, "The task"], errors: [404, 409, 422] },
+  { method: "get", path: "/tasks/{id}", tag: "tasks", summary: "A task with its subtasks, dependencies and source", response: taskDetailOutput, ok: [200, "The task"] },
+  { method: "patch", path: "/tasks/{id}", tag: "tasks", summary: "Change a task (status, assignee, priority, …)", body: updateTaskBody, response: taskOutput, ok: [200, "The task"], errors: [409, 422] },
+  { method: "post", path: "/tasks/{id}/subtasks", tag: "tasks", summary: "Split a task into subtasks", body: createSubtasksBody, examples: { subtasks: [{ title: "Write the migration" }, { title: "Wire the route", depends_on: [0] }] }, response: z.array(taskOutput), ok: [201, "The subtasks"], errors: [409, 422] },
+  { method: "get", path: "/tasks/{id}/comments", tag: "tasks", summary: "List a task's comments", query: listTaskCommentsQuery, paginated: true, response: z.array(taskCommentOutput), ok: [200, "A page of comments"] },
+  { method: "post", path: "/tasks/{id}/comments", tag: "tasks", summary: "Comment on a task", body: createTaskCommentBody, response: taskCommentOutput, ok: [201, "The comment"], errors: [422] },
 ];
 
 const reviews: ApiRoute[] = [

@@ -1,14 +1,6 @@
-/** A changed file of a pull request, as GitHub's `pulls.listFiles` lists it. */
-export interface PullRequestFile {
-  filename: string;
-  status: string;
-  additions: number;
-  deletions: number;
-  changes?: number;
-  /** The diff hunks; absent for binary or very large files. */
-  patch?: string;
-  previous_filename?: string;
-}
+import type { PullRequestFile } from "../github/github-client.js";
+
+export type { PullRequestFile };
 
 export interface PullRequestRef {
   org_id: string;

@@ -17,9 +17,8 @@ const CANCEL_ON = new Set(["closed", "merged", "converted_to_draft"]);
  * - closed, merged, converted_to_draft → the pending review is `cancelled`.
  * The automation rules hold the pull request's lock, so duplicate deliveries see each other's work.
  */
-export const reviewPullRequestHook: PullRequestHook = async (trx, input, payload, linked) => {
+export const reviewPullRequestHook: PullRequestHook = async (trx, input, { payload, action, linked }) => {
   const pr = payload.pull_request;
-  const action = input.delivery.event_type === "pull_request.merged" ? "merged" : payload.action;
   const ref = { org_id: input.webhook.org_id, repository: payload.repository.full_name, pull_number: pr.number };
   const reviews = await listPullRequestReviews(trx, ref, { forUpdate: true });
   const pending = reviews.find((review) => review.status === "pending");

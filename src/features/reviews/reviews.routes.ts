@@ -1,7 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import type { AppContext } from "../../app-context.js";
-import { decodeCursor, encodeCursor, setNextLink } from "../../http/pagination.js";
+import { decodeCursor, takePage } from "../../http/pagination.js";
 import { intParam, parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { listReviewsQuery, verdictBody } from "./reviews.schema.js";
@@ -28,9 +28,7 @@ export function createReviewsRouter(ctx: AppContext): Router {
       before_id: after?.id,
       limit: query.limit + 1,
     });
-    const page = reviews.slice(0, query.limit);
-    setNextLink(req, res, ctx.config.PUBLIC_URL, reviews.length > query.limit ? encodeCursor({ id: page.at(-1)!.id }) : undefined);
-    res.json(page);
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, reviews, query.limit, (last) => ({ id: last.id })));
   });
 
   router.get("/reviews/:id", async (req, res) => {

@@ -1,7 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import type { AppContext } from "../../app-context.js";
-import { decodeCursor, encodeCursor, setNextLink } from "../../http/pagination.js";
+import { decodeCursor, takePage } from "../../http/pagination.js";
 import { intParam, parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { createSubtasks } from "./subtasks.service.js";
@@ -29,9 +29,7 @@ export function createTasksRouter(ctx: AppContext): Router {
       before_id: after?.id,
       limit: query.limit + 1,
     });
-    const page = tasks.slice(0, query.limit);
-    setNextLink(req, res, ctx.config.PUBLIC_URL, tasks.length > query.limit ? encodeCursor({ id: page.at(-1)!.id }) : undefined);
-    res.json(page);
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, tasks, query.limit, (last) => ({ id: last.id })));
   });
 
   router.post("/tasks", async (req, res) => {
@@ -65,9 +63,7 @@ export function createTasksRouter(ctx: AppContext): Router {
     const orgId = requestAuth(req).orgId;
     await getTask(ctx.knex, orgId, id);
     const comments = await listTaskComments(ctx.knex, { org_id: orgId, task_id: id, kind: query.kind, after_id: after?.id, limit: query.limit + 1 });
-    const page = comments.slice(0, query.limit);
-    setNextLink(req, res, ctx.config.PUBLIC_URL, comments.length > query.limit ? encodeCursor({ id: page.at(-1)!.id }) : undefined);
-    res.json(page);
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, comments, query.limit, (last) => ({ id: last.id })));
   });
 
   router.post("/tasks/:id/comments", async (req, res) => {

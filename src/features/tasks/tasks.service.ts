@@ -2,12 +2,12 @@ import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { appendEvents, type DomainEventInput } from "../events/events.store.js";
-import { listGithubActions, type GithubActionRow } from "../github/github-outbox.store.js";
+import { listGithubActions } from "../github/github-outbox.store.js";
 import { findAgent, findTeam } from "../teams/teams.store.js";
 import { occupyAgent, releaseAgent } from "../teams/agent-pool.js";
 import { runTaskDoneHook } from "./task-done-hook.js";
 import { taskEvent } from "./task-event.js";
-import { isOpenStatus, TASK_TRANSITIONS, type TaskPriority, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
+import { isOpenStatus, TASK_TRANSITIONS, type TaskPriority, type TaskDetail, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
 import {
   dependencyStatuses,
   findTask,
@@ -54,11 +54,6 @@ export async function getTask(db: Queryable, orgId: string, id: number): Promise
   return task;
 }
 
-export interface TaskDetail extends Task {
-  subtasks: Pick<Task, "id" | "title" | "status" | "assignee_id">[];
-  /** What Entourage wrote (or could not write) to GitHub for this task, and why. */
-  github_updates: Pick<GithubActionRow, "id" | "kind" | "status" | "last_error" | "attempts" | "created_at" | "sent_at">[];
-}
 
 export async function getTaskDetail(db: Queryable, orgId: string, id: number): Promise<TaskDetail> {
   const task = await getTask(db, orgId, id);
@@ -75,6 +70,8 @@ export interface StatusChangeOptions {
   /** Enforce TASK_TRANSITIONS (API callers). Rules mirroring GitHub state pass false. */
   enforceTransitions?: boolean;
   reason?: string;
+  /** The change follows what GitHub already did to the task's issue (closed it): nothing is announced there. */
+  mirrorsGithubIssue?: boolean;
 }
 
 /**
@@ -114,7 +111,7 @@ export async function changeTaskStatus(
   const events: DomainEventInput[] = [taskEvent(updated, "task.status_changed", { from, to, reason: options.reason ?? null })];
   if (to === "done") events.push(taskEvent(updated, "task.completed", {}));
   await appendEvents(trx, events);
-  if (to === "done") await runTaskDoneHook(trx, updated, options.reason);
+  if (to === "done") await runTaskDoneHook(trx, updated, { mirrorsGithubIssue: options.mirrorsGithubIssue === true });
   if ((to === "done" || to === "cancelled") && updated.assignee_id) await releaseAgent(trx, updated.assignee_id);
   if ((to === "done" || to === "cancelled") && updated.parent_id) await completeParentIfFinished(trx, updated.org_id, updated.parent_id);
   return updated;

@@ -41,7 +41,8 @@ export async function releaseAgent(db: Queryable, agentId: string): Promise<void
   await offerWaitingWork(db, agent.team_id);
 }
 
-async function setAgentStatus(db: Queryable, agent: Agent, status: Agent["status"], reason: string): Promise<void> {
+/** The one way an agent's status changes: the row and its `agent.status_changed` event (with why). */
+export async function setAgentStatus(db: Queryable, agent: Agent, status: Agent["status"], reason: string): Promise<void> {
   await updateAgent(db, agent.org_id, agent.id, { status });
   await appendEvents(db, [
     { org_id: agent.org_id, team_id: agent.team_id, type: "agent.status_changed", data: { agent_id: agent.id, name: agent.name, from: agent.status, to: status, reason } },

@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import { isUniqueViolation } from "../../db/is-unique-violation.js";
 import { ConflictError, NotFoundError } from "../../errors.js";
 import { appendEvents } from "../events/events.store.js";
-import { offerWaitingWork } from "./agent-pool.js";
+import { offerWaitingWork, setAgentStatus } from "./agent-pool.js";
 import type { AgentRole, AgentStatus } from "./teams.schema.js";
 import {
   findAgent,
@@ -65,18 +65,10 @@ export async function changeAgent(
   return knex.transaction(async (trx) => {
     const before = await findAgent(trx, orgId, agentId);
     if (!before) throw new NotFoundError(`Agent ${agentId} not found`);
-    const agent = (await updateAgent(trx, orgId, agentId, changes))!;
-    if (changes.status && changes.status !== before.status) {
-      await appendEvents(trx, [
-        {
-          org_id: orgId,
-          team_id: agent.team_id,
-          type: "agent.status_changed",
-          data: { agent_id: agent.id, name: agent.name, from: before.status, to: agent.status },
-        },
-      ]);
-      if (agent.status === "available") await offerWaitingWork(trx, agent.team_id);
-    }
-    return agent;
+    const renamed = changes.name !== undefined ? (await updateAgent(trx, orgId, agentId, { name: changes.name }))! : before;
+    if (!changes.status || changes.status === before.status) return renamed;
+    await setAgentStatus(trx, renamed, changes.status, "set through the API");
+    if (changes.status === "available") await offerWaitingWork(trx, renamed.team_id);
+    return (await findAgent(trx, orgId, agentId))!;
   });
 }

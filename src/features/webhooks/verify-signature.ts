@@ -18,8 +18,3 @@ export function verifySignature(secrets: readonly string[], body: Buffer, header
   }
   return valid;
 }
-
-/** `sha256=<hex>` for a body: what GitHub sends, and what custom senders must send. */
-export function signBody(secret: string, body: string | Buffer): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-}

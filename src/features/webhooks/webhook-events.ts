@@ -1,3 +1,5 @@
+import { matchesEventType } from "../../lib/event-type-pattern.js";
+
 /** GitHub event types a webhook can subscribe to: `<X-GitHub-Event>.<action>` (or the bare event without action). */
 export const GITHUB_EVENT_TYPES = [
   "issues.opened",
@@ -68,14 +70,7 @@ export function validSubscriptions(provider: Provider): string[] {
 
 /** True when a subscription list covers an event type; `pull_request.closed` also covers `pull_request.merged`. */
 export function isSubscribed(subscriptions: readonly string[], eventType: string): boolean {
-  const prefix = eventType.split(".")[0];
-  return subscriptions.some(
-    (sub) =>
-      sub === "*" ||
-      sub === eventType ||
-      sub === `${prefix}.*` ||
-      (sub === "pull_request.closed" && eventType === "pull_request.merged"),
-  );
+  return matchesEventType(subscriptions, eventType) || (eventType === "pull_request.merged" && subscriptions.includes("pull_request.closed"));
 }
 
 /** GitHub's event type for a delivery: header event plus action; a merged close is `pull_request.merged`. */

@@ -2,7 +2,7 @@ import { Router } from "express";
 import { z } from "zod";
 import type { AppContext } from "../../app-context.js";
 import { ConflictError, NotFoundError } from "../../errors.js";
-import { decodeCursor, encodeCursor, setNextLink } from "../../http/pagination.js";
+import { decodeCursor, takePage } from "../../http/pagination.js";
 import { parseInput, uuidParam } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { findDelivery, listDeliveries, requeueFailedDelivery } from "./deliveries.store.js";
@@ -70,10 +70,7 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
       before,
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    setNextLink(req, res, ctx.config.PUBLIC_URL, rows.length > query.limit && last ? encodeCursor({ created_at: last.created_at.toISOString(), id: last.id }) : undefined);
-    res.json(page.map(({ webhook_id: _webhookId, ...delivery }) => delivery));
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ created_at: last.created_at.toISOString(), id: last.id })).map(({ webhook_id: _webhookId, ...delivery }) => delivery));
   });
 
   router.get("/webhooks/:id/deliveries/:deliveryId", async (req, res) => {

@@ -42,7 +42,7 @@ export interface WebhookDeps {
 }
 
 /** The API's view of a webhook: never the secret, only a hint of it. */
-export function toView(webhook: WebhookRow, publicUrl: string, stats?: DeliveryStats, routingWarnings: string[] = []): WebhookView {
+export function toWebhookView(webhook: WebhookRow, publicUrl: string, stats?: DeliveryStats, routingWarnings: string[] = []): WebhookView {
   const named = webhook.config.repositories ?? [];
   return {
     id: webhook.id,
@@ -91,14 +91,14 @@ export async function createWebhook(deps: WebhookDeps, orgId: string, body: Crea
   });
   deps.resolver?.invalidate(webhook.id);
   await announceWebhookChange(deps.knex, webhook, "created");
-  return { ...toView(webhook, deps.publicUrl, undefined, await routingWarnings(deps.knex, webhook)), secret };
+  return { ...toWebhookView(webhook, deps.publicUrl, undefined, await routingWarnings(deps.knex, webhook)), secret };
 }
 
 export async function getWebhook(deps: WebhookDeps, orgId: string, id: string): Promise<WebhookView> {
   const webhook = await findOrgWebhook(deps.knex, orgId, id);
   if (!webhook) throw new NotFoundError(`Webhook ${id} not found`);
   const stats = await deliveryStats(deps.knex, [id]);
-  return toView(webhook, deps.publicUrl, stats.get(id), await routingWarnings(deps.knex, webhook));
+  return toWebhookView(webhook, deps.publicUrl, stats.get(id), await routingWarnings(deps.knex, webhook));
 }
 
 export async function listWebhooks(deps: WebhookDeps, orgId: string): Promise<WebhookView[]> {
@@ -107,7 +107,7 @@ export async function listWebhooks(deps: WebhookDeps, orgId: string): Promise<We
     deps.knex,
     webhooks.map((webhook) => webhook.id),
   );
-  return Promise.all(webhooks.map(async (webhook) => toView(webhook, deps.publicUrl, stats.get(webhook.id), await routingWarnings(deps.knex, webhook))));
+  return Promise.all(webhooks.map(async (webhook) => toWebhookView(webhook, deps.publicUrl, stats.get(webhook.id), await routingWarnings(deps.knex, webhook))));
 }
 
 export async function changeWebhook(deps: WebhookDeps, orgId: string, id: string, body: UpdateWebhookBody): Promise<WebhookView> {
@@ -133,7 +133,7 @@ export async function changeWebhook(deps: WebhookDeps, orgId: string, id: string
   // Deleted by a concurrent request since it was read: as missing as if it had never been.
   if (!updated) throw new NotFoundError(`Webhook ${id} not found`);
   await announceWebhookChange(deps.knex, updated, "updated");
-  return toView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated));
+  return toWebhookView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated));
 }
 
 export async function removeWebhook(deps: WebhookDeps, orgId: string, id: string): Promise<void> {
@@ -164,5 +164,5 @@ export async function regenerateSecret(
   deps.resolver?.invalidate(id);
   if (!updated) throw new NotFoundError(`Webhook ${id} not found`); // deleted by a concurrent request since it was read
   await announceWebhookChange(deps.knex, updated, "secret_regenerated");
-  return { ...toView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated)), secret };
+  return { ...toWebhookView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated)), secret };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import { signBody } from "../../../src/features/webhooks/verify-signature.js";
+import { githubSignature } from "../../helpers/github-signature.js";
 
 /** One answer (or network failure: status 0) to one POST. */
 export interface LoadResponse {
@@ -60,7 +60,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const deliver = async (n: number) => {
     const guid = guids[n]!;
     const body = JSON.stringify(options.payload(n));
-    const signature = signBody(options.webhook.secret, body);
+    const signature = await githubSignature(options.webhook.secret, body);
     for (let attempt = 1; attempt <= (options.maxTries ?? 1); attempt++) {
       if (Date.now() - started > options.deadlineMs) break;
       const copies = Array.from({ length: options.copies ?? 1 }, () => {

@@ -1,7 +1,6 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { sleep } from "../../../src/lib/sleep.js";
 import { REDIS_SERVER_BIN, startRedisServer, type RedisServer } from "../../helpers/redis-server.js";
 import { openSse, type SseClient } from "../../helpers/sse-client.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
@@ -19,13 +18,8 @@ async function createTask(app: TestApp, org: BootstrapResult, title: string): Pr
   return res.body.id;
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const readyzAnswers = (app: TestApp, status: number) =>
+  vi.waitFor(async () => expect((await app.request("GET", "/readyz")).status).toBe(status), { timeout: 15_000, interval: 50 });
 
 describe.skipIf(!SHARED_REDIS_URL && !REDIS_SERVER_BIN)("two instances sharing one database and one Redis", () => {
   let redisUrl: string;
@@ -53,6 +47,24 @@ describe.skipIf(!SHARED_REDIS_URL && !REDIS_SERVER_BIN)("two instances sharing o
     const res = await a.request("GET", "/readyz");
     expect(res.status).toBe(200);
     expect(res.body.checks).toEqual({ database: "ok", redis: "ok" });
+  });
+
+  it("drops what is published on an org's channel that is not an event, and keeps serving the next one", async () => {
+    const client = await openSse(`${a.url}/api/v1/events`, { "x-api-key": org.api_key });
+    clients.push(client);
+    const intruder = new Redis(redisUrl);
+    try {
+      const channel = `entourage:events:${org.org_id}`;
+      await intruder.publish(channel, "not json");
+      await intruder.publish(channel, JSON.stringify({ id: 1, org_id: org.org_id, type: "task.created" })); // no data, team_id, created_at
+      await intruder.publish(channel, JSON.stringify({ id: "x", org_id: org.org_id, team_id: null, type: "task.created", data: {}, created_at: "now" }));
+    } finally {
+      intruder.disconnect();
+    }
+    // The marker: a real event published after the bad ones reaches the client, and is all it got.
+    const taskId = await createTask(a, org, "after the junk");
+    await client.waitFor(isCreated(taskId));
+    expect(client.messages.filter((m) => m.json).map((m) => [m.json.type, m.json.data?.task_id])).toEqual([["task.created", taskId]]);
   });
 
   it("shows each client the events caused on either instance, once each, through the org's Redis channel", async () => {
@@ -105,7 +117,7 @@ describe.skipIf(!REDIS_SERVER_BIN)("Redis stopped and restarted mid-stream", () 
     const seen = await live.waitFor(isCreated(before));
 
     await redis.stop();
-    await until(async () => (await app.request("GET", "/readyz")).status === 503, "/readyz to report Redis down");
+    await readyzAnswers(app, 503);
     const ready = await app.request("GET", "/readyz");
     expect(ready.body.checks.database).toBe("ok");
     expect(ready.body.checks.redis).not.toBe("ok");
@@ -113,7 +125,7 @@ describe.skipIf(!REDIS_SERVER_BIN)("Redis stopped and restarted mid-stream", () 
     const during = [await createTask(app, org, "during the outage 1"), await createTask(app, org, "during the outage 2")];
 
     await redis.start();
-    await until(async () => (await app.request("GET", "/readyz")).status === 200, "/readyz to recover");
+    await readyzAnswers(app, 200);
 
     // The stream that stayed open catches up once Redis is back...
     for (const id of during) await live.waitFor(isCreated(id), 15_000);

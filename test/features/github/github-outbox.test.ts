@@ -188,6 +188,7 @@ describe("GitHub outbox sender without App credentials", () => {
     const listed = await app.request("GET", `/api/v1/github/actions?task_id=${task.body.id}`, { key: acme.api_key });
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual([expect.objectContaining({ id, kind: "issue_comment", status: "skipped", last_error: NO_GITHUB_CREDENTIALS, task_id: task.body.id })]);
+    expect(listed.body[0]).not.toHaveProperty("org_id");
     const other = await app.bootstrap({ name: "other" });
     expect((await app.request("GET", `/api/v1/github/actions?task_id=${task.body.id}`, { key: other.api_key })).body).toEqual([]);
   });

@@ -6,7 +6,7 @@ import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.j
 import { API_ROUTES } from "../../../src/features/openapi/api-routes.js";
 import { errorResponseSchema } from "../../../src/features/openapi/error-response.schema.js";
 import { RECEIVE_PATH } from "../../../src/features/webhooks/receive-webhook.js";
-import { signBody } from "../../../src/features/webhooks/verify-signature.js";
+import { githubSignature } from "../../helpers/github-signature.js";
 import { createHttpApp } from "../../../src/http/create-http-app.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
@@ -143,8 +143,8 @@ describe("the OpenAPI document", () => {
     it("POST /webhooks/{id}/receive: a signed JSON object is accepted, a JSON array refused with the error shape", async () => {
       const receiver = await registerWebhook(app, org.api_key, org.team_id); // the PATCH above may have deactivated the other
       const url = `${app.url}/api/v1/webhooks/${receiver.id}/receive`;
-      const send = (body: string) =>
-        fetch(url, { method: "POST", body, headers: { "content-type": "application/json", "x-github-event": "issues", "x-hub-signature-256": signBody(receiver.secret, body) } });
+      const send = async (body: string) =>
+        fetch(url, { method: "POST", body, headers: { "content-type": "application/json", "x-github-event": "issues", "x-hub-signature-256": await githubSignature(receiver.secret, body) } });
       expect((await send(JSON.stringify({ action: "opened" }))).status).toBe(202);
       const refused = await send("[1]");
       expect(refused.status).toBe(400);

@@ -73,7 +73,8 @@ describe("teams and agents", () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("offline");
     const event = await app.db.knex("events").where({ org_id: acme.org_id, type: "agent.status_changed" }).first();
-    expect(event.data).toMatchObject({ agent_id: agentId, from: "available", to: "offline" });
+    // The same shape as when the pool changes a status (assignment, release): with why.
+    expect(event.data).toEqual({ agent_id: agentId, name: acme.agents[0]!.name, from: "available", to: "offline", reason: "set through the API" });
   });
 
   it("answers 404 for another org's team and agent, exactly like a missing one", async () => {

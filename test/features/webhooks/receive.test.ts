@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { signBody } from "../../../src/features/webhooks/verify-signature.js";
+import { githubSignature } from "../../helpers/github-signature.js";
 import { githubExample } from "../../helpers/github-examples.js";
 import { request, startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -109,7 +109,7 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
     it("answers 401 JSON without a signature or with a wrong one, and never processes", async () => {
       const payload = githubExample("issues", "opened");
       const missing = await sendDelivery(app.url, webhook, payload, { event: "issues", signature: null });
-      const wrong = await sendDelivery(app.url, webhook, payload, { event: "issues", signature: signBody("whsec_not-the-secret", JSON.stringify(payload)) });
+      const wrong = await sendDelivery(app.url, webhook, payload, { event: "issues", signature: await githubSignature("whsec_not-the-secret", JSON.stringify(payload)) });
       const garbage = await sendDelivery(app.url, webhook, payload, { event: "issues", signature: "sha1=abc" });
       for (const res of [missing, wrong, garbage]) {
         expect(res.status).toBe(401);
@@ -122,7 +122,7 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
 
     it("verifies the exact bytes: the same JSON re-serialised differently fails", async () => {
       const payload = githubExample("issues", "opened");
-      const signedCompact = signBody(webhook.secret, JSON.stringify(payload));
+      const signedCompact = await githubSignature(webhook.secret, JSON.stringify(payload));
       const res = await sendDelivery(app.url, webhook, JSON.stringify(payload, null, 2), { event: "issues", signature: signedCompact });
       expect(res.status).toBe(401);
     });
@@ -145,7 +145,7 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
     it("answers 404 for an unknown or malformed webhook id", async () => {
       const body = JSON.stringify(githubExample("issues", "opened"));
       for (const id of ["00000000-0000-4000-8000-000000000000", "not-a-uuid", "..%2F..%2Fapi-keys"]) {
-        const res = await request(app.url, "POST", `/api/v1/webhooks/${id}/receive`, { body, headers: { "x-github-event": "issues", "x-hub-signature-256": signBody(webhook.secret, body) } });
+        const res = await request(app.url, "POST", `/api/v1/webhooks/${id}/receive`, { body, headers: { "x-github-event": "issues", "x-hub-signature-256": await githubSignature(webhook.secret, body) } });
         expect(res.status, id).toBe(404);
         expect(res.body.error.code).toBe("not_found");
       }
