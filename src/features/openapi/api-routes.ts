@@ -11,7 +11,7 @@ import {
   updateOutboundWebhookBody,
 } from "../notifications/outbound-webhooks.schema.js";
 import { listReviewsQuery, verdictBody } from "../reviews/reviews.schema.js";
-import { deliveryStatsQuery } from "../stats/stats.schema.js";
+import { deliveryStatsOutput, deliveryStatsQuery } from "../stats/stats.schema.js";
 import {
   createSubtasksBody,
   createTaskBody,
@@ -138,6 +138,7 @@ const stats: ApiRoute[] = [
     tag: "stats",
     summary: "The org's deliveries per bucket by status over a window (default 1h in 1m buckets), with the received backlog and its oldest delivery's age",
     query: deliveryStatsQuery,
+    response: deliveryStatsOutput,
     ok: [200, "Buckets (oldest first, the last one is current), totals and the backlog"],
     errors: [422],
   },

@@ -33,3 +33,17 @@ export function checkStatsRange({ window, bucket }: DeliveryStatsQuery): void {
   if (bucket > window) throw problem("bucket", "must not be longer than the window");
   if (Math.ceil(window / bucket) > MAX_BUCKETS) throw problem("bucket", `too small for the window: at most ${MAX_BUCKETS} buckets (window / bucket)`);
 }
+
+const counts = { processed: z.int().min(0), ignored: z.int().min(0), failed: z.int().min(0), rejected: z.int().min(0), received: z.int().min(0) };
+
+/** The answer of GET /stats/deliveries, as the OpenAPI document describes it. */
+export const deliveryStatsOutput = z.strictObject({
+  window_seconds: z.int().positive(),
+  bucket_seconds: z.int().positive(),
+  statuses: z.array(z.enum(["processed", "ignored", "failed", "rejected", "received"])),
+  from: z.iso.datetime(),
+  to: z.iso.datetime(),
+  buckets: z.array(z.strictObject({ start: z.iso.datetime(), ...counts })),
+  totals: z.strictObject({ ...counts, total: z.int().min(0) }),
+  backlog: z.strictObject({ received: z.int().min(0), oldest_received_at: z.iso.datetime().nullable(), oldest_age_seconds: z.int().min(0).nullable() }),
+});

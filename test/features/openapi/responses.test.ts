@@ -53,6 +53,10 @@ describe("answers match the documented response schemas", () => {
     await call("get", "/tasks/{id}/comments", `/tasks/${task.id}/comments`);
   });
 
+  it("delivery stats", async () => {
+    await call("get", "/stats/deliveries", "/stats/deliveries?window=10m&bucket=1m");
+  });
+
   it("checked every route that documents a response", () => {
     const documented = API_ROUTES.filter((candidate) => candidate.response);
     expect(documented.filter((candidate) => !checked.has(candidate)).map((candidate) => `${candidate.method} ${candidate.path}`)).toEqual([]);
