@@ -72,9 +72,9 @@ const GITHUB_DRAIN_MS = 5_000;
 
 /**
  * Wiring and lifecycle, in order: secrets → database → migrations → event bus and relay →
- * first-run org → delivery worker → GitHub App → HTTP server (+ webhook proxy) → outbound and
- * GitHub outbox senders and missed-delivery recovery. close() undoes it in reverse and drains
- * in-flight requests.
+ * metrics → first-run org → webhook pipeline (and the delivery worker) → GitHub App → HTTP server
+ * (+ webhook proxy) → outbound sender → retention → GitHub outbox sender → missed-delivery
+ * recovery. close() undoes it in reverse and drains in-flight requests.
  */
 export async function startEntourage(options: StartOptions): Promise<Entourage> {
   const { config, logger } = options;
