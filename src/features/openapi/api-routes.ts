@@ -10,8 +10,12 @@ import {
   listOutboundWebhooksQuery,
   updateOutboundWebhookBody,
 } from "../notifications/outbound-webhooks.schema.js";
+<<<<<<< HEAD
 import { listReviewsQuery, verdictBody } from "../reviews/reviews.schema.js";
 import { deliveryStatsOutput, deliveryStatsQuery } from "../stats/stats.schema.js";
+=======
+import { listReviewsQuery, reviewDetailOutput, reviewOutput, verdictBody, verdictOutput } from "../reviews/reviews.schema.js";
+>>>>>>> main
 import {
   createSubtasksBody,
   createTaskBody,
@@ -83,9 +87,9 @@ const tasks: ApiRoute[] = [
 ];
 
 const reviews: ApiRoute[] = [
-  { method: "get", path: "/reviews", tag: "reviews", summary: "List reviews", query: listReviewsQuery, paginated: true, ok: [200, "A page of reviews"] },
-  { method: "get", path: "/reviews/{id}", tag: "reviews", summary: "A review with the pull request's changed files", ok: [200, "The review"] },
-  { method: "post", path: "/reviews/{id}/verdict", tag: "reviews", summary: "Submit a review's verdict and comments", body: verdictBody, ok: [200, "The review"], errors: [409, 422] },
+  { method: "get", path: "/reviews", tag: "reviews", summary: "List reviews", query: listReviewsQuery, paginated: true, response: z.array(reviewOutput), ok: [200, "A page of reviews"] },
+  { method: "get", path: "/reviews/{id}", tag: "reviews", summary: "A review with the pull request's changed files", response: reviewDetailOutput, ok: [200, "The review"] },
+  { method: "post", path: "/reviews/{id}/verdict", tag: "reviews", summary: "Submit a review's verdict and comments", body: verdictBody, response: verdictOutput, ok: [200, "The review"], errors: [409, 422] },
 ];
 
 const webhooks: ApiRoute[] = [

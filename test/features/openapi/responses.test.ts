@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES, type ApiRoute } from "../../../src/features/openapi/api-routes.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { deliverAndWait, registerWebhook } from "../../helpers/webhooks.js";
 
 /**
  * Every route that documents its answer (`response`) answers exactly that: each field present with
@@ -30,7 +32,8 @@ describe("answers match the documented response schemas", () => {
   };
 
   beforeAll(async () => {
-    app = await startTestApp();
+    // GitHub's pulls.listFiles is the one part faked: a review's files.
+    app = await startTestApp({}, { pullRequestFiles: async () => [{ filename: "src/a.ts", status: "modified", additions: 1, deletions: 0, changes: 1, patch: "@@ -1 +1 @@\n+x" }] });
     org = await app.bootstrap();
   });
   afterAll(() => app.close());
@@ -55,6 +58,15 @@ describe("answers match the documented response schemas", () => {
 
   it("delivery stats", async () => {
     await call("get", "/stats/deliveries", "/stats/deliveries?window=10m&bucket=1m");
+  });
+
+  it("reviews", async () => {
+    await call("post", "/teams/{id}/agents", `/teams/${org.team_id}/agents`, { name: "reviewer", role: "reviewer" });
+    const webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["pull_request.*"] });
+    await deliverAndWait(app, webhook, pullRequestPayload("opened", { number: 7 }), { event: "pull_request" });
+    const [review] = await call("get", "/reviews", "/reviews");
+    await call("get", "/reviews/{id}", `/reviews/${review.id}`);
+    await call("post", "/reviews/{id}/verdict", `/reviews/${review.id}/verdict`, { verdict: "request_changes", summary: "One thing", comments: [{ path: "src/a.ts", line: 1, body: "why?" }] });
   });
 
   it("checked every route that documents a response", () => {
