@@ -10,12 +10,8 @@ import {
   listOutboundWebhooksQuery,
   updateOutboundWebhookBody,
 } from "../notifications/outbound-webhooks.schema.js";
-<<<<<<< HEAD
-import { listReviewsQuery, verdictBody } from "../reviews/reviews.schema.js";
-import { deliveryStatsOutput, deliveryStatsQuery } from "../stats/stats.schema.js";
-=======
 import { listReviewsQuery, reviewDetailOutput, reviewOutput, verdictBody, verdictOutput } from "../reviews/reviews.schema.js";
->>>>>>> main
+import { deliveryStatsOutput, deliveryStatsQuery } from "../stats/stats.schema.js";
 import {
   createSubtasksBody,
   createTaskBody,
