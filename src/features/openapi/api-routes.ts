@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { createKeyBody, tokenBody } from "../auth/auth.routes.js";
+import { apiKeyOutput, createdApiKeyOutput, tokenOutput } from "../auth/auth.schema.js";
 import { eventsQuery } from "../events/events.routes.js";
 import { manifestBody } from "../github/github-app.routes.js";
 import { linkBody, patchBody as patchInstallationBody } from "../github/github-installations.routes.js";
@@ -58,9 +59,9 @@ export interface ApiRoute {
 }
 
 const apiKeys: ApiRoute[] = [
-  { method: "post", path: "/auth/token", tag: "auth", summary: "Mint a short-lived JWT for the caller's API key", body: tokenBody, ok: [200, "The token and when it expires"], errors: [403] },
-  { method: "get", path: "/api-keys", tag: "auth", summary: "List the org's API keys (never the keys themselves)", ok: [200, "API keys"] },
-  { method: "post", path: "/api-keys", tag: "auth", summary: "Create an API key, shown once", body: createKeyBody, ok: [201, "The new key"] },
+  { method: "post", path: "/auth/token", tag: "auth", summary: "Mint a short-lived JWT for the caller's API key", body: tokenBody, response: tokenOutput, ok: [200, "The token and when it expires"], errors: [403] },
+  { method: "get", path: "/api-keys", tag: "auth", summary: "List the org's API keys (never the keys themselves)", response: z.array(apiKeyOutput), ok: [200, "API keys"] },
+  { method: "post", path: "/api-keys", tag: "auth", summary: "Create an API key, shown once", body: createKeyBody, response: createdApiKeyOutput, ok: [201, "The new key"] },
   { method: "delete", path: "/api-keys/{id}", tag: "auth", summary: "Revoke an API key", ok: [204, "Revoked"] },
 ];
 

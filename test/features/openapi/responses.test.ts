@@ -38,6 +38,12 @@ describe("answers match the documented response schemas", () => {
   });
   afterAll(() => app.close());
 
+  it("API keys and tokens", async () => {
+    await call("post", "/api-keys", "/api-keys", { name: "spare" });
+    await call("get", "/api-keys", "/api-keys");
+    await call("post", "/auth/token", "/auth/token", {});
+  });
+
   it("teams and agents", async () => {
     const team = await call("post", "/teams", "/teams", { name: "contract" });
     await call("get", "/teams", "/teams");
