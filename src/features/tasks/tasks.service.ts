@@ -2,12 +2,12 @@ import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { appendEvents, type DomainEventInput } from "../events/events.store.js";
-import { listGithubActions, type GithubActionView } from "../github/github-outbox.store.js";
+import { listGithubActions } from "../github/github-outbox.store.js";
 import { findAgent, findTeam, findTeamsByIds } from "../teams/teams.store.js";
 import { occupyAgent, releaseAgent } from "../teams/agent-pool.js";
 import { runTaskDoneHook } from "./task-done-hook.js";
 import { taskEvent } from "./task-event.js";
-import { isOpenStatus, TASK_TRANSITIONS, type TaskPriority, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
+import { isOpenStatus, TASK_TRANSITIONS, type TaskPriority, type TaskDetail, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
 import {
   dependencyStatuses,
   findTask,
@@ -72,11 +72,6 @@ export async function getTask(db: Queryable, orgId: string, id: number): Promise
   return task;
 }
 
-export interface TaskDetail extends Task {
-  subtasks: Pick<Task, "id" | "title" | "status" | "assignee_id">[];
-  /** What Entourage wrote (or could not write) to GitHub for this task, and why. */
-  github_updates: Pick<GithubActionView, "id" | "kind" | "status" | "last_error" | "attempts" | "created_at" | "sent_at">[];
-}
 
 export async function getTaskDetail(db: Queryable, orgId: string, id: number): Promise<TaskDetail> {
   const task = await getTask(db, orgId, id);

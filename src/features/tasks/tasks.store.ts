@@ -1,24 +1,9 @@
 import type { Queryable } from "../../db/create-db.js";
 import { OPEN_TASK_STATUSES, type TaskPriority, type TaskStatus, type TaskType } from "./tasks.schema.js";
 
-export interface Task {
-  id: number;
-  org_id: string;
-  team_id: string;
-  parent_id: number | null;
-  title: string;
-  description: string;
-  priority: TaskPriority;
-  task_type: TaskType;
-  status: TaskStatus;
-  assignee_id: string | null;
-  tags: string[];
-  source: Record<string, unknown>;
-  depends_on: number[];
-  created_at: Date;
-  updated_at: Date;
-  completed_at: Date | null;
-}
+import type { Task } from "./tasks.schema.js";
+
+export type { Task };
 
 type TaskRow = Omit<Task, "depends_on">;
 

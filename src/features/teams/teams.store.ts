@@ -7,23 +7,9 @@ export interface Org {
   created_at: Date;
 }
 
-export interface Team {
-  id: string;
-  org_id: string;
-  name: string;
-  created_at: Date;
-}
+import type { Agent, Team } from "./teams.schema.js";
 
-export interface Agent {
-  id: string;
-  org_id: string;
-  team_id: string;
-  name: string;
-  role: AgentRole;
-  status: AgentStatus;
-  created_at: Date;
-  updated_at: Date;
-}
+export type { Agent, Team };
 
 const ORG_COLUMNS = ["id", "name", "created_at"] as const;
 const TEAM_COLUMNS = ["id", "org_id", "name", "created_at"] as const;

@@ -41,6 +41,7 @@ export interface DeliveryFilter {
   webhook_id: string;
   status?: DeliveryStatus;
   event_type?: string;
+  delivery_guid?: string;
   before?: { created_at: string; id: string };
   limit: number;
 }
@@ -57,6 +58,7 @@ export async function listDeliveries(db: Queryable, filter: DeliveryFilter): Pro
     .limit(filter.limit);
   if (filter.status) q.where("status", filter.status);
   if (filter.event_type) q.where("event_type", filter.event_type);
+  if (filter.delivery_guid) q.where("delivery_guid", filter.delivery_guid);
   if (filter.before) q.whereRaw("(created_at, id) < (?::timestamptz, ?::uuid)", [filter.before.created_at, filter.before.id]);
   return q;
 }
