@@ -10,7 +10,7 @@ import { createEventStreams } from "./features/events/event-streams.js";
 import { startGithubAppRuntime, startWebhookProxy } from "./features/github/create-github-app.js";
 import type { GithubOctokitOptions } from "./features/github/create-github-probot.js";
 import { startGithubOutboxSender, type GithubOutboxSenderOptions } from "./features/github/github-outbox-sender.js";
-import { startMissedDeliveriesRecovery, type RecoveryJob } from "./features/github/recover-missed-deliveries.js";
+import { startMissedDeliveriesRecovery, type RecoveryDeps, type RecoveryJob } from "./features/github/recover-missed-deliveries.js";
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
 import { startRetention } from "./features/retention/start-retention.js";
 import { createMetrics } from "./features/metrics/create-metrics.js";
@@ -37,7 +37,8 @@ export interface Entourage {
   server?: Server;
   pipeline: WebhookPipeline;
   /** The missed-delivery recovery, when the App is configured and this process runs workers. */
-  githubRecovery?: RecoveryJob;
+  /** The missed-delivery recovery job, once the App is configured (and recovery is on). */
+  githubRecovery(): RecoveryJob | undefined;
   /** Printed once: the org created on an empty database. */
   firstRun?: BootstrapResult;
   close(): Promise<void>;
@@ -72,9 +73,9 @@ const GITHUB_DRAIN_MS = 5_000;
 
 /**
  * Wiring and lifecycle, in order: secrets → database → migrations → event bus and relay →
- * first-run org → delivery worker → GitHub App → HTTP server (+ webhook proxy) → outbound and
- * GitHub outbox senders and missed-delivery recovery. close() undoes it in reverse and drains
- * in-flight requests.
+ * metrics → first-run org → webhook pipeline (and the delivery worker) → GitHub App → HTTP server
+ * (+ webhook proxy) → outbound sender → retention → GitHub outbox sender → missed-delivery
+ * recovery. close() undoes it in reverse and drains in-flight requests.
  */
 export async function startEntourage(options: StartOptions): Promise<Entourage> {
   const { config, logger } = options;
@@ -177,11 +178,17 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
       const githubSender = await startGithubOutboxSender({ knex: db.knex, logger, github: () => github.client(), databaseUrl: db.url }, options.githubOutbox);
       closers.push(() => githubSender.stop());
       if (config.GITHUB_RECOVERY_INTERVAL_SECONDS > 0) {
-        // Starts with the first App client (at once with environment credentials, later after the setup flow).
+        // Starts with the first App client (at once with environment credentials, later after the
+        // setup flow); an App replaced later is what the next passes ask GitHub as.
+        let recoveryDeps: RecoveryDeps | undefined;
         github.onClient((client) => {
-          if (githubRecovery) return;
+          if (recoveryDeps) {
+            recoveryDeps.github = client;
+            return;
+          }
+          recoveryDeps = { knex: db.knex, github: client, logger };
           const recovery = startMissedDeliveriesRecovery(
-            { knex: db.knex, github: client, logger },
+            recoveryDeps,
             { intervalMs: config.GITHUB_RECOVERY_INTERVAL_SECONDS * 1000, lookbackMs: config.GITHUB_RECOVERY_LOOKBACK_HOURS * 3600_000, overlapMs: 10 * 60_000 },
           );
           githubRecovery = recovery;
@@ -192,7 +199,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     // Runs first on shutdown: GitHub calls still in flight after the drain time are cut, so a hung
     // GitHub cannot hold the server or the outbox sender open.
     closers.push(async () => void setTimeout(() => github.abortCalls("cut short: Entourage is shutting down"), GITHUB_DRAIN_MS).unref());
-    return { ctx, url, server, pipeline, githubRecovery, firstRun, close };
+    return { ctx, url, server, pipeline, githubRecovery: () => githubRecovery, firstRun, close };
   } catch (error) {
     await close();
     throw error;

@@ -16,6 +16,7 @@ import { createOutboundWebhooksRouter } from "../features/notifications/outbound
 import { createDashboardRouter } from "../features/dashboard/dashboard.routes.js";
 import { createEventsRouter } from "../features/events/events.routes.js";
 import { createReviewsRouter } from "../features/reviews/reviews.routes.js";
+import { createStatsRouter } from "../features/stats/stats.routes.js";
 import { createTasksRouter } from "../features/tasks/tasks.routes.js";
 import { createTeamsRouter } from "../features/teams/teams.routes.js";
 import type { Metrics } from "../features/metrics/create-metrics.js";
@@ -88,6 +89,7 @@ export function createHttpApp(ctx: AppContext, options: HttpAppOptions): Express
   api.use(createGithubRouter(ctx));
   api.use(createGithubAppRouter(ctx));
   api.use(createGithubInstallationsRouter(ctx));
+  api.use(createStatsRouter(ctx));
   app.use("/api/v1", api);
   app.use(createDocsRouter());
   app.use(createDashboardRouter({ formAction: githubWebUrl(ctx.config) }));

@@ -4,13 +4,11 @@ import { randomToken } from "../../lib/random-token.js";
 import { sha256Hex } from "../../lib/sha256-hex.js";
 import { liveKeys } from "./live-key-cache.js";
 import { findLiveApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from "./api-keys.store.js";
+import { API_KEY_PREFIX, type CreatedApiKey } from "./auth.schema.js";
 
-export const API_KEY_PREFIX = "oc_";
+export { API_KEY_PREFIX };
 
-export interface CreatedApiKey extends ApiKeyRow {
-  /** The key itself: returned once, never stored. */
-  key: string;
-}
+export type { CreatedApiKey };
 
 /** Creates an org-scoped API key; only its SHA-256 is kept. */
 export async function createApiKey(db: Queryable, orgId: string, name: string): Promise<CreatedApiKey> {

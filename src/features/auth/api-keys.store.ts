@@ -1,14 +1,8 @@
 import type { Queryable } from "../../db/create-db.js";
 
-export interface ApiKeyRow {
-  id: string;
-  org_id: string;
-  name: string;
-  prefix: string;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-}
+import type { ApiKeyRow } from "./auth.schema.js";
+
+export type { ApiKeyRow };
 
 const COLUMNS = ["id", "org_id", "name", "prefix", "created_at", "last_used_at", "revoked_at"] as const;
 

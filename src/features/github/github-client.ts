@@ -9,7 +9,7 @@ const LOOKUP_TTL_MS = 10 * 60 * 1000;
 export type GithubOctokit = Awaited<ReturnType<Probot["auth"]>>;
 
 /** A changed file of a pull request, as GitHub lists it. */
-export interface PullRequestFile {
+export type PullRequestFile = {
   filename: string;
   status: string;
   additions: number;
@@ -18,7 +18,7 @@ export interface PullRequestFile {
   /** The diff hunks; absent for binary or very large files. */
   patch?: string;
   previous_filename?: string;
-}
+};
 
 /** Thrown when the App is not installed on a repository (so nothing can be written there). */
 export class GithubAppNotInstalledError extends Error {

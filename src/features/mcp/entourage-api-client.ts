@@ -1,26 +1,11 @@
-import type { TaskPriority, TaskStatus, TaskType } from "../tasks/tasks.schema.js";
-import type { Task } from "../tasks/tasks.store.js";
-import type { VerdictBody } from "../reviews/reviews.schema.js";
+import type { z } from "zod";
+import type { reviewDetailOutput, reviewOutput, VerdictBody } from "../reviews/reviews.schema.js";
+import type { taskCommentOutput, taskDetailOutput, taskOutput, TaskPriority, TaskStatus, TaskType } from "../tasks/tasks.schema.js";
 
-/** A value as JSON carries it: dates become ISO strings. */
-type OnTheWire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
-
-/** A task as the REST API returns it. */
-export type ApiTask = Omit<OnTheWire<Task>, "org_id">;
-
-export interface ApiTaskDetail extends ApiTask {
-  subtasks: Pick<ApiTask, "id" | "title" | "status" | "assignee_id">[];
-}
-
-export interface ApiTaskComment {
-  id: number;
-  task_id: number;
-  author_agent_id: string | null;
-  kind: "comment" | "review";
-  body: string;
-  metadata: Record<string, unknown>;
-  created_at: string;
-}
+/** A task as the REST API answers it: the wire side (timestamps as ISO text) of its output schema. */
+export type ApiTask = z.input<typeof taskOutput>;
+export type ApiTaskDetail = z.input<typeof taskDetailOutput>;
+export type ApiTaskComment = z.input<typeof taskCommentOutput>;
 
 export interface NewSubtask {
   title: string;
@@ -30,8 +15,8 @@ export interface NewSubtask {
   depends_on?: number[];
 }
 
-/** Reviews belong to the Reviews feature; the client passes them through as the API shapes them. */
-export type ApiReview = Record<string, unknown>;
+/** A review as the REST API answers it (with files from GET /reviews/{id}; with `github` after a verdict). */
+export type ApiReview = z.input<typeof reviewOutput> & Partial<Pick<z.input<typeof reviewDetailOutput>, "files" | "files_error">>;
 
 /** The verdict body as POST /reviews/{id}/verdict takes it. */
 export type ReviewVerdict = VerdictBody;

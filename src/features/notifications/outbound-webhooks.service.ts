@@ -5,6 +5,7 @@ import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { generateWebhookSecret, secretHint } from "../../lib/generate-webhook-secret.js";
 import { sealSecret } from "../../lib/secret-box.js";
 import { appendEvents } from "../events/events.store.js";
+import { announceOutboundChange } from "./announce-outbound-change.js";
 import { findTeam } from "../teams/teams.store.js";
 import {
   findOutboundDeliveryRow,
@@ -94,6 +95,7 @@ export async function createOutboundWebhook(
     secret_hint: secretHint(secret),
     api_key_sealed: body.api_key ? sealSecret(deps.encryptionKey, body.api_key) : null,
   });
+  await announceOutboundChange(deps.knex, row, "created");
   return { ...toOutboundWebhookView(row), secret };
 }
 
@@ -114,11 +116,17 @@ export async function patchOutboundWebhook(deps: OutboundServiceDeps, orgId: str
   if (body.api_key !== undefined) changes.api_key_sealed = body.api_key === null ? null : sealSecret(deps.encryptionKey, body.api_key);
   if (body.active === true) Object.assign(changes, { active: true, failing_since: null, disabled_at: null, disabled_reason: null });
   if (body.active === false) Object.assign(changes, { active: false, disabled_at: new Date(), disabled_reason: "disabled by a user" });
-  return toOutboundWebhookView(await updateOutboundWebhook(deps.knex, orgId, id, changes));
+  const row = await updateOutboundWebhook(deps.knex, orgId, id, changes);
+  await announceOutboundChange(deps.knex, row, "updated");
+  return toOutboundWebhookView(row);
 }
 
-export async function removeOutboundWebhook(db: Queryable, orgId: string, id: string): Promise<void> {
-  if (!(await deleteOutboundWebhook(db, orgId, id))) throw new NotFoundError(`Outbound webhook ${id} not found`);
+export async function removeOutboundWebhook(knex: Knex, orgId: string, id: string): Promise<void> {
+  await knex.transaction(async (trx) => {
+    const current = await findOutboundWebhook(trx, orgId, id, { forUpdate: true });
+    if (!current || !(await deleteOutboundWebhook(trx, orgId, id))) throw new NotFoundError(`Outbound webhook ${id} not found`);
+    await announceOutboundChange(trx, current, "deleted");
+  });
 }
 
 /** New secret now; the current one keeps signing beside it for 24 h. */
@@ -137,6 +145,7 @@ export async function rotateOutboundWebhookSecret(
       previous_secret_sealed: current.secret_sealed,
       previous_secret_expires_at: new Date(Date.now() + SECRET_ROTATION_OVERLAP_MS),
     });
+    await announceOutboundChange(trx, row, "secret_rotated");
     return { ...toOutboundWebhookView(row), secret };
   });
 }

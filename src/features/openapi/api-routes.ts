@@ -1,5 +1,6 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { createKeyBody, tokenBody } from "../auth/auth.routes.js";
+import { apiKeyOutput, createdApiKeyOutput, tokenOutput } from "../auth/auth.schema.js";
 import { eventsQuery } from "../events/events.routes.js";
 import { manifestBody } from "../github/github-app.routes.js";
 import { linkBody, patchBody as patchInstallationBody } from "../github/github-installations.routes.js";
@@ -10,9 +11,20 @@ import {
   listOutboundWebhooksQuery,
   updateOutboundWebhookBody,
 } from "../notifications/outbound-webhooks.schema.js";
-import { listReviewsQuery, verdictBody } from "../reviews/reviews.schema.js";
-import { createSubtasksBody, createTaskBody, createTaskCommentBody, listTaskCommentsQuery, listTasksQuery, updateTaskBody } from "../tasks/tasks.schema.js";
-import { createAgentBody, createTeamBody, updateAgentBody } from "../teams/teams.schema.js";
+import { listReviewsQuery, reviewDetailOutput, reviewOutput, verdictBody, verdictOutput } from "../reviews/reviews.schema.js";
+import { deliveryStatsOutput, deliveryStatsQuery } from "../stats/stats.schema.js";
+import {
+  createSubtasksBody,
+  createTaskBody,
+  createTaskCommentBody,
+  listTaskCommentsQuery,
+  listTasksQuery,
+  taskCommentOutput,
+  taskDetailOutput,
+  taskOutput,
+  updateTaskBody,
+} from "../tasks/tasks.schema.js";
+import { agentOutput, createAgentBody, createTeamBody, teamOutput, updateAgentBody } from "../teams/teams.schema.js";
 import { createWebhookBody, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody } from "../webhooks/webhooks.schema.js";
 
 export type HttpMethod = "get" | "post" | "patch" | "put" | "delete";
@@ -31,6 +43,8 @@ export interface ApiRoute {
   access?: "api" | "public" | "signature" | "events";
   body?: z.ZodType;
   query?: z.ZodType;
+  /** The success answer's body, as the route's service types it (timestamps are ISO text on the wire). */
+  response?: z.ZodType;
   /** The success status and what it returns. */
   ok: [status: number, description: string];
   /** Answers besides the usual ones (400 with a body or query, 401, 404 with a path id). */
@@ -45,34 +59,34 @@ export interface ApiRoute {
 }
 
 const apiKeys: ApiRoute[] = [
-  { method: "post", path: "/auth/token", tag: "auth", summary: "Mint a short-lived JWT for the caller's API key", body: tokenBody, ok: [200, "The token and when it expires"], errors: [403] },
-  { method: "get", path: "/api-keys", tag: "auth", summary: "List the org's API keys (never the keys themselves)", ok: [200, "API keys"] },
-  { method: "post", path: "/api-keys", tag: "auth", summary: "Create an API key, shown once", body: createKeyBody, ok: [201, "The new key"] },
+  { method: "post", path: "/auth/token", tag: "auth", summary: "Mint a short-lived JWT for the caller's API key", body: tokenBody, response: tokenOutput, ok: [200, "The token and when it expires"], errors: [403] },
+  { method: "get", path: "/api-keys", tag: "auth", summary: "List the org's API keys (never the keys themselves)", response: z.array(apiKeyOutput), ok: [200, "API keys"] },
+  { method: "post", path: "/api-keys", tag: "auth", summary: "Create an API key, shown once", body: createKeyBody, response: createdApiKeyOutput, ok: [201, "The new key"] },
   { method: "delete", path: "/api-keys/{id}", tag: "auth", summary: "Revoke an API key", ok: [204, "Revoked"] },
 ];
 
 const teams: ApiRoute[] = [
-  { method: "get", path: "/teams", tag: "teams", summary: "List teams", ok: [200, "Teams"] },
-  { method: "post", path: "/teams", tag: "teams", summary: "Create a team", body: createTeamBody, ok: [201, "The team"], errors: [409] },
-  { method: "get", path: "/teams/{id}/agents", tag: "teams", summary: "List a team's agents", ok: [200, "Agents"] },
-  { method: "post", path: "/teams/{id}/agents", tag: "teams", summary: "Add an agent to a team", body: createAgentBody, ok: [201, "The agent"], errors: [409] },
-  { method: "patch", path: "/agents/{id}", tag: "teams", summary: "Change an agent (role, status, name)", body: updateAgentBody, ok: [200, "The agent"], errors: [409] },
+  { method: "get", path: "/teams", tag: "teams", summary: "List teams", response: z.array(teamOutput), ok: [200, "Teams"] },
+  { method: "post", path: "/teams", tag: "teams", summary: "Create a team", body: createTeamBody, response: teamOutput, ok: [201, "The team"], errors: [409] },
+  { method: "get", path: "/teams/{id}/agents", tag: "teams", summary: "List a team's agents", response: z.array(agentOutput), ok: [200, "Agents"] },
+  { method: "post", path: "/teams/{id}/agents", tag: "teams", summary: "Add an agent to a team", body: createAgentBody, response: agentOutput, ok: [201, "The agent"], errors: [409] },
+  { method: "patch", path: "/agents/{id}", tag: "teams", summary: "Change an agent (role, status, name)", body: updateAgentBody, response: agentOutput, ok: [200, "The agent"], errors: [409] },
 ];
 
 const tasks: ApiRoute[] = [
-  { method: "get", path: "/tasks", tag: "tasks", summary: "List tasks", query: listTasksQuery, paginated: true, ok: [200, "A page of tasks"] },
-  { method: "post", path: "/tasks", tag: "tasks", summary: "Create a task", body: createTaskBody, ok: [201, "The task"], errors: [404, 409, 422] },
-  { method: "get", path: "/tasks/{id}", tag: "tasks", summary: "A task with its subtasks, dependencies and source", ok: [200, "The task"] },
-  { method: "patch", path: "/tasks/{id}", tag: "tasks", summary: "Change a task (status, assignee, priority, …)", body: updateTaskBody, ok: [200, "The task"], errors: [409, 422] },
-  { method: "post", path: "/tasks/{id}/subtasks", tag: "tasks", summary: "Split a task into subtasks", body: createSubtasksBody, examples: { subtasks: [{ title: "Write the migration" }, { title: "Wire the route", depends_on: [0] }] }, ok: [201, "The subtasks"], errors: [409, 422] },
-  { method: "get", path: "/tasks/{id}/comments", tag: "tasks", summary: "List a task's comments", query: listTaskCommentsQuery, paginated: true, ok: [200, "A page of comments"] },
-  { method: "post", path: "/tasks/{id}/comments", tag: "tasks", summary: "Comment on a task", body: createTaskCommentBody, ok: [201, "The comment"], errors: [422] },
+  { method: "get", path: "/tasks", tag: "tasks", summary: "List tasks", query: listTasksQuery, paginated: true, response: z.array(taskOutput), ok: [200, "A page of tasks"] },
+  { method: "post", path: "/tasks", tag: "tasks", summary: "Create a task", body: createTaskBody, response: taskOutput, ok: [201, "The task"], errors: [404, 409, 422] },
+  { method: "get", path: "/tasks/{id}", tag: "tasks", summary: "A task with its subtasks, dependencies and source", response: taskDetailOutput, ok: [200, "The task"] },
+  { method: "patch", path: "/tasks/{id}", tag: "tasks", summary: "Change a task (status, assignee, priority, …)", body: updateTaskBody, response: taskOutput, ok: [200, "The task"], errors: [409, 422] },
+  { method: "post", path: "/tasks/{id}/subtasks", tag: "tasks", summary: "Split a task into subtasks", body: createSubtasksBody, examples: { subtasks: [{ title: "Write the migration" }, { title: "Wire the route", depends_on: [0] }] }, response: z.array(taskOutput), ok: [201, "The subtasks"], errors: [409, 422] },
+  { method: "get", path: "/tasks/{id}/comments", tag: "tasks", summary: "List a task's comments", query: listTaskCommentsQuery, paginated: true, response: z.array(taskCommentOutput), ok: [200, "A page of comments"] },
+  { method: "post", path: "/tasks/{id}/comments", tag: "tasks", summary: "Comment on a task", body: createTaskCommentBody, response: taskCommentOutput, ok: [201, "The comment"], errors: [422] },
 ];
 
 const reviews: ApiRoute[] = [
-  { method: "get", path: "/reviews", tag: "reviews", summary: "List reviews", query: listReviewsQuery, paginated: true, ok: [200, "A page of reviews"] },
-  { method: "get", path: "/reviews/{id}", tag: "reviews", summary: "A review with the pull request's changed files", ok: [200, "The review"] },
-  { method: "post", path: "/reviews/{id}/verdict", tag: "reviews", summary: "Submit a review's verdict and comments", body: verdictBody, ok: [200, "The review"], errors: [409, 422] },
+  { method: "get", path: "/reviews", tag: "reviews", summary: "List reviews", query: listReviewsQuery, paginated: true, response: z.array(reviewOutput), ok: [200, "A page of reviews"] },
+  { method: "get", path: "/reviews/{id}", tag: "reviews", summary: "A review with the pull request's changed files", response: reviewDetailOutput, ok: [200, "The review"] },
+  { method: "post", path: "/reviews/{id}/verdict", tag: "reviews", summary: "Submit a review's verdict and comments", body: verdictBody, response: verdictOutput, ok: [200, "The review"], errors: [409, 422] },
 ];
 
 const webhooks: ApiRoute[] = [
@@ -118,10 +132,23 @@ const github: ApiRoute[] = [
   { method: "get", path: "/github/actions", tag: "github", summary: "Writes to GitHub (comments, reviews, closes) and how they went", query: actionsQuery, paginated: true, ok: [200, "A page of GitHub actions"] },
 ];
 
+const stats: ApiRoute[] = [
+  {
+    method: "get",
+    path: "/stats/deliveries",
+    tag: "stats",
+    summary: "The org's deliveries per bucket by status over a window (default 1h in 1m buckets), with the received backlog and its oldest delivery's age",
+    query: deliveryStatsQuery,
+    response: deliveryStatsOutput,
+    ok: [200, "Buckets (oldest first, the last one is current), totals and the backlog"],
+    errors: [422],
+  },
+];
+
 const platform: ApiRoute[] = [
   { method: "get", path: "/events", tag: "events", summary: "The org's domain events as Server-Sent Events (resume with Last-Event-ID)", access: "events", query: eventsQuery, ok: [200, "text/event-stream"], errors: [503] },
   { method: "get", path: "/openapi.json", tag: "meta", summary: "This document", access: "public", ok: [200, "OpenAPI 3.1 document"] },
 ];
 
 /** Every /api/v1 route. A test walks the Express router and the receive listener to keep this list whole. */
-export const API_ROUTES: ApiRoute[] = [...apiKeys, ...teams, ...tasks, ...reviews, ...webhooks, ...outbound, ...github, ...platform];
+export const API_ROUTES: ApiRoute[] = [...apiKeys, ...teams, ...tasks, ...reviews, ...webhooks, ...outbound, ...github, ...stats, ...platform];

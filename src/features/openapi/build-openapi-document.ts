@@ -96,7 +96,7 @@ function operation(route: ApiRoute): Json {
 
   const [okStatus, okDescription] = route.ok;
   const ok: Json = { description: okDescription };
-  if (okStatus !== 204) ok.content = route.path === "/events" ? { "text/event-stream": { schema: { type: "string" } } } : { "application/json": { schema: {} } };
+  if (okStatus !== 204) ok.content = route.path === "/events" ? { "text/event-stream": { schema: { type: "string" } } } : { "application/json": { schema: route.response ? toJsonSchema(route.response) : {} } };
   if (route.paginated) ok.headers = { Link: { $ref: "#/components/headers/Link" } };
   const errors = new Set(route.errors);
   if (route.body || route.query) errors.add(400);

@@ -1,14 +1,9 @@
 import type { Queryable } from "../../db/create-db.js";
 import { NotFoundError } from "../../errors.js";
 import { loadReviewFiles } from "./load-review-files.js";
-import type { PullRequestFile, PullRequestFilesSource } from "./pull-request-files-source.js";
+import type { PullRequestFilesSource } from "./pull-request-files-source.js";
+import type { ReviewDetail } from "./reviews.schema.js";
 import { findReview, type Review } from "./reviews.store.js";
-
-export interface ReviewDetail extends Review {
-  files: PullRequestFile[];
-  /** Present when `files` could not be listed (no GitHub credentials, GitHub failing). */
-  files_error?: string;
-}
 
 export async function getReview(db: Queryable, orgId: string, id: number): Promise<Review> {
   const review = await findReview(db, orgId, id);

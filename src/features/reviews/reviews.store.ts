@@ -1,28 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
-import type { ReviewComment, ReviewStatus, ReviewVerdict } from "./reviews.schema.js";
+import type { Review, ReviewStatus } from "./reviews.schema.js";
 
-export interface Review {
-  id: number;
-  org_id: string;
-  team_id: string;
-  status: ReviewStatus;
-  repository: string;
-  pull_number: number;
-  pr_title: string;
-  head_sha: string;
-  html_url: string;
-  installation_id: number | null;
-  task_id: number | null;
-  linked_task_ids: number[];
-  assignee_id: string | null;
-  verdict: ReviewVerdict | null;
-  summary: string | null;
-  comments: ReviewComment[];
-  superseded_by: number | null;
-  created_at: Date;
-  updated_at: Date;
-  submitted_at: Date | null;
-}
+export type { Review };
 
 const COLUMNS = [
   "id",

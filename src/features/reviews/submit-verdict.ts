@@ -10,14 +10,11 @@ import { createReviewRequest } from "./create-review-request.js";
 import { loadReviewFiles } from "./load-review-files.js";
 import type { PullRequestFilesSource } from "./pull-request-files-source.js";
 import { reviewEvent } from "./review-event.js";
-import { REJECTED_LABEL, type ReviewComment, type VerdictBody } from "./reviews.schema.js";
+import { REJECTED_LABEL, type ReviewComment, type VerdictBody, type VerdictResult } from "./reviews.schema.js";
 import { findReview, listPullRequestReviews, updateReview, type Review } from "./reviews.store.js";
 import { validateReviewComments } from "./validate-review-comments.js";
 
-export interface VerdictResult extends Review {
-  /** What was queued for GitHub: the outbox rows, and comments left out as already posted. */
-  github: { outbox_ids: number[]; duplicate_comments: number };
-}
+export type { VerdictResult };
 
 /** How a verdict moves each linked task, by its current status. */
 const MOVES: Record<VerdictBody["verdict"], { from: TaskStatus[]; to: TaskStatus }> = {

@@ -1,15 +1,9 @@
 import type { Queryable } from "../../db/create-db.js";
 import type { TaskCommentKind } from "./tasks.schema.js";
 
-export interface TaskComment {
-  id: number;
-  task_id: number;
-  author_agent_id: string | null;
-  kind: TaskCommentKind;
-  body: string;
-  metadata: Record<string, unknown>;
-  created_at: Date;
-}
+import type { TaskComment } from "./tasks.schema.js";
+
+export type { TaskComment };
 
 export interface NewTaskComment {
   org_id: string;

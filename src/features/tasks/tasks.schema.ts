@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { timestamp } from "../../http/api-output.js";
 import { paginationQuery } from "../../http/pagination.js";
 
 export const TASK_PRIORITIES = ["low", "medium", "high", "critical"] as const;
@@ -90,3 +91,53 @@ export const listTaskCommentsQuery = z.object({
 });
 
 export type SubtaskInput = z.infer<typeof subtaskInput>;
+
+/** A task as the API answers it (and as services pass it around: z.output has Dates). */
+export const taskOutput = z.strictObject({
+  id: z.number().int(),
+  org_id: z.uuid(),
+  team_id: z.uuid(),
+  parent_id: z.number().int().nullable(),
+  title: z.string(),
+  description: z.string(),
+  priority: z.enum(TASK_PRIORITIES),
+  task_type: z.enum(TASK_TYPES),
+  status: z.enum(TASK_STATUSES),
+  assignee_id: z.uuid().nullable(),
+  tags: z.array(z.string()),
+  /** Where the task came from (a GitHub issue, a custom sender); absent keys for hand-made tasks. */
+  source: z.record(z.string(), z.unknown()),
+  depends_on: z.array(z.number().int()),
+  created_at: timestamp,
+  updated_at: timestamp,
+  completed_at: timestamp.nullable(),
+});
+export type Task = z.output<typeof taskOutput>;
+
+/** GET /tasks/{id}: the task, its sub-tasks, and what Entourage wrote (or could not write) to GitHub for it. */
+export const taskDetailOutput = taskOutput.extend({
+  subtasks: z.array(taskOutput.pick({ id: true, title: true, status: true, assignee_id: true })),
+  github_updates: z.array(
+    z.strictObject({
+      id: z.number().int(),
+      kind: z.enum(["issue_comment", "close_issue", "create_review", "add_labels"]),
+      status: z.enum(["pending", "sent", "failed", "skipped"]),
+      last_error: z.string().nullable(),
+      attempts: z.number().int(),
+      created_at: timestamp,
+      sent_at: timestamp.nullable(),
+    }),
+  ),
+});
+export type TaskDetail = z.output<typeof taskDetailOutput>;
+
+export const taskCommentOutput = z.strictObject({
+  id: z.number().int(),
+  task_id: z.number().int(),
+  author_agent_id: z.uuid().nullable(),
+  kind: z.enum(TASK_COMMENT_KINDS),
+  body: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+  created_at: timestamp,
+});
+export type TaskComment = z.output<typeof taskCommentOutput>;

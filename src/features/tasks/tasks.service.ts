@@ -2,17 +2,18 @@ import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { appendEvents, type DomainEventInput } from "../events/events.store.js";
-import { listGithubActions, type GithubActionView } from "../github/github-outbox.store.js";
-import { findAgent, findTeam } from "../teams/teams.store.js";
+import { listGithubActions } from "../github/github-outbox.store.js";
+import { findAgent, findTeam, findTeamsByIds } from "../teams/teams.store.js";
 import { occupyAgent, releaseAgent } from "../teams/agent-pool.js";
 import { runTaskDoneHook } from "./task-done-hook.js";
 import { taskEvent } from "./task-event.js";
-import { isOpenStatus, TASK_TRANSITIONS, type TaskPriority, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
+import { isOpenStatus, TASK_TRANSITIONS, type TaskPriority, type TaskDetail, type TaskStatus, type UpdateTaskBody } from "./tasks.schema.js";
 import {
   dependencyStatuses,
   findTask,
   findTasksByIds,
   insertTask,
+  insertTasks,
   listSubtasks,
   updateTask,
   type NewTask,
@@ -48,17 +49,29 @@ export async function createTask(trx: Queryable, orgId: string, input: CreateTas
   return task;
 }
 
+/**
+ * createTask for many tasks at once, each in its org, with neither parent, dependencies nor
+ * assignee: one team lookup, one INSERT and one events append for all of them.
+ */
+export async function createTasks(trx: Queryable, tasks: (Omit<NewTask, "parent_id" | "assignee_id">)[]): Promise<Task[]> {
+  const teams = await findTeamsByIds(trx, [...new Set(tasks.map((task) => task.team_id))]);
+  if (tasks.some((task) => !teams.some((team) => team.id === task.team_id && team.org_id === task.org_id))) {
+    throw new InputError("Invalid request", [{ field: "team_id", message: "no such team in this org" }], "validation_failed");
+  }
+  const created = await insertTasks(trx, tasks);
+  await appendEvents(
+    trx,
+    created.map((task) => taskEvent(task, "task.created", {})),
+  );
+  return created;
+}
+
 export async function getTask(db: Queryable, orgId: string, id: number): Promise<Task> {
   const task = await findTask(db, orgId, id);
   if (!task) throw new NotFoundError(`Task #${id} not found`);
   return task;
 }
 
-export interface TaskDetail extends Task {
-  subtasks: Pick<Task, "id" | "title" | "status" | "assignee_id">[];
-  /** What Entourage wrote (or could not write) to GitHub for this task, and why. */
-  github_updates: Pick<GithubActionView, "id" | "kind" | "status" | "last_error" | "attempts" | "created_at" | "sent_at">[];
-}
 
 export async function getTaskDetail(db: Queryable, orgId: string, id: number): Promise<TaskDetail> {
   const task = await getTask(db, orgId, id);

@@ -7,23 +7,9 @@ export interface Org {
   created_at: Date;
 }
 
-export interface Team {
-  id: string;
-  org_id: string;
-  name: string;
-  created_at: Date;
-}
+import type { Agent, Team } from "./teams.schema.js";
 
-export interface Agent {
-  id: string;
-  org_id: string;
-  team_id: string;
-  name: string;
-  role: AgentRole;
-  status: AgentStatus;
-  created_at: Date;
-  updated_at: Date;
-}
+export type { Agent, Team };
 
 const ORG_COLUMNS = ["id", "name", "created_at"] as const;
 const TEAM_COLUMNS = ["id", "org_id", "name", "created_at"] as const;
@@ -54,6 +40,12 @@ export async function listTeams(db: Queryable, orgId: string): Promise<Team[]> {
 
 export async function findTeam(db: Queryable, orgId: string, id: string): Promise<Team | undefined> {
   return db("teams").select(TEAM_COLUMNS).where({ org_id: orgId, id }).first();
+}
+
+/** The teams among `ids`, whichever org they belong to. */
+export async function findTeamsByIds(db: Queryable, ids: string[]): Promise<Team[]> {
+  if (ids.length === 0) return [];
+  return db("teams").select(TEAM_COLUMNS).whereIn("id", ids);
 }
 
 export async function insertAgent(

@@ -41,6 +41,7 @@ export interface DeliveryFilter {
   webhook_id: string;
   status?: DeliveryStatus;
   event_type?: string;
+  delivery_guid?: string;
   before?: { created_at: string; id: string };
   limit: number;
 }
@@ -57,6 +58,7 @@ export async function listDeliveries(db: Queryable, filter: DeliveryFilter): Pro
     .limit(filter.limit);
   if (filter.status) q.where("status", filter.status);
   if (filter.event_type) q.where("event_type", filter.event_type);
+  if (filter.delivery_guid) q.where("delivery_guid", filter.delivery_guid);
   if (filter.before) q.whereRaw("(created_at, id) < (?::timestamptz, ?::uuid)", [filter.before.created_at, filter.before.id]);
   return q;
 }
@@ -132,20 +134,30 @@ export interface ClaimedDelivery {
  * The attempt is counted at claim time, so a delivery that crashes its worker cannot loop forever.
  */
 export async function claimDeliveries(db: Queryable, workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
-  const result = await db.raw(
-    `UPDATE deliveries d
-        SET locked_until = now() + make_interval(secs => ?), locked_by = ?, attempts = d.attempts + 1
-      WHERE d.id IN (
-        SELECT id FROM deliveries
-         WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
-         ORDER BY next_attempt_at, created_at
-         LIMIT ?
-         FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts, d.via`,
-    [leaseSeconds, workerId, limit],
-  );
+  const result = await db.raw(CLAIM_DELIVERIES_SQL, [limit, leaseSeconds, workerId]);
   return result.rows as ClaimedDelivery[];
 }
+
+/**
+ * claimDeliveries' statement (bindings: lease seconds, worker id, limit): the oldest due first, read
+ * in index order, and returned in that order (an UPDATE's RETURNING follows the table's physical
+ * order, and per-issue ordering depends on the worker seeing them in queue order).
+ */
+export const CLAIM_DELIVERIES_SQL = `
+  WITH picked AS (
+    SELECT id, next_attempt_at, created_at FROM deliveries
+     WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+     ORDER BY next_attempt_at, created_at
+     LIMIT ?
+     FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE deliveries d
+       SET locked_until = now() + make_interval(secs => ?), locked_by = ?, attempts = d.attempts + 1
+      FROM picked
+     WHERE d.id = picked.id
+    RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts, d.via, picked.next_attempt_at, picked.created_at
+  )
+  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, headers, attempts, via FROM claimed ORDER BY next_attempt_at, created_at`;
 
 /** Locks a claimed delivery for its processing transaction; undefined if this worker lost the lease. */
 export async function lockClaimedDelivery(db: Queryable, id: string, workerId: string): Promise<{ id: string } | undefined> {

@@ -66,6 +66,7 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
       webhook_id: webhook.id,
       status: query.status,
       event_type: query.event_type,
+      delivery_guid: query.delivery_guid,
       before,
       limit: query.limit + 1,
     });

@@ -64,5 +64,6 @@ export const regenerateSecretBody = z.strictObject({
 export const listDeliveriesQuery = z.object({
   status: z.enum(DELIVERY_STATUSES).optional(),
   event_type: z.string().max(100).optional(),
+  delivery_guid: z.string().trim().min(1).max(200).optional(),
   ...paginationQuery,
 });

@@ -8,6 +8,7 @@ import { checkEvents, type CreateWebhookBody, type UpdateWebhookBody, type Webho
 import { deleteWebhook, findOrgWebhook, insertWebhook, listOrgWebhooks, updateWebhook, type WebhookRow } from "./webhooks.store.js";
 import type { WebhookResolver } from "./webhook-resolver.js";
 import { assertInstallationNotTaken, routingWarnings } from "./webhook-routing.js";
+import { announceWebhookChange } from "./announce-webhook-change.js";
 import { z } from "zod";
 
 export interface WebhookView {
@@ -89,6 +90,7 @@ export async function createWebhook(deps: WebhookDeps, orgId: string, body: Crea
     secret_hint: secretHint(secret),
   });
   deps.resolver?.invalidate(webhook.id);
+  await announceWebhookChange(deps.knex, webhook, "created");
   return { ...toWebhookView(webhook, deps.publicUrl, undefined, await routingWarnings(deps.knex, webhook)), secret };
 }
 
@@ -130,11 +132,16 @@ export async function changeWebhook(deps: WebhookDeps, orgId: string, id: string
   deps.resolver?.invalidate(id);
   // Deleted by a concurrent request since it was read: as missing as if it had never been.
   if (!updated) throw new NotFoundError(`Webhook ${id} not found`);
+  await announceWebhookChange(deps.knex, updated, "updated");
   return toWebhookView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated));
 }
 
 export async function removeWebhook(deps: WebhookDeps, orgId: string, id: string): Promise<void> {
-  if (!(await deleteWebhook(deps.knex, orgId, id))) throw new NotFoundError(`Webhook ${id} not found`);
+  await deps.knex.transaction(async (trx) => {
+    const current = await findOrgWebhook(trx, orgId, id);
+    if (!current || !(await deleteWebhook(trx, orgId, id))) throw new NotFoundError(`Webhook ${id} not found`);
+    await announceWebhookChange(trx, current, "deleted");
+  });
   deps.resolver?.invalidate(id);
 }
 
@@ -156,5 +163,6 @@ export async function regenerateSecret(
   });
   deps.resolver?.invalidate(id);
   if (!updated) throw new NotFoundError(`Webhook ${id} not found`); // deleted by a concurrent request since it was read
+  await announceWebhookChange(deps.knex, updated, "secret_regenerated");
   return { ...toWebhookView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated)), secret };
 }

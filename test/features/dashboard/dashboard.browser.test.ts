@@ -41,9 +41,9 @@ describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
     await page.getByLabel("API key").fill(org.api_key);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.locator('#live-status[data-state="live"]').waitFor();
-    // Not built on this branch yet: the panels say so instead of breaking the page.
-    await page.getByText("Register a webhook").first().waitFor();
     await page.getByText("No tasks yet.").waitFor();
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await page.getByText("Register a webhook").first().waitFor();
     await page.evaluate("window.notReloaded = true");
 
     const created = await app.request("POST", "/api/v1/tasks", {
@@ -52,13 +52,13 @@ describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
     });
     expect(created.status).toBe(201);
     const card = page.locator(`[data-testid="column-todo"] [data-testid="task-${created.body.id}"]`);
-    await card.waitFor();
+    await card.waitFor({ state: "attached" });
     await expect.poll(() => card.textContent()).toContain("Login broken on Safari");
     expect(await card.textContent()).toContain("eng-1");
 
     const moved = await app.request("PATCH", `/api/v1/tasks/${created.body.id}`, { key: org.api_key, body: { status: "in_progress" } });
     expect(moved.status).toBe(200);
-    await page.locator(`[data-testid="column-in_progress"] [data-testid="task-${created.body.id}"]`).waitFor();
+    await page.locator(`[data-testid="column-in_progress"] [data-testid="task-${created.body.id}"]`).waitFor({ state: "attached" });
     expect(await page.locator(`[data-testid="column-todo"] [data-testid="task-${created.body.id}"]`).count()).toBe(0);
 
     // A signed GitHub delivery: its row appears in the log and its task on the board, live.
@@ -72,13 +72,13 @@ describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
     await expect.poll(() => row.textContent()).toMatch(/issues\.opened.*processed.*created task #\d+/);
     const issueTask = await app.db.knex("tasks").where({ source_key: "github:issue:codertocat/hello-world#77" }).first();
     const issueCard = page.locator(`[data-testid="column-todo"] [data-testid="task-${issueTask.id}"]`);
-    await issueCard.waitFor();
+    await issueCard.waitFor({ state: "attached" });
     expect(await issueCard.textContent()).toContain("Dark mode flickers");
 
     // The issue closes on GitHub: the card moves to done without a reload.
     const closed = await sendDelivery(app.url, webhook, issuePayload("closed", { number: 77, title: "Dark mode flickers", labels: ["bug"], updated_at: "2026-11-28T11:00:00Z" }), { event: "issues" });
     expect(closed.status).toBe(202);
-    await page.locator(`[data-testid="column-done"] [data-testid="task-${issueTask.id}"]`).waitFor();
+    await page.locator(`[data-testid="column-done"] [data-testid="task-${issueTask.id}"]`).waitFor({ state: "attached" });
     expect(await page.locator(`[data-testid="column-todo"] [data-testid="task-${issueTask.id}"]`).count()).toBe(0);
     const closedRow = page.locator(`#deliveries-body tr[data-delivery-id="${closed.body.delivery_id}"]`);
     await expect.poll(() => closedRow.textContent(), { timeout: 10_000 }).toMatch(/issues\.closed.*processed/);
@@ -87,6 +87,7 @@ describe.skipIf(!CHROMIUM)("dashboard in a real browser", () => {
     const pr = await sendDelivery(app.url, webhook, pullRequestPayload("opened", { number: 88, body: "Dark mode fix" }), { event: "pull_request" });
     expect(pr.status).toBe(202);
     const reviewItem = page.locator("#reviews li.review").filter({ hasText: "Codertocat/Hello-World#88" });
+    await page.getByRole("link", { name: "Overview" }).click();
     await reviewItem.waitFor();
     await expect.poll(() => reviewItem.textContent()).toMatch(/pending.*eng-\d/);
 

@@ -33,6 +33,7 @@ describe.skipIf(!CHROMIUM)("dashboard: Connect GitHub in a real browser, against
     await page.goto(app.url);
     await page.getByLabel("API key").fill(org.api_key);
     await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "GitHub" }).click();
     await page.getByRole("heading", { name: "Connect GitHub" }).waitFor();
 
     // Register: the form posts the manifest to (fake) GitHub, which comes back through the setup callback.

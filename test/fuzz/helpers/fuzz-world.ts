@@ -5,7 +5,7 @@ import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.j
 import { githubExample } from "../../helpers/github-examples.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
 import { sendRaw, type RawRequest, type RawResponse } from "./raw-request.js";
 
 /** The ids of one org's things, as a fuzzer would guess or steal them. */
@@ -112,7 +112,8 @@ async function populate(app: TestApp, org: BootstrapResult, mark: string): Promi
   const webhook = await registerWebhook(app, key, org.team_id, { events: ["*"], name: `hook ${mark}` });
   const payload = githubExample("issues", "opened");
   payload.issue.title = `issue ${mark}`;
-  const delivery = await sendDelivery(app.url, webhook, payload, { event: "issues" });
+  // Processed before anyone snapshots the org: the task it creates must not land mid-comparison.
+  const delivery = await deliverAndWait(app, webhook, payload, { event: "issues" });
   const outbound = await ok("POST", "/api/v1/outbound-webhooks", { url: `http://127.0.0.1:9/${mark}`, events: ["task.*"], description: `notify ${mark}` });
   await ok("POST", "/api/v1/tasks", { team_id: org.team_id, title: `second task ${mark}` }); // an outbound delivery to list
   const outboundDelivery = await waitFor(
@@ -126,7 +127,7 @@ async function populate(app: TestApp, org: BootstrapResult, mark: string): Promi
     agent: agent.id,
     task: String(task.id),
     webhook: webhook.id,
-    delivery: delivery.body.delivery_id,
+    delivery: delivery.id,
     outbound: outbound.id,
     outboundDelivery,
     apiKey: apiKey.id,

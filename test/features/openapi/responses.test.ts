@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API_ROUTES, type ApiRoute } from "../../../src/features/openapi/api-routes.js";
+import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { pullRequestPayload } from "../../helpers/github-payloads.js";
+import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { deliverAndWait, registerWebhook } from "../../helpers/webhooks.js";
+
+/**
+ * Every route that documents its answer (`response`) answers exactly that: each field present with
+ * its type, timestamps as ISO text, and no field the document does not name (strict objects), so a
+ * column added to a store cannot leak into the API unnoticed.
+ */
+describe("answers match the documented response schemas", () => {
+  let app: TestApp;
+  let org: BootstrapResult;
+  const checked = new Set<ApiRoute>();
+
+  const route = (method: ApiRoute["method"], path: string) => {
+    const found = API_ROUTES.find((candidate) => candidate.method === method && candidate.path === path);
+    if (!found?.response) throw new Error(`${method} ${path} documents no response`);
+    return found;
+  };
+  /** Calls the route at `url` (its path with ids filled in) and checks the answer against its schema. */
+  const call = async (method: ApiRoute["method"], path: string, url: string, body?: unknown) => {
+    const documented = route(method, path);
+    const res = await app.request(method.toUpperCase(), `/api/v1${url}`, { key: org.api_key, body });
+    expect(res.status, `${method} ${url}: ${JSON.stringify(res.body)}`).toBe(documented.ok[0]);
+    const parsed = documented.response!.safeParse(res.body);
+    expect(parsed.error?.issues ?? [], `${method} ${path}`).toEqual([]);
+    checked.add(documented);
+    return res.body;
+  };
+
+  beforeAll(async () => {
+    // GitHub's pulls.listFiles is the one part faked: a review's files.
+    app = await startTestApp({}, { pullRequestFiles: async () => [{ filename: "src/a.ts", status: "modified", additions: 1, deletions: 0, changes: 1, patch: "@@ -1 +1 @@\n+x" }] });
+    org = await app.bootstrap();
+  });
+  afterAll(() => app.close());
+
+  it("API keys and tokens", async () => {
+    await call("post", "/api-keys", "/api-keys", { name: "spare" });
+    await call("get", "/api-keys", "/api-keys");
+    await call("post", "/auth/token", "/auth/token", {});
+  });
+
+  it("teams and agents", async () => {
+    const team = await call("post", "/teams", "/teams", { name: "contract" });
+    await call("get", "/teams", "/teams");
+    const agent = await call("post", "/teams/{id}/agents", `/teams/${team.id}/agents`, { name: "rev-1", role: "reviewer" });
+    await call("get", "/teams/{id}/agents", `/teams/${team.id}/agents`);
+    await call("patch", "/agents/{id}", `/agents/${agent.id}`, { status: "offline" });
+  });
+
+  it("tasks, sub-tasks and comments", async () => {
+    const task = await call("post", "/tasks", "/tasks", { team_id: org.team_id, title: "Contract", tags: ["api"] });
+    await call("post", "/tasks/{id}/subtasks", `/tasks/${task.id}/subtasks`, { subtasks: [{ title: "one" }, { title: "two", depends_on: [0] }] });
+    await call("patch", "/tasks/{id}", `/tasks/${task.id}`, { status: "in_progress" });
+    await call("get", "/tasks/{id}", `/tasks/${task.id}`);
+    await call("get", "/tasks", "/tasks");
+    await call("post", "/tasks/{id}/comments", `/tasks/${task.id}/comments`, { body: "looks right" });
+    await call("get", "/tasks/{id}/comments", `/tasks/${task.id}/comments`);
+  });
+
+  it("delivery stats", async () => {
+    await call("get", "/stats/deliveries", "/stats/deliveries?window=10m&bucket=1m");
+  });
+
+  it("reviews", async () => {
+    await call("post", "/teams/{id}/agents", `/teams/${org.team_id}/agents`, { name: "reviewer", role: "reviewer" });
+    const webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["pull_request.*"] });
+    await deliverAndWait(app, webhook, pullRequestPayload("opened", { number: 7 }), { event: "pull_request" });
+    const [review] = await call("get", "/reviews", "/reviews");
+    await call("get", "/reviews/{id}", `/reviews/${review.id}`);
+    await call("post", "/reviews/{id}/verdict", `/reviews/${review.id}/verdict`, { verdict: "request_changes", summary: "One thing", comments: [{ path: "src/a.ts", line: 1, body: "why?" }] });
+  });
+
+  it("checked every route that documents a response", () => {
+    const documented = API_ROUTES.filter((candidate) => candidate.response);
+    expect(documented.filter((candidate) => !checked.has(candidate)).map((candidate) => `${candidate.method} ${candidate.path}`)).toEqual([]);
+  });
+});
