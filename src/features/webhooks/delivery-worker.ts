@@ -57,9 +57,10 @@ export function defaultBackoff(attempt: number): number {
 /**
  * Processes `received` deliveries exactly once each:
  * 1. claim a batch (SKIP LOCKED + lease; any number of workers share the queue);
- * 2. split the claim into groups, one transaction per group: lock the group's deliveries, then per
- *    delivery a savepoint in which the rules run — a delivery whose rules throw is rolled back to its
- *    savepoint alone; then mark the group's deliveries processed and append their
+ * 2. split the claim into groups, one transaction per group: lock the group's deliveries, let the
+ *    processor's set-wise step (if it has one) take those it can as a set, in a savepoint of its own,
+ *    then per remaining delivery a savepoint in which the rules run — a delivery whose rules throw is
+ *    rolled back to its savepoint alone; then mark the group's deliveries processed and append their
  *    `delivery.processed` events, and commit: each delivery's effects and its status commit together;
  * 3. on error, roll back and schedule a retry with backoff; after the last attempt mark it failed.
  *    If a group's transaction itself fails, its deliveries are retried one transaction each.
