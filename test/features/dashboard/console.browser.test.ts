@@ -197,8 +197,13 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
     await expect.poll(async () => Number(await operator.getByTestId("traffic-current").getAttribute("data-total")), { timeout: 10_000 }).toBe(before + 2);
     expect(await operator.getByTestId("traffic-current").getAttribute("data-start")).toBe(start);
     expect(await operator.locator("#traffic-legend").textContent()).toMatch(/processed.*rejected \(bad signature\)/);
-    // Agents: the engineers hold the tasks the deliveries made (auto-assign), or are free.
-    await operator.locator("#agents li.agent a").first().waitFor();
+    // Agents: who holds which task (auto-assign gave them out), and how many wait for an engineer.
+    await expect.poll(async () => {
+      const tasks = (await app.request("GET", "/api/v1/tasks?limit=200", { key: acme.api_key })).body as { id: number; status: string; assignee_id: string | null }[];
+      return Number(await operator.getByTestId("tasks-waiting").textContent()) === tasks.filter((task) => task.status === "todo" && !task.assignee_id).length;
+    }).toBe(true);
+    const held = ((await app.request("GET", "/api/v1/tasks?limit=200", { key: acme.api_key })).body as { id: number; assignee_id: string | null }[]).find((task) => task.assignee_id)!;
+    await operator.locator(`#agents li.agent[data-agent-id="${held.assignee_id}"] a[href="#task-${held.id}"]`).waitFor();
   });
 
   it("edits a webhook's events, pauses it, regenerates its secret with a grace period and deletes it after a confirmation", async () => {
@@ -257,7 +262,10 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
     await receiver.waitForRequests(1);
     await expect.poll(() => endpoint.getByTestId("consecutive-failures").textContent(), { timeout: 10_000 }).toMatch(/^[1-9]/);
     await endpoint.getByRole("button", { name: /Deliveries/ }).click();
-    await endpoint.locator("tr[data-outbound-delivery-id]").first().waitFor();
+    const logRow = endpoint.locator("tr[data-outbound-delivery-id]").first();
+    await logRow.waitFor();
+    await logRow.locator("summary").click();
+    expect(await logRow.locator("ol.attempts li").first().textContent()).toMatch(/HTTP 500 · \d+ ms/);
 
     await endpoint.getByRole("button", { name: "Disable" }).click();
     await expect.poll(() => endpoint.getByTestId("endpoint-state").textContent()).toBe("disabled");
