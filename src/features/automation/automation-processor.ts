@@ -2,6 +2,7 @@ import type { DeliveryProcessor } from "../webhooks/delivery-processor.js";
 import { repositoryNotEntitled } from "../webhooks/repository-entitlement.js";
 import { applyCustomEvent } from "./custom-rules.js";
 import { applyIssueEvent } from "./issue-rules.js";
+import { openIssuesInBatch } from "./open-issues-in-batch.js";
 import { applyPullRequestEvent, type PullRequestHook } from "./pull-request-rules.js";
 
 /**
@@ -10,7 +11,7 @@ import { applyPullRequestEvent, type PullRequestHook } from "./pull-request-rule
  * payload's `installation` is dropped: it is data a sender wrote, never a credential.
  */
 export function createAutomationProcessor(options: { pullRequestHooks?: PullRequestHook[] } = {}): DeliveryProcessor {
-  return async (trx, input) => {
+  const processor: DeliveryProcessor = async (trx, input) => {
     if (input.webhook.provider === "custom") return applyCustomEvent(trx, input);
     const refused = await repositoryNotEntitled(trx, input);
     if (refused) return { actions: [refused], status: "ignored" };
@@ -23,4 +24,6 @@ export function createAutomationProcessor(options: { pullRequestHooks?: PullRequ
     if (event === "pull_request") return applyPullRequestEvent(trx, input, options.pullRequestHooks);
     return { actions: [`no rule for ${input.delivery.event_type}`] };
   };
+  processor.batch = openIssuesInBatch;
+  return processor;
 }

@@ -6,12 +6,16 @@ import { changeTaskStatus, createTask } from "../tasks/tasks.service.js";
 import { findTaskBySourceKey, updateTask, type Task } from "../tasks/tasks.store.js";
 import { taskEvent } from "../tasks/task-event.js";
 import { appendEvents } from "../events/events.store.js";
-import { issueSourceKey, type GithubIssueSource } from "./github-issue-source.js";
+import { issueSourceKey } from "./github-issue-source.js";
 import { issuePayload, parsePayload, type IssuePayload } from "./github-payloads.js";
 import { priorityFromLabels, taskTypeFromLabels } from "./label-mapping.js";
+import { issueDescription, issueTags, issueTaskInput } from "./issue-task-input.js";
 import { lockKey } from "../../db/lock-key.js";
 
 const CREATING_ACTIONS = new Set(["opened", "reopened", "closed"]);
+
+/** The action recorded when auto_assign finds no engineer free: the task waits for one. */
+export const NO_ENGINEER_FREE = "no engineer available: waiting for one";
 
 /**
  * `issues.*` → the issue's task. One task per issue (keyed by repository and number, and
@@ -84,37 +88,14 @@ async function createIssueTask(
   key: string,
   updatedAt: Date,
 ): Promise<DeliveryOutcome> {
-  const { issue, repository } = payload;
   const config = webhookConfig.parse(input.webhook.config);
-  const labels = issue.labels.map((l) => l.name);
-  const source: GithubIssueSource = {
-    kind: "github_issue",
-    repository: repository.full_name,
-    issue_number: issue.number,
-    node_id: issue.node_id,
-    html_url: issue.html_url,
-    installation_id: payload.installation?.id ?? null,
-    webhook_id: input.webhook.id,
-    auto_assign: config.auto_assign,
-    close_issue: config.close_issue,
-  };
-  let task = await createTask(trx, input.webhook.org_id, {
-    team_id: config.team_id,
-    title: issue.title,
-    description: issueDescription(payload),
-    priority: priorityFromLabels(labels),
-    task_type: taskTypeFromLabels(labels, config.default_task_type),
-    tags: issueTags(payload),
-    source,
-    source_key: key,
-    source_updated_at: updatedAt,
-  });
+  let task = await createTask(trx, input.webhook.org_id, issueTaskInput(input, config, payload, key, updatedAt));
   const actions = [`created task #${task.id}`];
-  if (issue.state === "closed") {
+  if (payload.issue.state === "closed") {
     task = await followState(trx, task, payload, actions);
   } else if (config.auto_assign) {
     const { agent } = await assignToAvailableEngineer(trx, task);
-    actions.push(agent ? `assigned to ${agent.name}` : "no engineer available: waiting for one");
+    actions.push(agent ? `assigned to ${agent.name}` : NO_ENGINEER_FREE);
   }
   return { actions };
 }
@@ -128,18 +109,4 @@ async function followState(trx: Knex.Transaction, task: Task, payload: IssuePayl
   const updated = await changeTaskStatus(trx, task, target, { enforceTransitions: false, reason, mirrorsGithubIssue: true });
   actions.push(`task #${task.id} ${task.status} → ${target}`);
   return updated;
-}
-
-function issueDescription(payload: IssuePayload): string {
-  const body = payload.issue.body?.trim();
-  return `${body ? `${body}\n\n` : ""}GitHub issue: ${payload.issue.html_url}`;
-}
-
-function issueTags(payload: IssuePayload): string[] {
-  return [
-    "github",
-    `issue:${payload.issue.number}`,
-    `repo:${payload.repository.full_name}`,
-    ...payload.issue.labels.map((l) => l.name),
-  ];
 }

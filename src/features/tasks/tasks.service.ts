@@ -3,7 +3,7 @@ import type { Queryable } from "../../db/create-db.js";
 import { ConflictError, InputError, NotFoundError } from "../../errors.js";
 import { appendEvents, type DomainEventInput } from "../events/events.store.js";
 import { listGithubActions } from "../github/github-outbox.store.js";
-import { findAgent, findTeam } from "../teams/teams.store.js";
+import { findAgent, findTeam, findTeamsByIds } from "../teams/teams.store.js";
 import { occupyAgent, releaseAgent } from "../teams/agent-pool.js";
 import { runTaskDoneHook } from "./task-done-hook.js";
 import { taskEvent } from "./task-event.js";
@@ -13,6 +13,7 @@ import {
   findTask,
   findTasksByIds,
   insertTask,
+  insertTasks,
   listSubtasks,
   updateTask,
   type NewTask,
@@ -46,6 +47,23 @@ export async function createTask(trx: Queryable, orgId: string, input: CreateTas
   await appendEvents(trx, events);
   if (task.assignee_id && isOpenStatus(task.status)) await occupyAgent(trx, task.assignee_id);
   return task;
+}
+
+/**
+ * createTask for many tasks at once, each in its org, with neither parent, dependencies nor
+ * assignee: one team lookup, one INSERT and one events append for all of them.
+ */
+export async function createTasks(trx: Queryable, tasks: (Omit<NewTask, "parent_id" | "assignee_id">)[]): Promise<Task[]> {
+  const teams = await findTeamsByIds(trx, [...new Set(tasks.map((task) => task.team_id))]);
+  if (tasks.some((task) => !teams.some((team) => team.id === task.team_id && team.org_id === task.org_id))) {
+    throw new InputError("Invalid request", [{ field: "team_id", message: "no such team in this org" }], "validation_failed");
+  }
+  const created = await insertTasks(trx, tasks);
+  await appendEvents(
+    trx,
+    created.map((task) => taskEvent(task, "task.created", {})),
+  );
+  return created;
 }
 
 export async function getTask(db: Queryable, orgId: string, id: number): Promise<Task> {

@@ -51,6 +51,23 @@ export async function insertTask(db: Queryable, task: NewTask, dependsOn: number
   return { ...row!, depends_on: [...dependsOn].sort((a, b) => a - b) };
 }
 
+/** Inserts tasks without dependencies in one statement; returned in the order given. */
+export async function insertTasks(db: Queryable, tasks: NewTask[]): Promise<Task[]> {
+  if (tasks.length === 0) return [];
+  const rows = (await db("tasks")
+    .insert(tasks.map((task) => ({ ...task, source: JSON.stringify(task.source ?? {}) })))
+    .returning(COLUMNS)) as TaskRow[];
+  // Identity ids are drawn in the order of the VALUES list.
+  return rows.sort((a, b) => a.id - b.id).map((row) => ({ ...row, depends_on: [] }));
+}
+
+/** Locks the tasks of an org with these source keys for the rest of the transaction; returns their keys. */
+export async function lockTasksBySourceKeys(db: Queryable, orgId: string, sourceKeys: string[]): Promise<Set<string>> {
+  if (sourceKeys.length === 0) return new Set();
+  const rows = (await db("tasks").select("source_key").where({ org_id: orgId }).whereIn("source_key", sourceKeys).forUpdate()) as { source_key: string }[];
+  return new Set(rows.map((row) => row.source_key));
+}
+
 /** One task of an org; `forUpdate` locks its row for the rest of the transaction. */
 export async function findTask(
   db: Queryable,

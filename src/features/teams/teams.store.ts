@@ -42,6 +42,12 @@ export async function findTeam(db: Queryable, orgId: string, id: string): Promis
   return db("teams").select(TEAM_COLUMNS).where({ org_id: orgId, id }).first();
 }
 
+/** The teams among `ids`, whichever org they belong to. */
+export async function findTeamsByIds(db: Queryable, ids: string[]): Promise<Team[]> {
+  if (ids.length === 0) return [];
+  return db("teams").select(TEAM_COLUMNS).whereIn("id", ids);
+}
+
 export async function insertAgent(
   db: Queryable,
   agent: { org_id: string; team_id: string; name: string; role: AgentRole; status: AgentStatus },

@@ -134,20 +134,30 @@ export interface ClaimedDelivery {
  * The attempt is counted at claim time, so a delivery that crashes its worker cannot loop forever.
  */
 export async function claimDeliveries(db: Queryable, workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
-  const result = await db.raw(
-    `UPDATE deliveries d
-        SET locked_until = now() + make_interval(secs => ?), locked_by = ?, attempts = d.attempts + 1
-      WHERE d.id IN (
-        SELECT id FROM deliveries
-         WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
-         ORDER BY next_attempt_at, created_at
-         LIMIT ?
-         FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts, d.via`,
-    [leaseSeconds, workerId, limit],
-  );
+  const result = await db.raw(CLAIM_DELIVERIES_SQL, [limit, leaseSeconds, workerId]);
   return result.rows as ClaimedDelivery[];
 }
+
+/**
+ * claimDeliveries' statement (bindings: lease seconds, worker id, limit): the oldest due first, read
+ * in index order, and returned in that order (an UPDATE's RETURNING follows the table's physical
+ * order, and per-issue ordering depends on the worker seeing them in queue order).
+ */
+export const CLAIM_DELIVERIES_SQL = `
+  WITH picked AS (
+    SELECT id, next_attempt_at, created_at FROM deliveries
+     WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+     ORDER BY next_attempt_at, created_at
+     LIMIT ?
+     FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE deliveries d
+       SET locked_until = now() + make_interval(secs => ?), locked_by = ?, attempts = d.attempts + 1
+      FROM picked
+     WHERE d.id = picked.id
+    RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts, d.via, picked.next_attempt_at, picked.created_at
+  )
+  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, headers, attempts, via FROM claimed ORDER BY next_attempt_at, created_at`;
 
 /** Locks a claimed delivery for its processing transaction; undefined if this worker lost the lease. */
 export async function lockClaimedDelivery(db: Queryable, id: string, workerId: string): Promise<{ id: string } | undefined> {

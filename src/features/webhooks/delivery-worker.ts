@@ -15,7 +15,7 @@ import {
   scheduleRetry,
   type ClaimedDelivery,
 } from "./deliveries.store.js";
-import type { DeliveryProcessor } from "./delivery-processor.js";
+import type { DeliveryInput, DeliveryOutcome, DeliveryProcessor } from "./delivery-processor.js";
 import { findWebhookById, findWebhooksByIds, type WebhookRow } from "./webhooks.store.js";
 
 export interface DeliveryWorkerOptions {
@@ -154,20 +154,33 @@ export class DeliveryWorker {
         );
         const webhooks = await findWebhooksByIds(trx, [...new Set(group.map((delivery) => delivery.webhook_id))]);
         const done: { delivery: ClaimedDelivery; webhook: WebhookRow; status: "processed" | "ignored"; actions: string[] }[] = [];
+        const inputs: DeliveryInput[] = [];
         for (const delivery of group) {
           const webhook = webhooks.get(delivery.webhook_id);
           if (!held.has(delivery.id) || !webhook) continue; // lease lost to another worker, or webhook gone
-          // Savepoints are not released: each nests in the last, ROLLBACK TO undoes this delivery's
-          // work alone, and a RELEASE would cost a round trip per delivery for nothing.
-          await trx.raw("SAVEPOINT delivery");
           try {
-            const payload = JSON.parse(delivery.payload ?? "{}") as Record<string, unknown>;
-            const outcome = await processor(trx, { delivery, payload, webhook });
-            done.push({ delivery, webhook, status: outcome.status ?? "processed", actions: outcome.actions });
+            inputs.push({ delivery, webhook, payload: JSON.parse(delivery.payload ?? "{}") as Record<string, unknown> });
           } catch (error) {
-            await trx.raw("ROLLBACK TO SAVEPOINT delivery");
             failures.push({ delivery, error });
           }
+        }
+        const batched = await this.processBatch(trx, inputs);
+        for (const input of inputs) {
+          const { delivery, webhook } = input;
+          let outcome = batched.get(input);
+          if (!outcome) {
+            // Savepoints are not released: each nests in the last, ROLLBACK TO undoes this delivery's
+            // work alone, and a RELEASE would cost a round trip per delivery for nothing.
+            await trx.raw("SAVEPOINT delivery");
+            try {
+              outcome = await processor(trx, input);
+            } catch (error) {
+              await trx.raw("ROLLBACK TO SAVEPOINT delivery");
+              failures.push({ delivery, error });
+              continue;
+            }
+          }
+          done.push({ delivery, webhook, status: outcome.status ?? "processed", actions: outcome.actions });
         }
         await markDeliveriesDone(
           trx,
@@ -189,6 +202,20 @@ export class DeliveryWorker {
       await this.fail(delivery, error).catch((failError) =>
         logger.error({ err: failError, deliveryId: delivery.id }, "could not record a delivery failure; its lease will expire and it will be retried"),
       );
+    }
+  }
+
+  /** The processor's set-wise step, if it has one; when it throws, every delivery goes the per-delivery way. */
+  private async processBatch(trx: Knex.Transaction, inputs: DeliveryInput[]): Promise<Map<DeliveryInput, DeliveryOutcome>> {
+    const batch = this.options.processor.batch;
+    if (!batch || inputs.length < 2) return new Map();
+    await trx.raw("SAVEPOINT batch");
+    try {
+      return await batch(trx, inputs);
+    } catch (error) {
+      await trx.raw("ROLLBACK TO SAVEPOINT batch");
+      this.options.logger.warn({ err: error, deliveries: inputs.length }, "the set-wise rules failed for a batch; applying them one delivery at a time");
+      return new Map();
     }
   }
 
