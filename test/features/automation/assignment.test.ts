@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { issuePayload } from "../../helpers/github-payloads.js";
+import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
@@ -33,6 +34,8 @@ describe("automation: auto_assign hands tasks to free engineers", () => {
     expect(task.assignee_id).toBe(org.agents[0]!.id);
     expect(delivery.actions).toEqual([`created task #${task.id}`, "assigned to eng-1"]);
     expect((await agentsOf(org)).map((a) => a.status)).toEqual(["busy", "available"]);
+    // Subscribers learn who took it, and that no person chose.
+    expect(await taskEventDetails(app.db.knex, task.id, "task.assigned")).toEqual([{ assignee_id: org.agents[0]!.id, assignee_name: "eng-1", auto: true }]);
     await open(webhook);
     expect((await tasksOf(org)).map((t) => t.assignee_id)).toEqual([org.agents[0]!.id, org.agents[1]!.id]);
   });

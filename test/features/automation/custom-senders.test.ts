@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { deliverAndWait, registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
@@ -9,7 +10,8 @@ describe("automation: custom senders", () => {
   let webhook: RegisteredWebhook;
 
   const send = (event: string, doc: Record<string, unknown>) => deliverAndWait(app, webhook, doc, { headers: { "x-entourage-event": event } });
-  const task = () => app.db.knex("tasks").where({ source_key: `custom:${webhook.id}:OPS-7` }).first();
+  const task = (externalId = "OPS-7") => app.db.knex("tasks").where({ source_key: `custom:${webhook.id}:${externalId}` }).first();
+  const eventsOf = (taskId: number, type: string) => taskEventDetails(app.db.knex, taskId, type);
 
   beforeAll(async () => {
     app = await startTestApp();
@@ -19,9 +21,16 @@ describe("automation: custom senders", () => {
   afterAll(() => app.close());
 
   it("task.create makes one task per external_id, assigned when auto_assign is on", async () => {
-    const created = await send("task.create", { external_id: "OPS-7", title: "Rotate TLS certs", priority: "high", tags: ["ops"] });
+    const created = await send("task.create", { external_id: "OPS-7", title: "Rotate TLS certs", description: "Before Friday.", priority: "high", tags: ["ops"] });
     expect(created.actions).toEqual([expect.stringMatching(/^created task #\d+$/), "assigned to eng-1"]);
-    expect(await task()).toMatchObject({ title: "Rotate TLS certs", priority: "high", task_type: "chore", tags: ["custom", "external:OPS-7", "ops"], assignee_id: acme.agents[0]!.id });
+    expect(await task()).toMatchObject({
+      title: "Rotate TLS certs",
+      description: "Before Friday.",
+      priority: "high",
+      task_type: "chore",
+      tags: ["custom", "external:OPS-7", "ops"],
+      assignee_id: acme.agents[0]!.id,
+    });
     const again = await send("task.create", { external_id: "OPS-7", title: "Rotate TLS certs" });
     expect(again.status).toBe("ignored");
     expect(await app.db.knex("tasks").where({ team_id: acme.team_id })).toHaveLength(1);
@@ -37,14 +46,34 @@ describe("automation: custom senders", () => {
     expect((await app.db.knex("agents").where({ id: acme.agents[0]!.id }).first()).status).toBe("available");
   });
 
-  it("task.create without tags or description: tagged custom and external, empty description, the sender's source kept", async () => {
+  it("task.create with the title alone: medium priority, the webhook's type, tagged custom and external, empty description, the sender's source kept", async () => {
     await send("task.create", { external_id: "OPS-9", title: "Renew the domain", url: "https://ops.example.com/OPS-9" });
-    const created = await app.db.knex("tasks").where({ source_key: `custom:${webhook.id}:OPS-9` }).first();
-    expect(created).toMatchObject({
+    expect(await task("OPS-9")).toMatchObject({
       description: "",
+      priority: "medium",
+      task_type: "chore",
       tags: ["custom", "external:OPS-9"],
       source: { kind: "custom", webhook_id: webhook.id, external_id: "OPS-9", url: "https://ops.example.com/OPS-9", auto_assign: true },
     });
+  });
+
+  it("task.update changes title, description, type and tags (still tagged custom and external); one naming no field changes nothing", async () => {
+    await send("task.create", { external_id: "OPS-11", title: "Draft the runbook", tags: ["ops"] });
+    const { id } = await task("OPS-11");
+    await send("task.update", { external_id: "OPS-11", title: "Publish the runbook", description: "Reviewed by SRE.", task_type: "docs", tags: ["runbook"] });
+    expect(await task("OPS-11")).toMatchObject({ title: "Publish the runbook", description: "Reviewed by SRE.", priority: "medium", task_type: "docs", tags: ["custom", "external:OPS-11", "runbook"] });
+
+    const empty = await send("task.update", { external_id: "OPS-11" });
+    expect(empty.status).toBe("processed");
+    expect(await eventsOf(id, "task.updated")).toEqual([{ changes: ["title", "description", "task_type", "tags"], reason: "updated by the sender" }]);
+  });
+
+  it("task.create leaves the task unassigned when the webhook's auto_assign is off, though engineers are free", async () => {
+    const quiet = await app.bootstrap({ name: "quiet" });
+    const manual = await registerWebhook(app, quiet.api_key, quiet.team_id, { provider: "custom", events: ["task.*"], config: { auto_assign: false } });
+    await deliverAndWait(app, manual, { external_id: "OPS-12", title: "Pick me by hand" }, { headers: { "x-entourage-event": "task.create" } });
+    expect(await app.db.knex("tasks").where({ source_key: `custom:${manual.id}:OPS-12` }).first()).toMatchObject({ status: "todo", assignee_id: null });
+    expect(await app.db.knex("agents").where({ org_id: quiet.org_id }).pluck("status")).toEqual(["available", "available"]);
   });
 
   it("ignores updates for unknown external ids", async () => {

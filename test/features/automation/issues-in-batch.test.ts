@@ -175,4 +175,17 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     // The later batch waited on the issues' locks and saw the tasks: no unique violation sent it the slow way.
     expect(logLines.filter((line) => line.includes("applying them one delivery at a time"))).toEqual([]);
   });
+
+  it("makes no task for an issues.opened about a pull request in a batch, beside one it does", async () => {
+    const { org, webhook, repository } = await setup(0);
+    const [pull, issue] = [nextIssue++, nextIssue++];
+    const aboutPull = issuePayload("opened", { number: pull, repository });
+    aboutPull.issue.pull_request = { url: `https://api.github.com/repos/${repository}/pulls/${pull}` };
+    const ids = [await store(webhook, aboutPull), await store(webhook, issuePayload("opened", { number: issue, repository, title: "a real issue" }))];
+    await startWorker("batcher");
+    const rows = await settled(ids);
+
+    expect(ids.map((id) => rows.get(id)!.status)).toEqual(["ignored", "processed"]);
+    expect((await tasksOf(org)).map((task) => task.title)).toEqual(["a real issue"]);
+  });
 });

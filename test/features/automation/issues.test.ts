@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { issuePayload } from "../../helpers/github-payloads.js";
+import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
@@ -14,6 +15,7 @@ describe("automation: GitHub issues become tasks", () => {
   const deliver = (payload: unknown, hook = webhook) => deliverAndWait(app, hook, payload, { event: "issues" });
   const taskFor = (number: number, repo = "Codertocat/Hello-World") =>
     app.db.knex("tasks").where({ source_key: `github:issue:${repo.toLowerCase()}#${number}` });
+  const eventsOf = (taskId: number, type: string) => taskEventDetails(app.db.knex, taskId, type);
 
   beforeAll(async () => {
     app = await startTestApp();
@@ -92,8 +94,30 @@ describe("automation: GitHub issues become tasks", () => {
     await deliver(issuePayload("closed", { number, state_reason: "not_planned", updated_at: "2026-01-01T13:00:00Z" }));
     const [task] = await taskFor(number);
     expect(task.status).toBe("cancelled");
-    const statuses = await app.db.knex("events").where({ type: "task.status_changed" }).whereRaw("(data->>'task_id')::int = ?", [task.id]).orderBy("id");
-    expect(statuses.map((e) => e.data.to)).toEqual(["done", "todo", "cancelled"]);
+    // Subscribers learn that GitHub moved the task, and which way.
+    expect(await eventsOf(task.id, "task.status_changed")).toEqual([
+      { from: "todo", to: "done", reason: "issue closed on GitHub" },
+      { from: "done", to: "todo", reason: "issue reopened on GitHub" },
+      { from: "todo", to: "cancelled", reason: "issue closed on GitHub" },
+    ]);
+  });
+
+  it("ignores an issues event about a pull request (GitHub counts pull requests as issues)", async () => {
+    const number = nextIssue++;
+    const payload = issuePayload("opened", { number });
+    payload.issue.pull_request = { url: `https://api.github.com/repos/Codertocat/Hello-World/pulls/${number}` };
+    const delivery = await deliver(payload);
+    expect(delivery.status).toBe("ignored");
+    expect(await taskFor(number)).toEqual([]);
+  });
+
+  it("trims the issue's body into the description, and links the issue alone when the body is empty", async () => {
+    const [padded, empty] = [nextIssue++, nextIssue++];
+    await deliver(issuePayload("opened", { number: padded, body: "\n  Steps: open Safari.  \n\n" }));
+    await deliver(issuePayload("opened", { number: empty, body: null }));
+    const link = (number: number) => `https://github.com/Codertocat/Hello-World/issues/${number}`;
+    expect((await taskFor(padded))[0].description).toBe(`Steps: open Safari.\n\nGitHub issue: ${link(padded)}`);
+    expect((await taskFor(empty))[0].description).toBe(`GitHub issue: ${link(empty)}`);
   });
 
   describe("announcing a finished task on its issue", () => {
@@ -129,6 +153,15 @@ describe("automation: GitHub issues become tasks", () => {
       ]);
     });
 
+    it("posts nothing when the task is cancelled", async () => {
+      const number = nextIssue++;
+      await deliver(issuePayload("opened", { number }), closing);
+      const [task] = await taskFor(number);
+      // The change and anything it queues commit together: once answered, a queued comment would be there.
+      await setStatus(task.id, "cancelled");
+      expect(await outbox(task.id)).toEqual([]);
+    });
+
     it("posts nothing when GitHub itself closed the issue", async () => {
       const number = nextIssue++;
       await deliver(issuePayload("opened", { number, updated_at: "2026-01-01T10:00:00Z" }), closing);
@@ -151,6 +184,27 @@ describe("automation: GitHub issues become tasks", () => {
     expect(task).toMatchObject({ title: "New title", priority: "critical", task_type: "feature" });
     expect(task.description).toMatch(/^New body\n\nGitHub issue: /);
     expect(task.tags).toEqual(["github", `issue:${number}`, "repo:Codertocat/Hello-World", "enhancement", "critical"]);
+  });
+
+  it("an edit of the body alone changes the description; an edit that changes neither title nor body changes nothing", async () => {
+    const number = nextIssue++;
+    await deliver(issuePayload("opened", { number, title: "Same title", body: "v1", updated_at: "2026-04-01T10:00:00Z" }));
+    await deliver(issuePayload("edited", { number, title: "Same title", body: "v2", updated_at: "2026-04-01T10:01:00Z" }));
+    const [task] = await taskFor(number);
+    expect(task.description).toMatch(/^v2\n\nGitHub issue: /);
+    // GitHub also sends `edited` for changes Entourage does not mirror (say, the issue type).
+    const unchanged = await deliver(issuePayload("edited", { number, title: "Same title", body: "v2", updated_at: "2026-04-01T10:02:00Z" }));
+    expect(unchanged.status).toBe("processed");
+    expect(await eventsOf(task.id, "task.updated")).toEqual([{ changes: ["title", "description"], reason: "issue edited" }]);
+  });
+
+  it("follows a label removed: priority and type fall back, the label leaves the tags, subscribers are told", async () => {
+    const number = nextIssue++;
+    await deliver(issuePayload("opened", { number, labels: ["P1", "enhancement"], updated_at: "2026-04-02T10:00:00Z" }));
+    await deliver(issuePayload("unlabeled", { number, labels: ["enhancement"], updated_at: "2026-04-02T10:01:00Z" }));
+    const [task] = await taskFor(number);
+    expect(task).toMatchObject({ priority: "medium", task_type: "feature", tags: ["github", `issue:${number}`, "repo:Codertocat/Hello-World", "enhancement"] });
+    expect(await eventsOf(task.id, "task.updated")).toEqual([{ changes: ["priority", "task_type", "tags"], reason: "issue unlabeled" }]);
   });
 
   it("handles closed before opened: one task, done, and the late opened changes nothing", async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { parseTaskLinks } from "../../../src/features/automation/parse-task-links.js";
+import { githubExample } from "../../helpers/github-examples.js";
 import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { deliverAndWait, registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
@@ -23,7 +24,7 @@ describe("automation: pull requests move their linked tasks", () => {
   beforeAll(async () => {
     app = await startTestApp();
     acme = await app.bootstrap();
-    webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*", "pull_request.*"] });
+    webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*", "pull_request.*", "push"] });
   });
   afterAll(() => app.close());
 
@@ -61,6 +62,45 @@ describe("automation: pull requests move their linked tasks", () => {
     expect(await statusOf(task.id)).toBe("todo");
     await deliver("pull_request", pullRequestPayload("ready_for_review", { number: 904, body: `closes #${number}`, draft: false }));
     expect(await statusOf(task.id)).toBe("in_review");
+  });
+
+  it("moves a task only from the states the event moves from: a done task stays done when another pull request naming it opens or closes", async () => {
+    const { number, task } = await openIssue();
+    await deliver("pull_request", pullRequestPayload("opened", { number: 906, body: `Fixes #${number}` }));
+    await deliver("pull_request", pullRequestPayload("merged", { number: 906, body: `Fixes #${number}` }));
+    await deliver("pull_request", pullRequestPayload("opened", { number: 907, body: `Fixes #${number}` }));
+    expect(await statusOf(task.id)).toBe("done");
+    await deliver("pull_request", pullRequestPayload("closed", { number: 907, body: `Fixes #${number}` }));
+    expect(await statusOf(task.id)).toBe("done");
+    // Subscribers learn which pull request moved the task, and how.
+    const changes = await app.db.knex("events").where({ type: "task.status_changed" }).whereRaw("(data->>'task_id')::int = ?", [task.id]).orderBy("id");
+    expect(changes.map(({ data }) => [data.to, data.reason])).toEqual([
+      ["in_review", "pull request opened (#906)"],
+      ["done", "pull request merged (#906)"],
+    ]);
+  });
+
+  it("moves the tasks it knows when a pull request also closes an issue Entourage never saw", async () => {
+    const { number, task } = await openIssue();
+    const opened = await deliver("pull_request", pullRequestPayload("opened", { number: 908, body: `Fixes #99999\nFixes #${number}` }));
+    expect(opened.status).toBe("processed");
+    expect(await statusOf(task.id)).toBe("in_review");
+  });
+
+  it("moves nothing when a draft is reopened", async () => {
+    const { number, task } = await openIssue();
+    const reopened = await deliver("pull_request", pullRequestPayload("reopened", { number: 909, body: `Fixes #${number}`, draft: true }));
+    expect(reopened.status).toBe("processed");
+    expect(await statusOf(task.id)).toBe("todo");
+  });
+
+  it("a push has no rule: it is processed and moves no task, even one its commit message closes", async () => {
+    const { number, task } = await openIssue();
+    const push = githubExample("push");
+    push.head_commit.message = `Fixes #${number}`;
+    const delivery = await deliver("push", push);
+    expect(delivery).toMatchObject({ event_type: "push", status: "processed" });
+    expect(await statusOf(task.id)).toBe("todo");
   });
 
   it("never moves another org's task named by id", async () => {

@@ -60,6 +60,14 @@ describe("POST /api/v1/tasks/{id}/subtasks", () => {
     expect(after.body.status).toBe("done");
   });
 
+  it("accepts dependencies that join again without a cycle (a diamond), each edge once", async () => {
+    const parent = await createTask();
+    const res = await split(parent.id, [{ title: "Spec" }, { title: "Backend", depends_on: [0] }, { title: "Frontend", depends_on: [0] }, { title: "Release", depends_on: [1, 2, 1] }]);
+    expect(res.status).toBe(201);
+    const [spec, backend, frontend, release] = res.body;
+    expect([backend.depends_on, frontend.depends_on, release.depends_on]).toEqual([[spec.id], [spec.id], [backend.id, frontend.id]]);
+  });
+
   it("answers 400 naming the bad entry for out-of-range, self and cyclic dependencies, and creates nothing", async () => {
     const parent = await createTask();
     const before = await taskCount();
@@ -67,6 +75,10 @@ describe("POST /api/v1/tasks/{id}/subtasks", () => {
     const range = await split(parent.id, [{ title: "A" }, { title: "B", depends_on: [5] }]);
     expect(range.status).toBe(400);
     expect(range.body.error.details).toEqual([{ field: "subtasks.1.depends_on", message: expect.stringContaining("index 5 is out of range") }]);
+    // One past the last index is out of range too.
+    const pastEnd = await split(parent.id, [{ title: "A" }, { title: "B", depends_on: [2] }]);
+    expect(pastEnd.status).toBe(400);
+    expect(pastEnd.body.error.details).toEqual([{ field: "subtasks.1.depends_on", message: expect.stringContaining("index 2 is out of range") }]);
 
     const self = await split(parent.id, [{ title: "A", depends_on: [0] }]);
     expect(self.status).toBe(400);
@@ -75,6 +87,9 @@ describe("POST /api/v1/tasks/{id}/subtasks", () => {
     const cycle = await split(parent.id, [{ title: "A" }, { title: "B", depends_on: [2] }, { title: "C", depends_on: [0, 1] }]);
     expect(cycle.status).toBe(400);
     expect(cycle.body.error.details).toEqual([{ field: "subtasks.1.depends_on", message: "dependency cycle: 1 → 2 → 1" }]);
+    // The cycle named is the loop itself, not the branches looked at before it was found.
+    const branched = await split(parent.id, [{ title: "A", depends_on: [1, 2] }, { title: "B" }, { title: "C", depends_on: [0] }]);
+    expect(branched.body.error.details).toEqual([{ field: "subtasks.0.depends_on", message: "dependency cycle: 0 → 2 → 0" }]);
 
     const shapes = await split(parent.id, [{ title: "" }, { title: "x", priority: "urgent", depends_on: [-1] }]);
     expect(shapes.status).toBe(400);
@@ -97,6 +112,10 @@ describe("POST /api/v1/tasks/{id}/subtasks", () => {
     const res = await split(cancelled.id, [{ title: "late" }]);
     expect(res.status).toBe(409);
     expect(res.body.error.message).toMatch(/is cancelled/);
+    const done = await createTask();
+    for (const status of ["in_progress", "done"]) await setStatus(done.id, status);
+    expect((await split(done.id, [{ title: "after the fact" }])).status).toBe(409);
+    expect(await taskCount()).toBe(before + 2);
   });
 
   it("requires an API key", async () => {

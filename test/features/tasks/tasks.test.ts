@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 
 describe("tasks API", () => {
@@ -10,6 +11,11 @@ describe("tasks API", () => {
   const createTask = async (body: Record<string, unknown>, key = acme.api_key) =>
     app.request("POST", "/api/v1/tasks", { key, body: { team_id: acme.team_id, ...body } });
   const setStatus = (id: number, status: string) => app.request("PATCH", `/api/v1/tasks/${id}`, { key: acme.api_key, body: { status } });
+  const patch = (id: number, body: Record<string, unknown>, key = acme.api_key) => app.request("PATCH", `/api/v1/tasks/${id}`, { key, body });
+  const agentStatuses = async (ids: string[]) => {
+    const rows = await app.db.knex("agents").whereIn("id", ids).select("id", "status");
+    return ids.map((id) => rows.find((row) => row.id === id)!.status);
+  };
 
   beforeAll(async () => {
     app = await startTestApp();
@@ -91,6 +97,15 @@ describe("tasks API", () => {
     expect(types).toEqual(["task.created", "task.status_changed", "task.status_changed", "task.status_changed", "task.completed", "task.status_changed"]);
   });
 
+  it("names each dependency once and in id order, however the request lists them", async () => {
+    const { body: first } = await createTask({ title: "Migration" });
+    const { body: second } = await createTask({ title: "Backfill" });
+    const created = await createTask({ title: "Switch over", depends_on: [second.id, first.id, second.id] });
+    expect(created.status).toBe(201);
+    expect(created.body.depends_on).toEqual([first.id, second.id]);
+    expect((await app.request("GET", `/api/v1/tasks/${created.body.id}`, { key: acme.api_key })).body.depends_on).toEqual([first.id, second.id]);
+  });
+
   it("does not start a task while a dependency is not done", async () => {
     const { body: first } = await createTask({ title: "Schema" });
     const { body: second } = await createTask({ title: "API", depends_on: [first.id] });
@@ -136,6 +151,24 @@ describe("tasks API", () => {
     expect(await parentStatus(trimmed.id)).toBe("done");
   });
 
+  it("leaves a cancelled parent cancelled when its sub-tasks are finished after it", async () => {
+    const { body: parent } = await createTask({ title: "Shelved epic" });
+    const child = await createTask({ title: "Already started", parent_id: parent.id });
+    expect((await setStatus(parent.id, "cancelled")).status).toBe(200);
+    await setStatus(child.body.id, "in_progress");
+    expect((await setStatus(child.body.id, "done")).status).toBe(200);
+    expect((await app.request("GET", `/api/v1/tasks/${parent.id}`, { key: acme.api_key })).body.status).toBe("cancelled");
+  });
+
+  it("changes title and description by PATCH, with one task.updated event naming the fields and their previous values", async () => {
+    const { body: task } = await createTask({ title: "Old title", description: "Old text" });
+    const res = await patch(task.id, { title: "New title", description: "New text" });
+    expect(res.body).toMatchObject({ title: "New title", description: "New text", priority: "medium" });
+    expect(await taskEventDetails(app.db.knex, task.id, "task.updated")).toEqual([
+      { changes: ["title", "description"], previous: { title: "Old title", description: "Old text" } },
+    ]);
+  });
+
   it("assigns and unassigns with events", async () => {
     const { body: task } = await createTask({ title: "Assign me" });
     const agent = acme.agents[1]!.id;
@@ -159,6 +192,43 @@ describe("tasks API", () => {
     expect(await status()).toBe("busy");
     await app.request("PATCH", `/api/v1/tasks/${task.id}`, { key: org.api_key, body: { status: "cancelled" } });
     expect(await status()).toBe("available");
+  });
+
+  it("tells who a task was created for; assigning the same agent again changes nothing; reassigning frees the first agent and occupies the second", async () => {
+    const org = await app.bootstrap({ name: "reassign" });
+    const [first, second] = org.agents.map((agent) => agent.id) as [string, string];
+    const { body: task } = await app.request("POST", "/api/v1/tasks", { key: org.api_key, body: { team_id: org.team_id, title: "Hand over", assignee_id: first } });
+    expect((await patch(task.id, { assignee_id: first }, org.api_key)).status).toBe(200);
+    expect(await agentStatuses([first, second])).toEqual(["busy", "available"]);
+    expect((await patch(task.id, { assignee_id: second }, org.api_key)).body.assignee_id).toBe(second);
+    expect(await agentStatuses([first, second])).toEqual(["available", "busy"]);
+    expect(await taskEventDetails(app.db.knex, task.id, "task.assigned")).toEqual([
+      { assignee_id: first },
+      { assignee_id: second, previous_assignee_id: first },
+    ]);
+  });
+
+  it("leaves an agent free when it is given a task that is already finished", async () => {
+    const org = await app.bootstrap({ name: "finished", engineers: 1 });
+    const agent = org.agents[0]!.id;
+    const { body: task } = await app.request("POST", "/api/v1/tasks", { key: org.api_key, body: { team_id: org.team_id, title: "Dropped" } });
+    await patch(task.id, { status: "cancelled" }, org.api_key);
+    expect((await patch(task.id, { assignee_id: agent }, org.api_key)).body.assignee_id).toBe(agent);
+    expect(await agentStatuses([agent])).toEqual(["available"]);
+  });
+
+  it("filters the list by status, assignee and parent", async () => {
+    const { body: team } = await app.request("POST", "/api/v1/teams", { key: acme.api_key, body: { name: "filters" } });
+    const inTeam = async (body: Record<string, unknown>) => (await createTask({ team_id: team.id, ...body })).body;
+    const parent = await inTeam({ title: "Parent" });
+    const child = await inTeam({ title: "Child", parent_id: parent.id });
+    const assigned = await inTeam({ title: "Assigned", assignee_id: acme.agents[0]!.id });
+    const started = await inTeam({ title: "Started" });
+    await setStatus(started.id, "in_progress");
+    const ids = async (query: string) => (await app.request("GET", `/api/v1/tasks?team_id=${team.id}&${query}`, { key: acme.api_key })).body.map((task: { id: number }) => task.id);
+    expect(await ids("status=in_progress")).toEqual([started.id]);
+    expect(await ids(`assignee_id=${acme.agents[0]!.id}`)).toEqual([assigned.id]);
+    expect(await ids(`parent_id=${parent.id}`)).toEqual([child.id]);
   });
 
   it("lists newest first with filters and cursor pagination via the Link header", async () => {

@@ -108,10 +108,19 @@ function applyEvent(event) {
   }
 }
 
-/** Coalesces bursts of events into one reload per panel. */
+/**
+ * Coalesces bursts of events into one reload per panel: the first event schedules it, later ones
+ * ride along. (Restarting the timer on each event would starve a panel under steady traffic.)
+ */
 function refreshSoon(name, load, delay = 200) {
-  clearTimeout(refreshTimers.get(name));
-  refreshTimers.set(name, setTimeout(() => load().catch(() => {}), delay));
+  if (refreshTimers.has(name)) return;
+  refreshTimers.set(
+    name,
+    setTimeout(() => {
+      refreshTimers.delete(name);
+      load().catch(() => {});
+    }, delay),
+  );
 }
 
 // ---------------------------------------------------------------- start
