@@ -85,17 +85,20 @@ export async function createOutboundWebhook(
     throw new InputError("Invalid request", [{ field: "team_id", message: "no such team in this org" }], "validation_failed");
   }
   const secret = generateWebhookSecret();
-  const row = await insertOutboundWebhook(deps.knex, {
-    org_id: orgId,
-    team_id: body.team_id ?? null,
-    url: body.url,
-    events: body.events,
-    description: body.description,
-    secret_sealed: sealSecret(deps.encryptionKey, secret),
-    secret_hint: secretHint(secret),
-    api_key_sealed: body.api_key ? sealSecret(deps.encryptionKey, body.api_key) : null,
+  const row = await deps.knex.transaction(async (trx) => {
+    const inserted = await insertOutboundWebhook(trx, {
+      org_id: orgId,
+      team_id: body.team_id ?? null,
+      url: body.url,
+      events: body.events,
+      description: body.description,
+      secret_sealed: sealSecret(deps.encryptionKey, secret),
+      secret_hint: secretHint(secret),
+      api_key_sealed: body.api_key ? sealSecret(deps.encryptionKey, body.api_key) : null,
+    });
+    await announceOutboundChange(trx, inserted, "created");
+    return inserted;
   });
-  await announceOutboundChange(deps.knex, row, "created");
   return { ...toOutboundWebhookView(row), secret };
 }
 
@@ -116,8 +119,13 @@ export async function patchOutboundWebhook(deps: OutboundServiceDeps, orgId: str
   if (body.api_key !== undefined) changes.api_key_sealed = body.api_key === null ? null : sealSecret(deps.encryptionKey, body.api_key);
   if (body.active === true) Object.assign(changes, { active: true, failing_since: null, disabled_at: null, disabled_reason: null });
   if (body.active === false) Object.assign(changes, { active: false, disabled_at: new Date(), disabled_reason: "disabled by a user" });
-  const row = await updateOutboundWebhook(deps.knex, orgId, id, changes);
-  await announceOutboundChange(deps.knex, row, "updated");
+  const row = await deps.knex.transaction(async (trx) => {
+    const updated = await updateOutboundWebhook(trx, orgId, id, changes);
+    if (updated) await announceOutboundChange(trx, updated, "updated");
+    return updated;
+  });
+  // Deleted by a concurrent request since it was read: as missing as if it had never been.
+  if (!row) throw new NotFoundError(`Outbound webhook ${id} not found`);
   return toOutboundWebhookView(row);
 }
 
@@ -139,12 +147,13 @@ export async function rotateOutboundWebhookSecret(
     const current = await findOutboundWebhook(trx, orgId, id, { forUpdate: true });
     if (!current) throw new NotFoundError(`Outbound webhook ${id} not found`);
     const secret = generateWebhookSecret();
-    const row = await updateOutboundWebhook(trx, orgId, id, {
+    // Locked above, so it is still there.
+    const row = (await updateOutboundWebhook(trx, orgId, id, {
       secret_sealed: sealSecret(deps.encryptionKey, secret),
       secret_hint: secretHint(secret),
       previous_secret_sealed: current.secret_sealed,
       previous_secret_expires_at: new Date(Date.now() + SECRET_ROTATION_OVERLAP_MS),
-    });
+    }))!;
     await announceOutboundChange(trx, row, "secret_rotated");
     return { ...toOutboundWebhookView(row), secret };
   });
@@ -205,7 +214,7 @@ export async function disableOutboundWebhook(knex: Knex, endpoint: Pick<Outbound
   await knex.transaction(async (trx) => {
     const current = await findOutboundWebhook(trx, endpoint.org_id, endpoint.id, { forUpdate: true });
     if (!current?.active) return;
-    const row = await updateOutboundWebhook(trx, endpoint.org_id, endpoint.id, { active: false, disabled_at: new Date(), disabled_reason: reason });
+    const row = (await updateOutboundWebhook(trx, endpoint.org_id, endpoint.id, { active: false, disabled_at: new Date(), disabled_reason: reason }))!; // locked above
     await appendEvents(trx, [
       { org_id: row.org_id, team_id: row.team_id, type: "outbound_webhook.disabled", data: { outbound_webhook_id: row.id, url: row.url, reason } },
     ]);
