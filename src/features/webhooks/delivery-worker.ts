@@ -141,9 +141,14 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * One transaction for a group of claimed deliveries (a group of one when idle). In a group of
+   * several, each delivery's rules run in a savepoint so a failing one is rolled back alone; a
+   * single delivery needs none: its failure rolls back its own transaction.
+   */
   private async processGroup(group: ClaimedDelivery[]): Promise<void> {
-    if (group.length === 1) return this.process(group[0]!);
     const { knex, logger, processor } = this.options;
+    const single = group.length === 1;
     let failures: { delivery: ClaimedDelivery; error: unknown }[] = [];
     try {
       await knex.transaction(async (trx) => {
@@ -169,7 +174,9 @@ export class DeliveryWorker {
         for (const input of inputs) {
           const { delivery, webhook } = input;
           let outcome = batched.get(input);
-          if (!outcome) {
+          if (!outcome && single) {
+            outcome = await processor(trx, input); // throws: the transaction (this delivery's alone) rolls back
+          } else if (!outcome) {
             // Savepoints are not released: each nests in the last, ROLLBACK TO undoes this delivery's
             // work alone, and a RELEASE would cost a round trip per delivery for nothing.
             await trx.raw("SAVEPOINT delivery");
@@ -183,6 +190,7 @@ export class DeliveryWorker {
           }
           done.push({ delivery, webhook, status: outcome.status ?? "processed", actions: outcome.actions });
         }
+        if (done.length === 0) return;
         await markDeliveriesDone(
           trx,
           done.map(({ delivery, status, actions }) => ({ id: delivery.id, status, actions })),
@@ -193,11 +201,15 @@ export class DeliveryWorker {
         );
       });
     } catch (error) {
-      // The group's transaction failed as a whole (connection lost, commit refused): nothing of it
-      // committed, and the leases are still ours, so each delivery gets its own transaction.
-      logger.warn({ err: error, deliveries: group.length }, "a batch of deliveries could not be committed; processing them one by one");
-      for (const delivery of group) await this.process(delivery);
-      return;
+      if (single) {
+        failures = [{ delivery: group[0]!, error }];
+      } else {
+        // The group's transaction failed as a whole (connection lost, commit refused): nothing of it
+        // committed, and the leases are still ours, so each delivery gets its own transaction.
+        logger.warn({ err: error, deliveries: group.length }, "a batch of deliveries could not be committed; processing them one by one");
+        for (const delivery of group) await this.processGroup([delivery]);
+        return;
+      }
     }
     for (const { delivery, error } of failures) {
       await this.fail(delivery, error).catch((failError) =>
@@ -217,26 +229,6 @@ export class DeliveryWorker {
       await trx.raw("ROLLBACK TO SAVEPOINT batch");
       this.options.logger.warn({ err: error, deliveries: inputs.length }, "the set-wise rules failed for a batch; applying them one delivery at a time");
       return new Map();
-    }
-  }
-
-  private async process(delivery: ClaimedDelivery): Promise<void> {
-    const { knex, logger, processor } = this.options;
-    try {
-      await knex.transaction(async (trx) => {
-        if (!(await lockClaimedDelivery(trx, delivery.id, this.id))) return; // lease lost to another worker
-        const webhook = await findWebhookById(trx, delivery.webhook_id);
-        if (!webhook) return;
-        const payload = JSON.parse(delivery.payload ?? "{}") as Record<string, unknown>;
-        const outcome = await processor(trx, { delivery, payload, webhook });
-        const status = outcome.status ?? "processed";
-        await markDeliveryDone(trx, delivery.id, { status, actions: outcome.actions });
-        await appendEvents(trx, [deliveryEvent(delivery, webhook.config.team_id, `delivery.${status}`, { actions: outcome.actions })]);
-      });
-    } catch (error) {
-      await this.fail(delivery, error).catch((failError) =>
-        logger.error({ err: failError, deliveryId: delivery.id }, "could not record a delivery failure; its lease will expire and it will be retried"),
-      );
     }
   }
 
