@@ -3,8 +3,7 @@ import os from "node:os";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { listenForNotifications, WakeSignal, type NotificationListener } from "../../db/listen-for-notifications.js";
-import { isInvalidValueError } from "../../db/is-invalid-value-error.js";
-import { PermanentDeliveryError } from "./permanent-delivery-error.js";
+import { secondsUntilRetry, type RetryPolicy } from "./delivery-retry-policy.js";
 import { appendEvents } from "../events/events.store.js";
 import {
   claimDeliveries,
@@ -18,7 +17,8 @@ import {
 import type { DeliveryInput, DeliveryOutcome, DeliveryProcessor } from "./delivery-processor.js";
 import { findWebhookById, findWebhooksByIds, type WebhookRow } from "./webhooks.store.js";
 
-export interface DeliveryWorkerOptions {
+/** What the worker needs; `maxAttempts` and `backoffSeconds` (RetryPolicy) say when a failed delivery is tried again. */
+export interface DeliveryWorkerOptions extends RetryPolicy {
   knex: Knex;
   logger: Logger;
   processor: DeliveryProcessor;
@@ -36,22 +36,10 @@ export interface DeliveryWorkerOptions {
   perTransaction?: number;
   /** How long a claim is held before another worker may take the delivery over. */
   leaseSeconds?: number;
-  /** Attempts before a delivery is marked failed. */
-  maxAttempts?: number;
-  /** Delay before attempt n+1, in seconds. */
-  backoffSeconds?: (attempt: number) => number;
   /** Safety-net poll when no wake-up arrives (retries coming due, expired leases). */
   pollMs?: number;
   /** Told how long each group of deliveries took, claim to commit (metrics). */
   onProcessed?: (deliveries: number, seconds: number) => void;
-}
-
-export const DEFAULT_MAX_ATTEMPTS = 5;
-
-/** 2 s, 4 s, 8 s, 16 s … capped at 5 minutes, with ±20 % jitter so retries do not stampede. */
-export function defaultBackoff(attempt: number): number {
-  const base = Math.min(2 ** attempt, 300);
-  return base * (0.8 + Math.random() * 0.4);
 }
 
 /**
@@ -233,12 +221,10 @@ export class DeliveryWorker {
   }
 
   private async fail(delivery: ClaimedDelivery, error: unknown): Promise<void> {
-    const { knex, logger, maxAttempts = DEFAULT_MAX_ATTEMPTS, backoffSeconds = defaultBackoff } = this.options;
+    const { knex, logger } = this.options;
     const message = error instanceof Error ? error.message : String(error);
-    // A payload the rules cannot use, or a value PostgreSQL refuses, fails the same way every time.
-    const permanent = error instanceof PermanentDeliveryError || isInvalidValueError(error);
-    if (delivery.attempts < maxAttempts && !permanent) {
-      const delay = backoffSeconds(delivery.attempts);
+    const delay = secondsUntilRetry(delivery.attempts, error, this.options);
+    if (delay !== undefined) {
       logger.warn({ deliveryId: delivery.id, attempt: delivery.attempts, retryInSeconds: delay, err: error }, "delivery processing failed; will retry");
       await scheduleRetry(knex, delivery.id, this.id, message, delay);
       return;
