@@ -1,15 +1,15 @@
 // The delivery log of the selected webhook (filters by status, event type, GUID) and the inspector.
 import { api, optionalList } from "./api.js";
-import { $, h, openDialog, timeAgo } from "./dom.js";
+import { $, $field, h, openDialog, timeAgo } from "./dom.js";
 import { state } from "./state.js";
 
 const REDELIVER_WAIT_MS = 20_000;
 
 function filters() {
   const params = new URLSearchParams({ limit: "50" });
-  const status = $("filter-status").value;
-  const eventType = $("filter-event").value.trim();
-  const guid = $("filter-guid").value.trim();
+  const status = $field("filter-status").value;
+  const eventType = $field("filter-event").value.trim();
+  const guid = $field("filter-guid").value.trim();
   if (status) params.set("status", status);
   if (eventType) params.set("event_type", eventType);
   if (guid) params.set("delivery_guid", guid);

@@ -20,7 +20,7 @@ export async function loadOutbound() {
 
 /** Attempts, newest first, across the endpoint's recent deliveries. */
 function recentAttempts(log) {
-  return log.flatMap((delivery) => delivery.attempts.map((attempt) => ({ ...attempt, event: delivery.event }))).sort((a, b) => new Date(b.attempted_at) - new Date(a.attempted_at));
+  return log.flatMap((delivery) => delivery.attempts.map((attempt) => ({ ...attempt, event: delivery.event }))).sort((a, b) => new Date(b.attempted_at).getTime() - new Date(a.attempted_at).getTime());
 }
 
 function succeeded(attempt) {
