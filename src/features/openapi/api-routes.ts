@@ -25,7 +25,7 @@ import {
   updateTaskBody,
 } from "../tasks/tasks.schema.js";
 import { agentOutput, createAgentBody, createTeamBody, teamOutput, updateAgentBody } from "../teams/teams.schema.js";
-import { createWebhookBody, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody } from "../webhooks/webhooks.schema.js";
+import { createWebhookBody, deliveryListItemOutput, deliveryOutput, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody, webhookOutput, webhookWithSecretOutput } from "../webhooks/webhooks.schema.js";
 
 export type HttpMethod = "get" | "post" | "patch" | "put" | "delete";
 
@@ -90,14 +90,14 @@ const reviews: ApiRoute[] = [
 ];
 
 const webhooks: ApiRoute[] = [
-  { method: "post", path: "/webhooks", tag: "webhooks", summary: "Register an inbound webhook (its secret is shown once)", body: createWebhookBody, examples: { events: ["*"] }, ok: [201, "The webhook with its secret and receive URL"], errors: [403, 404, 422] },
-  { method: "get", path: "/webhooks", tag: "webhooks", summary: "List webhooks", ok: [200, "Webhooks"] },
-  { method: "get", path: "/webhooks/{id}", tag: "webhooks", summary: "A webhook", ok: [200, "The webhook"] },
-  { method: "patch", path: "/webhooks/{id}", tag: "webhooks", summary: "Change a webhook", body: updateWebhookBody, examples: { events: ["*"] }, ok: [200, "The webhook"], errors: [403, 422] },
+  { method: "post", path: "/webhooks", tag: "webhooks", summary: "Register an inbound webhook (its secret is shown once)", body: createWebhookBody, examples: { events: ["*"] }, response: webhookWithSecretOutput, ok: [201, "The webhook with its secret and receive URL"], errors: [403, 404, 422] },
+  { method: "get", path: "/webhooks", tag: "webhooks", summary: "List webhooks", response: z.array(webhookOutput), ok: [200, "Webhooks"] },
+  { method: "get", path: "/webhooks/{id}", tag: "webhooks", summary: "A webhook", response: webhookOutput, ok: [200, "The webhook"] },
+  { method: "patch", path: "/webhooks/{id}", tag: "webhooks", summary: "Change a webhook", body: updateWebhookBody, examples: { events: ["*"] }, response: webhookOutput, ok: [200, "The webhook"], errors: [403, 422] },
   { method: "delete", path: "/webhooks/{id}", tag: "webhooks", summary: "Delete a webhook and its deliveries", ok: [204, "Deleted"] },
-  { method: "post", path: "/webhooks/{id}/regenerate-secret", tag: "webhooks", summary: "New secret, the old one kept for a grace period", body: regenerateSecretBody, ok: [200, "The webhook with its new secret"] },
-  { method: "get", path: "/webhooks/{id}/deliveries", tag: "webhooks", summary: "The delivery log", query: listDeliveriesQuery, paginated: true, ok: [200, "A page of deliveries"] },
-  { method: "get", path: "/webhooks/{id}/deliveries/{deliveryId}", tag: "webhooks", summary: "One delivery with its payload (null once retention has dropped it)", ok: [200, "The delivery"] },
+  { method: "post", path: "/webhooks/{id}/regenerate-secret", tag: "webhooks", summary: "New secret, the old one kept for a grace period", body: regenerateSecretBody, response: webhookWithSecretOutput, ok: [200, "The webhook with its new secret"] },
+  { method: "get", path: "/webhooks/{id}/deliveries", tag: "webhooks", summary: "The delivery log", query: listDeliveriesQuery, paginated: true, response: z.array(deliveryListItemOutput), ok: [200, "A page of deliveries"] },
+  { method: "get", path: "/webhooks/{id}/deliveries/{deliveryId}", tag: "webhooks", summary: "One delivery with its payload (null once retention has dropped it)", response: deliveryOutput, ok: [200, "The delivery"] },
   { method: "post", path: "/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag: "webhooks", summary: "Queue a failed delivery again", ok: [202, "Queued"], errors: [409] },
   {
     method: "post",

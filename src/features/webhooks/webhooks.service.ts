@@ -4,35 +4,14 @@ import { generateWebhookSecret, secretHint } from "../../lib/generate-webhook-se
 import { sealSecret } from "../../lib/secret-box.js";
 import { findTeam } from "../teams/teams.store.js";
 import { deliveryStats, type DeliveryStats } from "./deliveries.store.js";
-import { checkEvents, type CreateWebhookBody, type UpdateWebhookBody, type WebhookConfig } from "./webhooks.schema.js";
+import { checkEvents, type CreateWebhookBody, type UpdateWebhookBody, type WebhookConfig, type WebhookView } from "./webhooks.schema.js";
 import { deleteWebhook, findOrgWebhook, insertWebhook, listOrgWebhooks, updateWebhook, type WebhookRow } from "./webhooks.store.js";
 import type { WebhookResolver } from "./webhook-resolver.js";
 import { assertInstallationNotTaken, routingWarnings } from "./webhook-routing.js";
 import { announceWebhookChange, type WebhookChange } from "./announce-webhook-change.js";
 import { z } from "zod";
 
-export interface WebhookView {
-  id: string;
-  org_id: string;
-  name: string;
-  provider: string;
-  events: string[];
-  config: WebhookConfig;
-  active: boolean;
-  receive_url: string;
-  secret_hint: string;
-  previous_secret_expires_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  /** What a delivery signed with this webhook's secret may act on: config.repositories, else the first repository it received from. */
-  entitled_repositories: string[];
-  /** The first repository it received from (recorded when config.repositories names none). */
-  first_repository: string | null;
-  /** Why the App's deliveries are not routed here, when config names something they would be routed by. */
-  routing_warnings: string[];
-  delivery_counts?: DeliveryStats["counts"];
-  last_delivery_at?: Date | null;
-}
+export type { WebhookView };
 
 export interface WebhookDeps {
   knex: Knex;

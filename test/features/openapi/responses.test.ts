@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES, type ApiRoute } from "../../../src/features/openapi/api-routes.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { githubExample } from "../../helpers/github-examples.js";
 import { pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { deliverAndWait, registerWebhook } from "../../helpers/webhooks.js";
@@ -73,6 +74,17 @@ describe("answers match the documented response schemas", () => {
     const [review] = await call("get", "/reviews", "/reviews");
     await call("get", "/reviews/{id}", `/reviews/${review.id}`);
     await call("post", "/reviews/{id}/verdict", `/reviews/${review.id}/verdict`, { verdict: "request_changes", summary: "One thing", comments: [{ path: "src/a.ts", line: 1, body: "why?" }] });
+  });
+
+  it("webhooks and their deliveries", async () => {
+    const created = await call("post", "/webhooks", "/webhooks", { provider: "github", events: ["issues.*"], config: { team_id: org.team_id } });
+    await call("patch", "/webhooks/{id}", `/webhooks/${created.id}`, { name: "renamed" });
+    await call("post", "/webhooks/{id}/regenerate-secret", `/webhooks/${created.id}/regenerate-secret`, { grace_period_seconds: 60 });
+    const delivery = await deliverAndWait(app, { id: created.id, secret: (await app.request("POST", `/api/v1/webhooks/${created.id}/regenerate-secret`, { key: org.api_key, body: {} })).body.secret }, githubExample("issues", "opened"), { event: "issues" });
+    await call("get", "/webhooks", "/webhooks");
+    await call("get", "/webhooks/{id}", `/webhooks/${created.id}`);
+    await call("get", "/webhooks/{id}/deliveries", `/webhooks/${created.id}/deliveries`);
+    await call("get", "/webhooks/{id}/deliveries/{deliveryId}", `/webhooks/${created.id}/deliveries/${delivery.id}`);
   });
 
   it("checked every route that documents a response", () => {
