@@ -17,7 +17,9 @@ import {
   type OutboundDeliveryStatus,
 } from "./outbound-deliveries.store.js";
 import { assertPublicDestination, ForbiddenDestinationError } from "./outbound-url-safety.js";
-import type { CreateOutboundWebhookBody, UpdateOutboundWebhookBody } from "./outbound-webhooks.schema.js";
+import type { CreateOutboundWebhookBody, OutboundDeliveryView, OutboundWebhookView, UpdateOutboundWebhookBody } from "./outbound-webhooks.schema.js";
+
+export type { OutboundDeliveryView, OutboundWebhookView };
 import {
   deleteOutboundWebhook,
   findOutboundWebhook,
@@ -37,22 +39,6 @@ export interface OutboundServiceDeps {
 }
 
 /** What the API shows of an endpoint: never a secret or the API key. */
-export interface OutboundWebhookView {
-  id: string;
-  url: string;
-  events: string[];
-  team_id: string | null;
-  description: string;
-  active: boolean;
-  has_api_key: boolean;
-  secret_hint: string;
-  previous_secret_expires_at: Date | null;
-  failing_since: Date | null;
-  disabled_at: Date | null;
-  disabled_reason: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 export function toOutboundWebhookView(row: OutboundWebhookRow): OutboundWebhookView {
   const rotating = row.previous_secret_expires_at && row.previous_secret_expires_at > new Date();
@@ -159,21 +145,6 @@ export async function rotateOutboundWebhookSecret(
   });
 }
 
-export interface OutboundDeliveryView {
-  id: string;
-  endpoint_id: string;
-  event: string;
-  event_id: number;
-  status: OutboundDeliveryStatus;
-  attempt_count: number;
-  next_attempt_at: Date | null;
-  last_status_code: number | null;
-  last_error: string | null;
-  delivered_at: Date | null;
-  created_at: Date;
-  attempts: Omit<OutboundAttemptRow, "id" | "delivery_id">[];
-  payload?: unknown;
-}
 
 /** Deliveries of an endpoint (newest first) with their attempts. */
 export async function listOutboundDeliveries(

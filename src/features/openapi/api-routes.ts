@@ -9,6 +9,9 @@ import {
   createOutboundWebhookBody,
   listOutboundDeliveriesQuery,
   listOutboundWebhooksQuery,
+  outboundDeliveryOutput,
+  outboundWebhookOutput,
+  outboundWebhookWithSecretOutput,
   updateOutboundWebhookBody,
 } from "../notifications/outbound-webhooks.schema.js";
 import { listReviewsQuery, reviewDetailOutput, reviewOutput, verdictBody, verdictOutput } from "../reviews/reviews.schema.js";
@@ -110,15 +113,15 @@ const webhooks: ApiRoute[] = [
 ];
 
 const outbound: ApiRoute[] = [
-  { method: "post", path: "/outbound-webhooks", tag: "outbound", summary: "Register an outbound endpoint (its signing secret is shown once)", body: createOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events", events: ["task.*"] }, ok: [201, "The endpoint with its secret"], errors: [422] },
-  { method: "get", path: "/outbound-webhooks", tag: "outbound", summary: "List outbound endpoints", query: listOutboundWebhooksQuery, paginated: true, ok: [200, "A page of endpoints"] },
-  { method: "get", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "An outbound endpoint", ok: [200, "The endpoint"] },
-  { method: "patch", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Change an outbound endpoint", body: updateOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events" }, ok: [200, "The endpoint"], errors: [422] },
+  { method: "post", path: "/outbound-webhooks", tag: "outbound", summary: "Register an outbound endpoint (its signing secret is shown once)", body: createOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events", events: ["task.*"] }, response: outboundWebhookWithSecretOutput, ok: [201, "The endpoint with its secret"], errors: [422] },
+  { method: "get", path: "/outbound-webhooks", tag: "outbound", summary: "List outbound endpoints", query: listOutboundWebhooksQuery, paginated: true, response: z.array(outboundWebhookOutput), ok: [200, "A page of endpoints"] },
+  { method: "get", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "An outbound endpoint", response: outboundWebhookOutput, ok: [200, "The endpoint"] },
+  { method: "patch", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Change an outbound endpoint", body: updateOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events" }, response: outboundWebhookOutput, ok: [200, "The endpoint"], errors: [422] },
   { method: "delete", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Delete an outbound endpoint", ok: [204, "Deleted"] },
-  { method: "post", path: "/outbound-webhooks/{id}/rotate-secret", tag: "outbound", summary: "New signing secret (the old one signs too for a while)", ok: [200, "The endpoint with its new secret"] },
-  { method: "get", path: "/outbound-webhooks/{id}/deliveries", tag: "outbound", summary: "An endpoint's deliveries", query: listOutboundDeliveriesQuery, paginated: true, ok: [200, "A page of outbound deliveries"] },
-  { method: "get", path: "/outbound-webhooks/{id}/deliveries/{deliveryId}", tag: "outbound", summary: "One outbound delivery with its attempts", ok: [200, "The delivery"] },
-  { method: "post", path: "/outbound-webhooks/{id}/deliveries/{deliveryId}/redeliver", tag: "outbound", summary: "Send an outbound delivery again", ok: [202, "Queued"], errors: [409] },
+  { method: "post", path: "/outbound-webhooks/{id}/rotate-secret", tag: "outbound", summary: "New signing secret (the old one signs too for a while)", response: outboundWebhookWithSecretOutput, ok: [200, "The endpoint with its new secret"] },
+  { method: "get", path: "/outbound-webhooks/{id}/deliveries", tag: "outbound", summary: "An endpoint's deliveries", query: listOutboundDeliveriesQuery, paginated: true, response: z.array(outboundDeliveryOutput), ok: [200, "A page of outbound deliveries"] },
+  { method: "get", path: "/outbound-webhooks/{id}/deliveries/{deliveryId}", tag: "outbound", summary: "One outbound delivery with its attempts", response: outboundDeliveryOutput, ok: [200, "The delivery"] },
+  { method: "post", path: "/outbound-webhooks/{id}/deliveries/{deliveryId}/redeliver", tag: "outbound", summary: "Send an outbound delivery again", response: outboundDeliveryOutput, ok: [202, "Queued"], errors: [409] },
 ];
 
 const github: ApiRoute[] = [
