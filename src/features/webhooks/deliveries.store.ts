@@ -1,24 +1,14 @@
 import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
 import { storableJson, storableText } from "../../lib/storable-text.js";
-import type { DeliveryStatus } from "./webhooks.schema.js";
+import type { z } from "zod";
+import type { deliveryListItemOutput, DeliveryStatus } from "./webhooks.schema.js";
 
-export interface DeliveryListItem {
-  id: string;
-  webhook_id: string;
-  event_type: string;
-  status: DeliveryStatus;
-  payload_summary: Record<string, unknown>;
-  actions: string[];
-  error: string | null;
-  attempts: number;
-  delivery_guid: string;
-  created_at: Date;
-  processed_at: Date | null;
-}
+/** A delivery in a webhook's log, as the API lists it (the webhook is the one asked about). */
+export type DeliveryListItem = z.output<typeof deliveryListItemOutput>;
 
+/** One delivery as the API shows it, its payload as stored (text: it is spliced into the answer as it arrived). */
 export interface Delivery extends DeliveryListItem {
-  org_id: string;
   payload: string | null;
   headers: Record<string, unknown>;
   next_attempt_at: Date;
@@ -26,7 +16,6 @@ export interface Delivery extends DeliveryListItem {
 
 const LIST_COLUMNS = [
   "id",
-  "webhook_id",
   "event_type",
   "status",
   "payload_summary",
@@ -37,7 +26,7 @@ const LIST_COLUMNS = [
   "created_at",
   "processed_at",
 ] as const;
-const FULL_COLUMNS = [...LIST_COLUMNS, "org_id", "payload", "headers", "next_attempt_at"] as const;
+const FULL_COLUMNS = [...LIST_COLUMNS, "payload", "headers", "next_attempt_at"] as const;
 
 export interface DeliveryFilter {
   webhook_id: string;
