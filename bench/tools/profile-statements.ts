@@ -108,8 +108,15 @@ async function printStatements(db: pg.Pool, deliveries: number) {
        FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY 2 DESC LIMIT $1`,
     [top],
   );
-  const all = (await db.query("SELECT sum(calls)::bigint AS calls, sum(total_exec_time + total_plan_time) AS ms FROM pg_stat_statements")).rows[0];
-  console.log(`all statements: ${(Number(all.calls) / deliveries).toFixed(2)} calls and ${((Number(all.ms) * 1000) / deliveries).toFixed(0)} µs per delivery`);
+  const all = (
+    await db.query(
+      "SELECT sum(calls)::bigint AS calls, sum(total_exec_time + total_plan_time) AS ms, sum(wal_bytes)::bigint AS wal, sum(wal_fpi)::bigint AS fpi FROM pg_stat_statements",
+    )
+  ).rows[0];
+  console.log(
+    `all statements: ${(Number(all.calls) / deliveries).toFixed(2)} calls and ${((Number(all.ms) * 1000) / deliveries).toFixed(0)} µs per delivery; ` +
+      `WAL ${(Number(all.wal) / deliveries).toFixed(0)} bytes and ${(Number(all.fpi) / deliveries).toFixed(2)} full-page images per delivery`,
+  );
   console.log("calls/delivery | µs/delivery | µs/call | query");
   for (const row of rows) {
     console.log(

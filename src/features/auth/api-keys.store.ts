@@ -1,10 +1,10 @@
 import type { Queryable } from "../../db/create-db.js";
 
-import type { ApiKeyRow } from "./auth.schema.js";
+import { apiKeyOutput, type ApiKeyRow } from "./auth.schema.js";
 
 export type { ApiKeyRow };
 
-const COLUMNS = ["id", "org_id", "name", "prefix", "created_at", "last_used_at", "revoked_at"] as const;
+const COLUMNS = Object.keys(apiKeyOutput.shape);
 
 export async function insertApiKey(
   db: Queryable,

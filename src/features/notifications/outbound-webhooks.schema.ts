@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { timestamp } from "../../http/api-output.js";
 import { paginationQuery } from "../../http/pagination.js";
 import { matchesEventType } from "../../lib/event-type-pattern.js";
 
@@ -81,3 +82,56 @@ export const listOutboundDeliveriesQuery = z.object({
 
 export type CreateOutboundWebhookBody = z.infer<typeof createOutboundWebhookBody>;
 export type UpdateOutboundWebhookBody = z.infer<typeof updateOutboundWebhookBody>;
+
+/** An outbound endpoint as the API answers it: never its secret or API key, only a hint and whether there is one. */
+export const outboundWebhookOutput = z.strictObject({
+  id: z.uuid(),
+  url: z.string(),
+  events: z.array(z.string()),
+  team_id: z.uuid().nullable(),
+  description: z.string(),
+  active: z.boolean(),
+  has_api_key: z.boolean(),
+  secret_hint: z.string(),
+  /** Until when the previous secret still signs beside the new one, after a rotation. */
+  previous_secret_expires_at: timestamp.nullable(),
+  /** Since when every attempt has failed (null while healthy). */
+  failing_since: timestamp.nullable(),
+  disabled_at: timestamp.nullable(),
+  disabled_reason: z.string().nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+export type OutboundWebhookView = z.output<typeof outboundWebhookOutput>;
+
+/** POST /outbound-webhooks and rotate-secret: the endpoint with its signing secret, shown this once. */
+export const outboundWebhookWithSecretOutput = outboundWebhookOutput.extend({ secret: z.string() });
+
+/** One notification to an endpoint, with every attempt to send it. */
+export const outboundDeliveryOutput = z.strictObject({
+  id: z.uuid(),
+  endpoint_id: z.uuid(),
+  event: z.string(),
+  event_id: z.number().int(),
+  status: z.enum(["pending", "delivered", "failed"]),
+  attempt_count: z.number().int(),
+  next_attempt_at: timestamp.nullable(),
+  last_status_code: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+  delivered_at: timestamp.nullable(),
+  created_at: timestamp,
+  attempts: z.array(
+    z.strictObject({
+      attempted_at: timestamp,
+      duration_ms: z.number().int(),
+      status_code: z.number().int().nullable(),
+      /** The start of the endpoint's answer. */
+      response_excerpt: z.string().nullable(),
+      error: z.string().nullable(),
+      next_retry_at: timestamp.nullable(),
+    }),
+  ),
+  /** The signed body as sent (one delivery's GET only). */
+  payload: z.unknown().optional(),
+});
+export type OutboundDeliveryView = z.output<typeof outboundDeliveryOutput>;

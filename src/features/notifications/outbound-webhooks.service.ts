@@ -17,7 +17,9 @@ import {
   type OutboundDeliveryStatus,
 } from "./outbound-deliveries.store.js";
 import { assertPublicDestination, ForbiddenDestinationError } from "./outbound-url-safety.js";
-import type { CreateOutboundWebhookBody, UpdateOutboundWebhookBody } from "./outbound-webhooks.schema.js";
+import type { CreateOutboundWebhookBody, OutboundDeliveryView, OutboundWebhookView, UpdateOutboundWebhookBody } from "./outbound-webhooks.schema.js";
+
+export type { OutboundDeliveryView, OutboundWebhookView };
 import {
   deleteOutboundWebhook,
   findOutboundWebhook,
@@ -37,22 +39,6 @@ export interface OutboundServiceDeps {
 }
 
 /** What the API shows of an endpoint: never a secret or the API key. */
-export interface OutboundWebhookView {
-  id: string;
-  url: string;
-  events: string[];
-  team_id: string | null;
-  description: string;
-  active: boolean;
-  has_api_key: boolean;
-  secret_hint: string;
-  previous_secret_expires_at: Date | null;
-  failing_since: Date | null;
-  disabled_at: Date | null;
-  disabled_reason: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 export function toOutboundWebhookView(row: OutboundWebhookRow): OutboundWebhookView {
   const rotating = row.previous_secret_expires_at && row.previous_secret_expires_at > new Date();
@@ -85,17 +71,20 @@ export async function createOutboundWebhook(
     throw new InputError("Invalid request", [{ field: "team_id", message: "no such team in this org" }], "validation_failed");
   }
   const secret = generateWebhookSecret();
-  const row = await insertOutboundWebhook(deps.knex, {
-    org_id: orgId,
-    team_id: body.team_id ?? null,
-    url: body.url,
-    events: body.events,
-    description: body.description,
-    secret_sealed: sealSecret(deps.encryptionKey, secret),
-    secret_hint: secretHint(secret),
-    api_key_sealed: body.api_key ? sealSecret(deps.encryptionKey, body.api_key) : null,
+  const row = await deps.knex.transaction(async (trx) => {
+    const inserted = await insertOutboundWebhook(trx, {
+      org_id: orgId,
+      team_id: body.team_id ?? null,
+      url: body.url,
+      events: body.events,
+      description: body.description,
+      secret_sealed: sealSecret(deps.encryptionKey, secret),
+      secret_hint: secretHint(secret),
+      api_key_sealed: body.api_key ? sealSecret(deps.encryptionKey, body.api_key) : null,
+    });
+    await announceOutboundChange(trx, inserted, "created");
+    return inserted;
   });
-  await announceOutboundChange(deps.knex, row, "created");
   return { ...toOutboundWebhookView(row), secret };
 }
 
@@ -116,8 +105,13 @@ export async function patchOutboundWebhook(deps: OutboundServiceDeps, orgId: str
   if (body.api_key !== undefined) changes.api_key_sealed = body.api_key === null ? null : sealSecret(deps.encryptionKey, body.api_key);
   if (body.active === true) Object.assign(changes, { active: true, failing_since: null, disabled_at: null, disabled_reason: null });
   if (body.active === false) Object.assign(changes, { active: false, disabled_at: new Date(), disabled_reason: "disabled by a user" });
-  const row = await updateOutboundWebhook(deps.knex, orgId, id, changes);
-  await announceOutboundChange(deps.knex, row, "updated");
+  const row = await deps.knex.transaction(async (trx) => {
+    const updated = await updateOutboundWebhook(trx, orgId, id, changes);
+    if (updated) await announceOutboundChange(trx, updated, "updated");
+    return updated;
+  });
+  // Deleted by a concurrent request since it was read: as missing as if it had never been.
+  if (!row) throw new NotFoundError(`Outbound webhook ${id} not found`);
   return toOutboundWebhookView(row);
 }
 
@@ -139,32 +133,18 @@ export async function rotateOutboundWebhookSecret(
     const current = await findOutboundWebhook(trx, orgId, id, { forUpdate: true });
     if (!current) throw new NotFoundError(`Outbound webhook ${id} not found`);
     const secret = generateWebhookSecret();
-    const row = await updateOutboundWebhook(trx, orgId, id, {
+    // Locked above, so it is still there.
+    const row = (await updateOutboundWebhook(trx, orgId, id, {
       secret_sealed: sealSecret(deps.encryptionKey, secret),
       secret_hint: secretHint(secret),
       previous_secret_sealed: current.secret_sealed,
       previous_secret_expires_at: new Date(Date.now() + SECRET_ROTATION_OVERLAP_MS),
-    });
+    }))!;
     await announceOutboundChange(trx, row, "secret_rotated");
     return { ...toOutboundWebhookView(row), secret };
   });
 }
 
-export interface OutboundDeliveryView {
-  id: string;
-  endpoint_id: string;
-  event: string;
-  event_id: number;
-  status: OutboundDeliveryStatus;
-  attempt_count: number;
-  next_attempt_at: Date | null;
-  last_status_code: number | null;
-  last_error: string | null;
-  delivered_at: Date | null;
-  created_at: Date;
-  attempts: Omit<OutboundAttemptRow, "id" | "delivery_id">[];
-  payload?: unknown;
-}
 
 /** Deliveries of an endpoint (newest first) with their attempts. */
 export async function listOutboundDeliveries(
@@ -205,7 +185,7 @@ export async function disableOutboundWebhook(knex: Knex, endpoint: Pick<Outbound
   await knex.transaction(async (trx) => {
     const current = await findOutboundWebhook(trx, endpoint.org_id, endpoint.id, { forUpdate: true });
     if (!current?.active) return;
-    const row = await updateOutboundWebhook(trx, endpoint.org_id, endpoint.id, { active: false, disabled_at: new Date(), disabled_reason: reason });
+    const row = (await updateOutboundWebhook(trx, endpoint.org_id, endpoint.id, { active: false, disabled_at: new Date(), disabled_reason: reason }))!; // locked above
     await appendEvents(trx, [
       { org_id: row.org_id, team_id: row.team_id, type: "outbound_webhook.disabled", data: { outbound_webhook_id: row.id, url: row.url, reason } },
     ]);

@@ -97,12 +97,13 @@ export async function listActiveOutboundWebhooks(
   return db("outbound_webhooks").select("id", "org_id", "team_id", "events").whereIn("org_id", orgIds).where("active", true);
 }
 
-export async function updateOutboundWebhook(db: Queryable, orgId: string, id: string, changes: OutboundWebhookChanges): Promise<OutboundWebhookRow> {
+/** The changed row, or undefined when the org has no such endpoint (any more). */
+export async function updateOutboundWebhook(db: Queryable, orgId: string, id: string, changes: OutboundWebhookChanges): Promise<OutboundWebhookRow | undefined> {
   const [row] = (await db("outbound_webhooks")
     .where({ org_id: orgId, id })
     .update({ ...changes, updated_at: db.fn.now() })
     .returning(COLUMNS)) as OutboundWebhookRow[];
-  return row!;
+  return row;
 }
 
 export async function deleteOutboundWebhook(db: Queryable, orgId: string, id: string): Promise<boolean> {

@@ -9,6 +9,9 @@ import {
   createOutboundWebhookBody,
   listOutboundDeliveriesQuery,
   listOutboundWebhooksQuery,
+  outboundDeliveryOutput,
+  outboundWebhookOutput,
+  outboundWebhookWithSecretOutput,
   updateOutboundWebhookBody,
 } from "../notifications/outbound-webhooks.schema.js";
 import { listReviewsQuery, reviewDetailOutput, reviewOutput, verdictBody, verdictOutput } from "../reviews/reviews.schema.js";
@@ -25,7 +28,7 @@ import {
   updateTaskBody,
 } from "../tasks/tasks.schema.js";
 import { agentOutput, createAgentBody, createTeamBody, teamOutput, updateAgentBody } from "../teams/teams.schema.js";
-import { createWebhookBody, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody } from "../webhooks/webhooks.schema.js";
+import { createWebhookBody, deliveryListItemOutput, deliveryOutput, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody, webhookOutput, webhookWithSecretOutput } from "../webhooks/webhooks.schema.js";
 
 export type HttpMethod = "get" | "post" | "patch" | "put" | "delete";
 
@@ -90,14 +93,14 @@ const reviews: ApiRoute[] = [
 ];
 
 const webhooks: ApiRoute[] = [
-  { method: "post", path: "/webhooks", tag: "webhooks", summary: "Register an inbound webhook (its secret is shown once)", body: createWebhookBody, examples: { events: ["*"] }, ok: [201, "The webhook with its secret and receive URL"], errors: [403, 404, 422] },
-  { method: "get", path: "/webhooks", tag: "webhooks", summary: "List webhooks", ok: [200, "Webhooks"] },
-  { method: "get", path: "/webhooks/{id}", tag: "webhooks", summary: "A webhook", ok: [200, "The webhook"] },
-  { method: "patch", path: "/webhooks/{id}", tag: "webhooks", summary: "Change a webhook", body: updateWebhookBody, examples: { events: ["*"] }, ok: [200, "The webhook"], errors: [403, 422] },
+  { method: "post", path: "/webhooks", tag: "webhooks", summary: "Register an inbound webhook (its secret is shown once)", body: createWebhookBody, examples: { events: ["*"] }, response: webhookWithSecretOutput, ok: [201, "The webhook with its secret and receive URL"], errors: [403, 404, 422] },
+  { method: "get", path: "/webhooks", tag: "webhooks", summary: "List webhooks", response: z.array(webhookOutput), ok: [200, "Webhooks"] },
+  { method: "get", path: "/webhooks/{id}", tag: "webhooks", summary: "A webhook", response: webhookOutput, ok: [200, "The webhook"] },
+  { method: "patch", path: "/webhooks/{id}", tag: "webhooks", summary: "Change a webhook", body: updateWebhookBody, examples: { events: ["*"] }, response: webhookOutput, ok: [200, "The webhook"], errors: [403, 422] },
   { method: "delete", path: "/webhooks/{id}", tag: "webhooks", summary: "Delete a webhook and its deliveries", ok: [204, "Deleted"] },
-  { method: "post", path: "/webhooks/{id}/regenerate-secret", tag: "webhooks", summary: "New secret, the old one kept for a grace period", body: regenerateSecretBody, ok: [200, "The webhook with its new secret"] },
-  { method: "get", path: "/webhooks/{id}/deliveries", tag: "webhooks", summary: "The delivery log", query: listDeliveriesQuery, paginated: true, ok: [200, "A page of deliveries"] },
-  { method: "get", path: "/webhooks/{id}/deliveries/{deliveryId}", tag: "webhooks", summary: "One delivery with its payload (null once retention has dropped it)", ok: [200, "The delivery"] },
+  { method: "post", path: "/webhooks/{id}/regenerate-secret", tag: "webhooks", summary: "New secret, the old one kept for a grace period", body: regenerateSecretBody, response: webhookWithSecretOutput, ok: [200, "The webhook with its new secret"] },
+  { method: "get", path: "/webhooks/{id}/deliveries", tag: "webhooks", summary: "The delivery log", query: listDeliveriesQuery, paginated: true, response: z.array(deliveryListItemOutput), ok: [200, "A page of deliveries"] },
+  { method: "get", path: "/webhooks/{id}/deliveries/{deliveryId}", tag: "webhooks", summary: "One delivery with its payload (null once retention has dropped it)", response: deliveryOutput, ok: [200, "The delivery"] },
   { method: "post", path: "/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag: "webhooks", summary: "Queue a failed delivery again", ok: [202, "Queued"], errors: [409] },
   {
     method: "post",
@@ -110,15 +113,15 @@ const webhooks: ApiRoute[] = [
 ];
 
 const outbound: ApiRoute[] = [
-  { method: "post", path: "/outbound-webhooks", tag: "outbound", summary: "Register an outbound endpoint (its signing secret is shown once)", body: createOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events", events: ["task.*"] }, ok: [201, "The endpoint with its secret"], errors: [422] },
-  { method: "get", path: "/outbound-webhooks", tag: "outbound", summary: "List outbound endpoints", query: listOutboundWebhooksQuery, paginated: true, ok: [200, "A page of endpoints"] },
-  { method: "get", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "An outbound endpoint", ok: [200, "The endpoint"] },
-  { method: "patch", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Change an outbound endpoint", body: updateOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events" }, ok: [200, "The endpoint"], errors: [422] },
+  { method: "post", path: "/outbound-webhooks", tag: "outbound", summary: "Register an outbound endpoint (its signing secret is shown once)", body: createOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events", events: ["task.*"] }, response: outboundWebhookWithSecretOutput, ok: [201, "The endpoint with its secret"], errors: [422] },
+  { method: "get", path: "/outbound-webhooks", tag: "outbound", summary: "List outbound endpoints", query: listOutboundWebhooksQuery, paginated: true, response: z.array(outboundWebhookOutput), ok: [200, "A page of endpoints"] },
+  { method: "get", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "An outbound endpoint", response: outboundWebhookOutput, ok: [200, "The endpoint"] },
+  { method: "patch", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Change an outbound endpoint", body: updateOutboundWebhookBody, examples: { url: "https://ci.example.com/entourage-events" }, response: outboundWebhookOutput, ok: [200, "The endpoint"], errors: [422] },
   { method: "delete", path: "/outbound-webhooks/{id}", tag: "outbound", summary: "Delete an outbound endpoint", ok: [204, "Deleted"] },
-  { method: "post", path: "/outbound-webhooks/{id}/rotate-secret", tag: "outbound", summary: "New signing secret (the old one signs too for a while)", ok: [200, "The endpoint with its new secret"] },
-  { method: "get", path: "/outbound-webhooks/{id}/deliveries", tag: "outbound", summary: "An endpoint's deliveries", query: listOutboundDeliveriesQuery, paginated: true, ok: [200, "A page of outbound deliveries"] },
-  { method: "get", path: "/outbound-webhooks/{id}/deliveries/{deliveryId}", tag: "outbound", summary: "One outbound delivery with its attempts", ok: [200, "The delivery"] },
-  { method: "post", path: "/outbound-webhooks/{id}/deliveries/{deliveryId}/redeliver", tag: "outbound", summary: "Send an outbound delivery again", ok: [202, "Queued"], errors: [409] },
+  { method: "post", path: "/outbound-webhooks/{id}/rotate-secret", tag: "outbound", summary: "New signing secret (the old one signs too for a while)", response: outboundWebhookWithSecretOutput, ok: [200, "The endpoint with its new secret"] },
+  { method: "get", path: "/outbound-webhooks/{id}/deliveries", tag: "outbound", summary: "An endpoint's deliveries", query: listOutboundDeliveriesQuery, paginated: true, response: z.array(outboundDeliveryOutput), ok: [200, "A page of outbound deliveries"] },
+  { method: "get", path: "/outbound-webhooks/{id}/deliveries/{deliveryId}", tag: "outbound", summary: "One outbound delivery with its attempts", response: outboundDeliveryOutput, ok: [200, "The delivery"] },
+  { method: "post", path: "/outbound-webhooks/{id}/deliveries/{deliveryId}/redeliver", tag: "outbound", summary: "Send an outbound delivery again", response: outboundDeliveryOutput, ok: [202, "Queued"], errors: [409] },
 ];
 
 const github: ApiRoute[] = [

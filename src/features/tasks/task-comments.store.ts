@@ -1,7 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
 import type { TaskCommentKind } from "./tasks.schema.js";
 
-import type { TaskComment } from "./tasks.schema.js";
+import { taskCommentOutput, type TaskComment } from "./tasks.schema.js";
 
 export type { TaskComment };
 
@@ -14,7 +14,7 @@ export interface NewTaskComment {
   metadata: Record<string, unknown>;
 }
 
-const COLUMNS = ["id", "task_id", "author_agent_id", "kind", "body", "metadata", "created_at"] as const;
+const COLUMNS = Object.keys(taskCommentOutput.shape);
 
 export async function insertTaskComment(db: Queryable, comment: NewTaskComment): Promise<TaskComment> {
   const [row] = await db("task_comments")

@@ -1,5 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
-import { OPEN_TASK_STATUSES, type TaskPriority, type TaskStatus, type TaskType } from "./tasks.schema.js";
+import { OPEN_TASK_STATUSES, taskOutput, type TaskPriority, type TaskStatus, type TaskType } from "./tasks.schema.js";
 
 import type { Task } from "./tasks.schema.js";
 
@@ -7,23 +7,8 @@ export type { Task };
 
 type TaskRow = Omit<Task, "depends_on">;
 
-const COLUMNS = [
-  "id",
-  "org_id",
-  "team_id",
-  "parent_id",
-  "title",
-  "description",
-  "priority",
-  "task_type",
-  "status",
-  "assignee_id",
-  "tags",
-  "source",
-  "created_at",
-  "updated_at",
-  "completed_at",
-] as const;
+/** The columns of a task row: its output schema's fields, but depends_on (a table of its own). */
+const COLUMNS = Object.keys(taskOutput.shape).filter((field) => field !== "depends_on");
 
 export interface NewTask {
   org_id: string;

@@ -7,13 +7,13 @@ export interface Org {
   created_at: Date;
 }
 
-import type { Agent, Team } from "./teams.schema.js";
+import { agentOutput, teamOutput, type Agent, type Team } from "./teams.schema.js";
 
 export type { Agent, Team };
 
 const ORG_COLUMNS = ["id", "name", "created_at"] as const;
-const TEAM_COLUMNS = ["id", "org_id", "name", "created_at"] as const;
-const AGENT_COLUMNS = ["id", "org_id", "team_id", "name", "role", "status", "created_at", "updated_at"] as const;
+const TEAM_COLUMNS = Object.keys(teamOutput.shape);
+const AGENT_COLUMNS = Object.keys(agentOutput.shape);
 
 export async function insertOrg(db: Queryable, name: string): Promise<Org> {
   const [row] = await db("orgs").insert({ name }).returning(ORG_COLUMNS);

@@ -1,22 +1,14 @@
+import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
-import type { DeliveryStatus } from "./webhooks.schema.js";
+import { storableJson, storableText } from "../../lib/storable-text.js";
+import type { z } from "zod";
+import type { deliveryListItemOutput, DeliveryStatus } from "./webhooks.schema.js";
 
-export interface DeliveryListItem {
-  id: string;
-  webhook_id: string;
-  event_type: string;
-  status: DeliveryStatus;
-  payload_summary: Record<string, unknown>;
-  actions: string[];
-  error: string | null;
-  attempts: number;
-  delivery_guid: string;
-  created_at: Date;
-  processed_at: Date | null;
-}
+/** A delivery in a webhook's log, as the API lists it (the webhook is the one asked about). */
+export type DeliveryListItem = z.output<typeof deliveryListItemOutput>;
 
+/** One delivery as the API shows it, its payload as stored (text: it is spliced into the answer as it arrived). */
 export interface Delivery extends DeliveryListItem {
-  org_id: string;
   payload: string | null;
   headers: Record<string, unknown>;
   next_attempt_at: Date;
@@ -24,7 +16,6 @@ export interface Delivery extends DeliveryListItem {
 
 const LIST_COLUMNS = [
   "id",
-  "webhook_id",
   "event_type",
   "status",
   "payload_summary",
@@ -35,7 +26,7 @@ const LIST_COLUMNS = [
   "created_at",
   "processed_at",
 ] as const;
-const FULL_COLUMNS = [...LIST_COLUMNS, "org_id", "payload", "headers", "next_attempt_at"] as const;
+const FULL_COLUMNS = [...LIST_COLUMNS, "payload", "headers", "next_attempt_at"] as const;
 
 export interface DeliveryFilter {
   webhook_id: string;
@@ -218,4 +209,80 @@ export async function scheduleRetry(db: Queryable, id: string, workerId: string,
 export async function findLastAppDeliveryAt(db: Queryable, orgId: string): Promise<Date | null> {
   const row = (await db("deliveries").where({ org_id: orgId, via: "app" }).max({ at: "created_at" }).first()) as { at: Date | null } | undefined;
   return row?.at ?? null;
+}
+
+export interface NewDelivery {
+  webhook_id: string;
+  org_id: string;
+  delivery_guid: string;
+  event_type: string;
+  status: Exclude<DeliveryStatus, "received"> | "received";
+  payload: string | null;
+  headers: Record<string, string>;
+  payload_summary: Record<string, unknown>;
+  actions?: string[];
+  error?: string | null;
+  /** The door: `app` (routed from the GitHub App by a linked installation) or `receive` (the webhook's own secret; the default). */
+  via?: "receive" | "app";
+  /** The sending webhook's provider: a metrics label only, not stored. */
+  provider?: "github" | "custom";
+}
+
+const COLUMNS_PER_ROW = 12;
+const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END, ?)";
+
+/** A stored delivery as insertDeliveries reports it. */
+export interface InsertedDelivery {
+  id: string;
+  webhook_id: string;
+  delivery_guid: string;
+  status: string;
+}
+
+/**
+ * Inserts deliveries in one statement that also appends their `delivery.<status>` events and
+ * notifies listening workers and the event relay. A (webhook, GUID) already stored is skipped:
+ * it is missing from the answer (a repeat; see resolveRepeatedGuid).
+ */
+export async function insertDeliveries(db: Queryable, rows: NewDelivery[]): Promise<InsertedDelivery[]> {
+  const bindings: Knex.RawBinding[] = [];
+  for (const row of rows) {
+    // A hostile document (NUL, lone surrogates) is still logged, not refused with a 503 for ever.
+    bindings.push(
+      row.webhook_id,
+      row.org_id,
+      row.delivery_guid,
+      storableText(row.event_type),
+      row.status,
+      row.payload === null ? null : storableText(row.payload),
+      JSON.stringify(storableJson(row.headers)),
+      JSON.stringify(storableJson(row.payload_summary)),
+      JSON.stringify(storableJson(row.actions ?? [])),
+      row.error == null ? null : storableText(row.error),
+      row.status !== "received",
+      row.via ?? "receive",
+    );
+  }
+  const sql = `
+    WITH ins AS (
+      INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary, actions, error, processed_at, via)
+      VALUES ${rows.map(() => ROW_SQL).join(", ")}
+      ON CONFLICT (webhook_id, delivery_guid) DO NOTHING
+      RETURNING id, webhook_id, org_id, delivery_guid, event_type, status, payload_summary, created_at
+    ), ev AS (
+      INSERT INTO events (org_id, team_id, type, data, created_at)
+      SELECT ins.org_id, (w.config->>'team_id')::uuid, 'delivery.' || ins.status,
+             jsonb_build_object('delivery_id', ins.id, 'webhook_id', ins.webhook_id, 'event_type', ins.event_type,
+                                'status', ins.status, 'delivery_guid', ins.delivery_guid, 'payload_summary', ins.payload_summary),
+             ins.created_at
+        FROM ins JOIN webhooks w ON w.id = ins.webhook_id
+      RETURNING 1
+    )
+    SELECT ins.id, ins.webhook_id, ins.delivery_guid, ins.status,
+           (SELECT count(*) FROM ev) AS events,
+           pg_notify('entourage_deliveries', ''), pg_notify('entourage_events', '')
+      FROM ins`;
+  if (bindings.length !== rows.length * COLUMNS_PER_ROW) throw new Error("delivery batch bindings mismatch");
+  const result = await db.raw(sql, bindings);
+  return result.rows as InsertedDelivery[];
 }

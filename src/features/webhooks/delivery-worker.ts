@@ -3,8 +3,7 @@ import os from "node:os";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { listenForNotifications, WakeSignal, type NotificationListener } from "../../db/listen-for-notifications.js";
-import { isInvalidValueError } from "../../db/is-invalid-value-error.js";
-import { PermanentDeliveryError } from "./permanent-delivery-error.js";
+import { secondsUntilRetry, type RetryPolicy } from "./delivery-retry-policy.js";
 import { appendEvents } from "../events/events.store.js";
 import {
   claimDeliveries,
@@ -18,7 +17,8 @@ import {
 import type { DeliveryInput, DeliveryOutcome, DeliveryProcessor } from "./delivery-processor.js";
 import { findWebhookById, findWebhooksByIds, type WebhookRow } from "./webhooks.store.js";
 
-export interface DeliveryWorkerOptions {
+/** What the worker needs; `maxAttempts` and `backoffSeconds` (RetryPolicy) say when a failed delivery is tried again. */
+export interface DeliveryWorkerOptions extends RetryPolicy {
   knex: Knex;
   logger: Logger;
   processor: DeliveryProcessor;
@@ -36,30 +36,19 @@ export interface DeliveryWorkerOptions {
   perTransaction?: number;
   /** How long a claim is held before another worker may take the delivery over. */
   leaseSeconds?: number;
-  /** Attempts before a delivery is marked failed. */
-  maxAttempts?: number;
-  /** Delay before attempt n+1, in seconds. */
-  backoffSeconds?: (attempt: number) => number;
   /** Safety-net poll when no wake-up arrives (retries coming due, expired leases). */
   pollMs?: number;
   /** Told how long each group of deliveries took, claim to commit (metrics). */
   onProcessed?: (deliveries: number, seconds: number) => void;
 }
 
-export const DEFAULT_MAX_ATTEMPTS = 5;
-
-/** 2 s, 4 s, 8 s, 16 s … capped at 5 minutes, with ±20 % jitter so retries do not stampede. */
-export function defaultBackoff(attempt: number): number {
-  const base = Math.min(2 ** attempt, 300);
-  return base * (0.8 + Math.random() * 0.4);
-}
-
 /**
  * Processes `received` deliveries exactly once each:
  * 1. claim a batch (SKIP LOCKED + lease; any number of workers share the queue);
- * 2. split the claim into groups, one transaction per group: lock the group's deliveries, then per
- *    delivery a savepoint in which the rules run — a delivery whose rules throw is rolled back to its
- *    savepoint alone; then mark the group's deliveries processed and append their
+ * 2. split the claim into groups, one transaction per group: lock the group's deliveries, let the
+ *    processor's set-wise step (if it has one) take those it can as a set, in a savepoint of its own,
+ *    then per remaining delivery a savepoint in which the rules run — a delivery whose rules throw is
+ *    rolled back to its savepoint alone; then mark the group's deliveries processed and append their
  *    `delivery.processed` events, and commit: each delivery's effects and its status commit together;
  * 3. on error, roll back and schedule a retry with backoff; after the last attempt mark it failed.
  *    If a group's transaction itself fails, its deliveries are retried one transaction each.
@@ -140,9 +129,14 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * One transaction for a group of claimed deliveries (a group of one when idle). In a group of
+   * several, each delivery's rules run in a savepoint so a failing one is rolled back alone; a
+   * single delivery needs none: its failure rolls back its own transaction.
+   */
   private async processGroup(group: ClaimedDelivery[]): Promise<void> {
-    if (group.length === 1) return this.process(group[0]!);
     const { knex, logger, processor } = this.options;
+    const single = group.length === 1;
     let failures: { delivery: ClaimedDelivery; error: unknown }[] = [];
     try {
       await knex.transaction(async (trx) => {
@@ -168,7 +162,9 @@ export class DeliveryWorker {
         for (const input of inputs) {
           const { delivery, webhook } = input;
           let outcome = batched.get(input);
-          if (!outcome) {
+          if (!outcome && single) {
+            outcome = await processor(trx, input); // throws: the transaction (this delivery's alone) rolls back
+          } else if (!outcome) {
             // Savepoints are not released: each nests in the last, ROLLBACK TO undoes this delivery's
             // work alone, and a RELEASE would cost a round trip per delivery for nothing.
             await trx.raw("SAVEPOINT delivery");
@@ -182,6 +178,7 @@ export class DeliveryWorker {
           }
           done.push({ delivery, webhook, status: outcome.status ?? "processed", actions: outcome.actions });
         }
+        if (done.length === 0) return;
         await markDeliveriesDone(
           trx,
           done.map(({ delivery, status, actions }) => ({ id: delivery.id, status, actions })),
@@ -192,11 +189,15 @@ export class DeliveryWorker {
         );
       });
     } catch (error) {
-      // The group's transaction failed as a whole (connection lost, commit refused): nothing of it
-      // committed, and the leases are still ours, so each delivery gets its own transaction.
-      logger.warn({ err: error, deliveries: group.length }, "a batch of deliveries could not be committed; processing them one by one");
-      for (const delivery of group) await this.process(delivery);
-      return;
+      if (single) {
+        failures = [{ delivery: group[0]!, error }];
+      } else {
+        // The group's transaction failed as a whole (connection lost, commit refused): nothing of it
+        // committed, and the leases are still ours, so each delivery gets its own transaction.
+        logger.warn({ err: error, deliveries: group.length }, "a batch of deliveries could not be committed; processing them one by one");
+        for (const delivery of group) await this.processGroup([delivery]);
+        return;
+      }
     }
     for (const { delivery, error } of failures) {
       await this.fail(delivery, error).catch((failError) =>
@@ -219,33 +220,11 @@ export class DeliveryWorker {
     }
   }
 
-  private async process(delivery: ClaimedDelivery): Promise<void> {
-    const { knex, logger, processor } = this.options;
-    try {
-      await knex.transaction(async (trx) => {
-        if (!(await lockClaimedDelivery(trx, delivery.id, this.id))) return; // lease lost to another worker
-        const webhook = await findWebhookById(trx, delivery.webhook_id);
-        if (!webhook) return;
-        const payload = JSON.parse(delivery.payload ?? "{}") as Record<string, unknown>;
-        const outcome = await processor(trx, { delivery, payload, webhook });
-        const status = outcome.status ?? "processed";
-        await markDeliveryDone(trx, delivery.id, { status, actions: outcome.actions });
-        await appendEvents(trx, [deliveryEvent(delivery, webhook.config.team_id, `delivery.${status}`, { actions: outcome.actions })]);
-      });
-    } catch (error) {
-      await this.fail(delivery, error).catch((failError) =>
-        logger.error({ err: failError, deliveryId: delivery.id }, "could not record a delivery failure; its lease will expire and it will be retried"),
-      );
-    }
-  }
-
   private async fail(delivery: ClaimedDelivery, error: unknown): Promise<void> {
-    const { knex, logger, maxAttempts = DEFAULT_MAX_ATTEMPTS, backoffSeconds = defaultBackoff } = this.options;
+    const { knex, logger } = this.options;
     const message = error instanceof Error ? error.message : String(error);
-    // A payload the rules cannot use, or a value PostgreSQL refuses, fails the same way every time.
-    const permanent = error instanceof PermanentDeliveryError || isInvalidValueError(error);
-    if (delivery.attempts < maxAttempts && !permanent) {
-      const delay = backoffSeconds(delivery.attempts);
+    const delay = secondsUntilRetry(delivery.attempts, error, this.options);
+    if (delay !== undefined) {
       logger.warn({ deliveryId: delivery.id, attempt: delivery.attempts, retryInSeconds: delay, err: error }, "delivery processing failed; will retry");
       await scheduleRetry(knex, delivery.id, this.id, message, delay);
       return;

@@ -1,24 +1,8 @@
 import type { Knex } from "knex";
-import { storableJson, storableText } from "../../lib/storable-text.js";
-import { resolveRepeatedGuid } from "./deliveries.store.js";
-import type { DeliveryStatus } from "./webhooks.schema.js";
+import { storableText } from "../../lib/storable-text.js";
+import { insertDeliveries, resolveRepeatedGuid, type NewDelivery } from "./deliveries.store.js";
 
-export interface NewDelivery {
-  webhook_id: string;
-  org_id: string;
-  delivery_guid: string;
-  event_type: string;
-  status: Exclude<DeliveryStatus, "received"> | "received";
-  payload: string | null;
-  headers: Record<string, string>;
-  payload_summary: Record<string, unknown>;
-  actions?: string[];
-  error?: string | null;
-  /** The door: `app` (routed from the GitHub App by a linked installation) or `receive` (the webhook's own secret; the default). */
-  via?: "receive" | "app";
-  /** The sending webhook's provider: a metrics label only, not stored. */
-  provider?: "github" | "custom";
-}
+export type { NewDelivery };
 
 export type WriteResult =
   | { outcome: "inserted"; id: string }
@@ -30,9 +14,6 @@ interface Pending {
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
 }
-
-const COLUMNS_PER_ROW = 12;
-const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END, ?)";
 
 /**
  * Stores deliveries durably before they are acknowledged, folding concurrent writes into one
@@ -93,47 +74,9 @@ export class DeliveryWriter {
   }
 
   private async insert(batch: Pending[]): Promise<void> {
-    const bindings: Knex.RawBinding[] = [];
-    for (const { row } of batch) {
-      // A hostile document (NUL, lone surrogates) is still logged, not refused with a 503 for ever.
-      bindings.push(
-        row.webhook_id,
-        row.org_id,
-        row.delivery_guid,
-        storableText(row.event_type),
-        row.status,
-        row.payload === null ? null : storableText(row.payload),
-        JSON.stringify(storableJson(row.headers)),
-        JSON.stringify(storableJson(row.payload_summary)),
-        JSON.stringify(storableJson(row.actions ?? [])),
-        row.error == null ? null : storableText(row.error),
-        row.status !== "received",
-        row.via ?? "receive",
-      );
-    }
-    const sql = `
-      WITH ins AS (
-        INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary, actions, error, processed_at, via)
-        VALUES ${batch.map(() => ROW_SQL).join(", ")}
-        ON CONFLICT (webhook_id, delivery_guid) DO NOTHING
-        RETURNING id, webhook_id, org_id, delivery_guid, event_type, status, payload_summary, created_at
-      ), ev AS (
-        INSERT INTO events (org_id, team_id, type, data, created_at)
-        SELECT ins.org_id, (w.config->>'team_id')::uuid, 'delivery.' || ins.status,
-               jsonb_build_object('delivery_id', ins.id, 'webhook_id', ins.webhook_id, 'event_type', ins.event_type,
-                                  'status', ins.status, 'delivery_guid', ins.delivery_guid, 'payload_summary', ins.payload_summary),
-               ins.created_at
-          FROM ins JOIN webhooks w ON w.id = ins.webhook_id
-        RETURNING 1
-      )
-      SELECT ins.id, ins.webhook_id, ins.delivery_guid, ins.status,
-             (SELECT count(*) FROM ev) AS events,
-             pg_notify('entourage_deliveries', ''), pg_notify('entourage_events', '')
-        FROM ins`;
-    if (bindings.length !== batch.length * COLUMNS_PER_ROW) throw new Error("delivery batch bindings mismatch");
-    const result = await this.knex.raw(sql, bindings);
+    const rows = await insertDeliveries(this.knex, batch.map((item) => item.row));
     const inserted = new Map<string, { id: string; status: string }>();
-    for (const row of result.rows as { id: string; webhook_id: string; delivery_guid: string; status: string }[]) {
+    for (const row of rows) {
       inserted.set(`${row.webhook_id}\n${row.delivery_guid}`, row);
     }
     let received = false;

@@ -70,7 +70,7 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
       before,
       limit: query.limit + 1,
     });
-    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ created_at: last.created_at.toISOString(), id: last.id })).map(({ webhook_id: _webhookId, ...delivery }) => delivery));
+    res.json(takePage(req, res, ctx.config.PUBLIC_URL, rows, query.limit, (last) => ({ created_at: last.created_at.toISOString(), id: last.id })));
   });
 
   router.get("/webhooks/:id/deliveries/:deliveryId", async (req, res) => {
@@ -78,7 +78,7 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
     const deliveryId = uuidParam(req.params.deliveryId, "Delivery");
     const delivery = await findDelivery(ctx.knex, webhook.id, deliveryId);
     if (!delivery) throw new NotFoundError(`Delivery ${deliveryId} not found`);
-    const { payload, org_id: _orgId, webhook_id: _webhookId, ...rest } = delivery;
+    const { payload, ...rest } = delivery;
     res.type("application/json").send(withStoredPayload(rest, payload));
   });
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { timestamp } from "../../http/api-output.js";
 import { paginationQuery } from "../../http/pagination.js";
 import { TASK_TYPES } from "../tasks/tasks.schema.js";
 import { validSubscriptions, type Provider } from "./webhook-events.js";
@@ -66,4 +67,57 @@ export const listDeliveriesQuery = z.object({
   event_type: z.string().max(100).optional(),
   delivery_guid: z.string().trim().min(1).max(200).optional(),
   ...paginationQuery,
+});
+
+/** A webhook as the API answers it: never the secret, only a hint of it. */
+export const webhookOutput = z.strictObject({
+  id: z.uuid(),
+  org_id: z.uuid(),
+  name: z.string(),
+  provider: z.enum(PROVIDERS),
+  events: z.array(z.string()),
+  config: webhookConfig,
+  active: z.boolean(),
+  /** Where to send deliveries (GitHub's "Payload URL"). */
+  receive_url: z.string(),
+  secret_hint: z.string(),
+  /** Until when the previous secret still verifies, after a regenerate with a grace period. */
+  previous_secret_expires_at: timestamp.nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  /** What a delivery signed with this webhook's secret may act on: config.repositories, else the first repository it received from. */
+  entitled_repositories: z.array(z.string()),
+  /** The first repository it received from (recorded when config.repositories names none). */
+  first_repository: z.string().nullable(),
+  /** Why the App's deliveries are not routed here, when config names something they would be routed by. */
+  routing_warnings: z.array(z.string()),
+  /** Deliveries by status (GET only): rejected = refused signature, failed = the rules failed after their retries. */
+  delivery_counts: z.strictObject(Object.fromEntries(DELIVERY_STATUSES.map((status) => [status, z.number().int()])) as Record<DeliveryStatus, z.ZodNumber>).optional(),
+  last_delivery_at: timestamp.nullable().optional(),
+});
+export type WebhookView = z.output<typeof webhookOutput>;
+
+/** POST /webhooks and regenerate-secret: the webhook with its secret, shown this once. */
+export const webhookWithSecretOutput = webhookOutput.extend({ secret: z.string() });
+
+/** A delivery in the log. */
+export const deliveryListItemOutput = z.strictObject({
+  id: z.uuid(),
+  event_type: z.string(),
+  status: z.enum(DELIVERY_STATUSES),
+  /** A few fields of the payload (action, repository, issue or PR number and title). */
+  payload_summary: z.record(z.string(), z.unknown()),
+  actions: z.array(z.string()),
+  error: z.string().nullable(),
+  attempts: z.number().int(),
+  delivery_guid: z.string(),
+  created_at: timestamp,
+  processed_at: timestamp.nullable(),
+});
+
+/** One delivery with its request headers and the payload as it arrived (null once retention dropped it). */
+export const deliveryOutput = deliveryListItemOutput.extend({
+  headers: z.record(z.string(), z.unknown()),
+  next_attempt_at: timestamp,
+  payload: z.unknown(),
 });

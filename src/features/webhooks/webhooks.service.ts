@@ -4,35 +4,14 @@ import { generateWebhookSecret, secretHint } from "../../lib/generate-webhook-se
 import { sealSecret } from "../../lib/secret-box.js";
 import { findTeam } from "../teams/teams.store.js";
 import { deliveryStats, type DeliveryStats } from "./deliveries.store.js";
-import { checkEvents, type CreateWebhookBody, type UpdateWebhookBody, type WebhookConfig } from "./webhooks.schema.js";
+import { checkEvents, type CreateWebhookBody, type UpdateWebhookBody, type WebhookConfig, type WebhookView } from "./webhooks.schema.js";
 import { deleteWebhook, findOrgWebhook, insertWebhook, listOrgWebhooks, updateWebhook, type WebhookRow } from "./webhooks.store.js";
 import type { WebhookResolver } from "./webhook-resolver.js";
 import { assertInstallationNotTaken, routingWarnings } from "./webhook-routing.js";
-import { announceWebhookChange } from "./announce-webhook-change.js";
+import { announceWebhookChange, type WebhookChange } from "./announce-webhook-change.js";
 import { z } from "zod";
 
-export interface WebhookView {
-  id: string;
-  org_id: string;
-  name: string;
-  provider: string;
-  events: string[];
-  config: WebhookConfig;
-  active: boolean;
-  receive_url: string;
-  secret_hint: string;
-  previous_secret_expires_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  /** What a delivery signed with this webhook's secret may act on: config.repositories, else the first repository it received from. */
-  entitled_repositories: string[];
-  /** The first repository it received from (recorded when config.repositories names none). */
-  first_repository: string | null;
-  /** Why the App's deliveries are not routed here, when config names something they would be routed by. */
-  routing_warnings: string[];
-  delivery_counts?: DeliveryStats["counts"];
-  last_delivery_at?: Date | null;
-}
+export type { WebhookView };
 
 export interface WebhookDeps {
   knex: Knex;
@@ -79,18 +58,21 @@ export async function createWebhook(deps: WebhookDeps, orgId: string, body: Crea
   await requireTeam(deps.knex, orgId, body.config);
   await assertInstallationNotTaken(deps.knex, orgId, body.config);
   const secret = generateWebhookSecret();
-  const webhook = await insertWebhook(deps.knex, {
-    org_id: orgId,
-    name: body.name ?? "",
-    provider: body.provider,
-    events: [...new Set(body.events)],
-    config: body.config,
-    active: body.active,
-    secret_sealed: sealSecret(deps.encryptionKey, secret),
-    secret_hint: secretHint(secret),
+  const webhook = await deps.knex.transaction(async (trx) => {
+    const inserted = await insertWebhook(trx, {
+      org_id: orgId,
+      name: body.name ?? "",
+      provider: body.provider,
+      events: [...new Set(body.events)],
+      config: body.config,
+      active: body.active,
+      secret_sealed: sealSecret(deps.encryptionKey, secret),
+      secret_hint: secretHint(secret),
+    });
+    await announceWebhookChange(trx, inserted, "created");
+    return inserted;
   });
   deps.resolver?.invalidate(webhook.id);
-  await announceWebhookChange(deps.knex, webhook, "created");
   return { ...toWebhookView(webhook, deps.publicUrl, undefined, await routingWarnings(deps.knex, webhook)), secret };
 }
 
@@ -123,16 +105,12 @@ export async function changeWebhook(deps: WebhookDeps, orgId: string, id: string
     await requireTeam(deps.knex, orgId, body.config);
     await assertInstallationNotTaken(deps.knex, orgId, body.config);
   }
-  const updated = await updateWebhook(deps.knex, orgId, id, {
+  const updated = await updateAndAnnounce(deps, orgId, id, "updated", {
     ...(body.name !== undefined ? { name: body.name } : {}),
     ...(body.events ? { events: [...new Set(body.events)] } : {}),
     ...(body.config ? { config: body.config } : {}),
     ...(body.active !== undefined ? { active: body.active } : {}),
   });
-  deps.resolver?.invalidate(id);
-  // Deleted by a concurrent request since it was read: as missing as if it had never been.
-  if (!updated) throw new NotFoundError(`Webhook ${id} not found`);
-  await announceWebhookChange(deps.knex, updated, "updated");
   return toWebhookView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated));
 }
 
@@ -155,14 +133,26 @@ export async function regenerateSecret(
   const current = await findOrgWebhook(deps.knex, orgId, id);
   if (!current) throw new NotFoundError(`Webhook ${id} not found`);
   const secret = generateWebhookSecret();
-  const updated = await updateWebhook(deps.knex, orgId, id, {
+  const updated = await updateAndAnnounce(deps, orgId, id, "secret_regenerated", {
     secret_sealed: sealSecret(deps.encryptionKey, secret),
     secret_hint: secretHint(secret),
     previous_secret_sealed: graceSeconds > 0 ? current.secret_sealed : null,
     previous_secret_expires_at: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
   });
-  deps.resolver?.invalidate(id);
-  if (!updated) throw new NotFoundError(`Webhook ${id} not found`); // deleted by a concurrent request since it was read
-  await announceWebhookChange(deps.knex, updated, "secret_regenerated");
   return { ...toWebhookView(updated, deps.publicUrl, undefined, await routingWarnings(deps.knex, updated)), secret };
+}
+
+/**
+ * Writes a change and its `webhook.<change>` event in one transaction. A webhook deleted by a
+ * concurrent request since it was read is as missing as if it had never been (404).
+ */
+async function updateAndAnnounce(deps: WebhookDeps, orgId: string, id: string, change: WebhookChange, changes: Parameters<typeof updateWebhook>[3]): Promise<WebhookRow> {
+  const updated = await deps.knex.transaction(async (trx) => {
+    const row = await updateWebhook(trx, orgId, id, changes);
+    if (row) await announceWebhookChange(trx, row, change);
+    return row;
+  });
+  deps.resolver?.invalidate(id);
+  if (!updated) throw new NotFoundError(`Webhook ${id} not found`);
+  return updated;
 }

@@ -68,9 +68,21 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
     return page;
   }
 
-  const view = (page: Page, name: string) => page.getByRole("navigation", { name: "Views" }).getByRole("link", { name }).click();
+  /** axe-core in the page as it is now (dialogs included): no serious or critical violation. */
+  async function expectAccessible(page: Page, label: string) {
+    if (!(await page.evaluate("typeof axe !== 'undefined'"))) await page.evaluate(AXE_SOURCE);
+    expect(await page.evaluate<string[]>(SERIOUS_AXE_VIOLATIONS), label).toEqual([]);
+  }
+
+  /** Shows a view in `page`, then brings the operator's tab back to the front (a background tab's animation frames are throttled, which slows every action). */
+  async function view(page: Page, name: string) {
+    await page.bringToFront();
+    await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name }).click();
+    await operator.bringToFront();
+  }
 
   beforeAll(async () => {
+    await fs.mkdir(ARTIFACTS, { recursive: true });
     receiver = await startWebhookReceiver(() => ({ status: 500, body: "down" }));
     app = await startTestApp({}, { processor });
     acme = await app.bootstrap();
@@ -88,10 +100,11 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
   });
 
   it("registers a webhook from the UI; a delivery signed with the secret it showed appears in the log, and in the colleague's console", async () => {
-    await Promise.all([view(operator, "Webhooks"), view(colleague, "Webhooks"), view(stranger, "Webhooks")]);
+    for (const page of [stranger, colleague, operator]) await view(page, "Webhooks");
     await operator.getByRole("button", { name: "New webhook" }).click();
     await operator.getByLabel("Name").fill("Hello-World");
     await operator.getByLabel("Assign new tasks to a free engineer").check();
+    await expectAccessible(operator, "the new webhook form");
     await operator.getByRole("button", { name: "Create webhook" }).click();
     const secret = (await operator.getByTestId("new-secret").textContent())!;
     const receiveUrl = (await operator.getByTestId("new-receive-url").textContent())!;
@@ -102,11 +115,10 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
     const id = /webhooks\/([0-9a-f-]+)\/receive$/.exec(receiveUrl)![1]!;
     webhook = { id, secret };
 
-    // The colleague's console shows it within a second, without a reload.
+    // The colleague's console shows it live, without a reload. How fast is printed, not asserted:
+    // tests do not time things (a loaded CI machine would make a bound flaky); it was 186–224 ms here.
     await colleague.locator(`[data-webhook-id="${id}"]`).waitFor({ timeout: 5_000 });
-    const seenAfterMs = Date.now() - shownAt;
-    console.info(`webhook seen in the other console ${seenAfterMs} ms after it was shown`);
-    expect(seenAfterMs).toBeLessThan(1_000);
+    console.info(`webhook seen in the other console ${Date.now() - shownAt} ms after it was shown`);
     await operator.screenshot({ path: path.join(ARTIFACTS, "console-webhook-created-1280.png") });
     await dialog.getByRole("button", { name: "Close" }).click();
 
@@ -147,7 +159,13 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
     await inspector.getByText("Request headers").click();
     expect(await inspector.locator(".kv").textContent()).toContain("x-github-delivery");
     expect(await inspector.locator(".payload-tree").textContent()).toContain("Needs the downstream");
+    // Nested objects fold; opening one shows what is inside.
+    const logins = inspector.locator(".payload-tree .json-key", { hasText: /^login$/ });
+    const loginsBefore = await logins.count();
+    await inspector.locator(".payload-tree details:has(> summary > .json-key:text-is('issue')) > ul > li > details > summary", { hasText: /^user/ }).click();
+    await expect.poll(() => logins.count()).toBe(loginsBefore + 1);
     await operator.screenshot({ path: path.join(ARTIFACTS, "console-inspector-1280.png") });
+    await expectAccessible(operator, "the delivery inspector");
 
     downstream.down = false;
     await inspector.getByRole("button", { name: "Redeliver" }).click();
@@ -178,12 +196,57 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
     await expect.poll(async () => Number(await operator.getByTestId("traffic-current").getAttribute("data-total")), { timeout: 10_000 }).toBe(before + 2);
     expect(await operator.getByTestId("traffic-current").getAttribute("data-start")).toBe(start);
     expect(await operator.locator("#traffic-legend").textContent()).toMatch(/processed.*rejected \(bad signature\)/);
-    // Agents: the engineers hold the tasks the deliveries made (auto-assign), or are free.
-    await operator.locator("#agents li.agent a").first().waitFor();
+    // Agents: who holds which task (auto-assign gave them out), and how many wait for an engineer.
+    await expect.poll(async () => {
+      const tasks = (await app.request("GET", "/api/v1/tasks?limit=200", { key: acme.api_key })).body as { id: number; status: string; assignee_id: string | null }[];
+      return Number(await operator.getByTestId("tasks-waiting").textContent()) === tasks.filter((task) => task.status === "todo" && !task.assignee_id).length;
+    }).toBe(true);
+    const held = ((await app.request("GET", "/api/v1/tasks?limit=200", { key: acme.api_key })).body as { id: number; assignee_id: string | null }[]).find((task) => task.assignee_id)!;
+    await operator.locator(`#agents li.agent[data-agent-id="${held.assignee_id}"] a[href="#task-${held.id}"]`).waitFor();
+  });
+
+  it("edits a webhook's events, pauses it, regenerates its secret with a grace period and deletes it after a confirmation", async () => {
+    const scratch = await registerWebhook(app, acme.api_key, acme.team_id, { name: "Scratch" });
+    for (const page of [colleague, operator]) await view(page, "Webhooks");
+    await operator.locator(`[data-webhook-id="${scratch.id}"] button`).click();
+    const detail = operator.locator("#webhook-detail");
+    await detail.getByRole("heading", { name: "Scratch" }).waitFor();
+
+    await detail.getByLabel("Events").fill("issues.opened");
+    await detail.getByRole("button", { name: "Save events" }).click();
+    await expect.poll(async () => (await app.request("GET", `/api/v1/webhooks/${scratch.id}`, { key: acme.api_key })).body.events).toEqual(["issues.opened"]);
+
+    await detail.getByRole("button", { name: "Pause" }).click();
+    await detail.getByRole("button", { name: "Resume" }).waitFor();
+    await colleague.locator(`[data-webhook-id="${scratch.id}"]`, { hasText: "paused" }).waitFor({ timeout: 5_000 });
+    await detail.getByRole("button", { name: "Resume" }).click();
+    await detail.getByRole("button", { name: "Pause" }).waitFor();
+
+    await detail.getByRole("button", { name: "Regenerate secret" }).click();
+    await operator.getByLabel("Grace period").selectOption("3600");
+    await operator.getByRole("button", { name: "Regenerate", exact: true }).click();
+    const fresh = (await operator.getByTestId("new-secret").textContent())!;
+    expect(fresh).not.toBe(scratch.secret);
+    await operator.getByRole("dialog", { name: "New secret" }).getByRole("button", { name: "Close" }).click();
+    // Both secrets are accepted during the grace period.
+    for (const secret of [scratch.secret, fresh]) {
+      expect((await sendDelivery(app.url, { id: scratch.id, secret }, issuePayload("opened", { number: 900 }), { event: "issues" })).status).toBe(202);
+    }
+    await expect.poll(() => detail.textContent()).toContain("the previous one works until");
+
+    await detail.getByRole("button", { name: "Delete" }).click();
+    const confirm = operator.getByRole("dialog", { name: "Delete this webhook?" });
+    await confirm.getByRole("button", { name: "Keep it" }).click();
+    expect((await app.request("GET", `/api/v1/webhooks/${scratch.id}`, { key: acme.api_key })).status).toBe(200);
+    await detail.getByRole("button", { name: "Delete" }).click();
+    await operator.getByRole("dialog", { name: "Delete this webhook?" }).getByRole("button", { name: "Delete webhook" }).click();
+    await operator.locator(`[data-webhook-id="${scratch.id}"]`).waitFor({ state: "detached" });
+    await colleague.locator(`[data-webhook-id="${scratch.id}"]`).waitFor({ state: "detached", timeout: 5_000 });
+    expect((await app.request("GET", `/api/v1/webhooks/${scratch.id}`, { key: acme.api_key })).status).toBe(404);
   });
 
   it("adds an outbound endpoint, shows its failures, and disables it, seen by the colleague too", async () => {
-    await Promise.all([view(operator, "Outbound"), view(colleague, "Outbound")]);
+    for (const page of [colleague, operator]) await view(page, "Outbound");
     await operator.getByRole("button", { name: "New endpoint" }).click();
     await operator.getByLabel("URL", { exact: true }).fill(`${receiver.url}/hook`);
     await operator.getByRole("button", { name: "Add endpoint" }).click();
@@ -198,7 +261,10 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
     await receiver.waitForRequests(1);
     await expect.poll(() => endpoint.getByTestId("consecutive-failures").textContent(), { timeout: 10_000 }).toMatch(/^[1-9]/);
     await endpoint.getByRole("button", { name: /Deliveries/ }).click();
-    await endpoint.locator("tr[data-outbound-delivery-id]").first().waitFor();
+    const logRow = endpoint.locator("tr[data-outbound-delivery-id]").first();
+    await logRow.waitFor();
+    await logRow.locator("summary").click();
+    expect(await logRow.locator("ol.attempts li").first().textContent()).toMatch(/HTTP 500 · \d+ ms/);
 
     await endpoint.getByRole("button", { name: "Disable" }).click();
     await expect.poll(() => endpoint.getByTestId("endpoint-state").textContent()).toBe("disabled");
@@ -209,15 +275,12 @@ describe.skipIf(!CHROMIUM)("the operator's console in a real browser", { timeout
   });
 
   it("passes axe on every view, fits 1280×800 and 390×844, and logged no console error", async () => {
-    await fs.mkdir(ARTIFACTS, { recursive: true });
-    await operator.evaluate(AXE_SOURCE);
     for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
       await operator.setViewportSize(size);
       for (const name of VIEWS) {
         await operator.evaluate(`location.hash = "#${name}"`);
         await operator.locator(`[data-view="${name}"]:not([hidden])`).waitFor();
-        const violations = await operator.evaluate<string[]>(SERIOUS_AXE_VIOLATIONS);
-        expect(violations, `${name} at ${size.width}px`).toEqual([]);
+        await expectAccessible(operator, `${name} at ${size.width}px`);
         // Nothing wider than the screen: wide content scrolls inside its own box.
         const tooWide = await operator.evaluate<string[]>(tooWideFor(size.width));
         expect(tooWide, `${name} at ${size.width}px`).toEqual([]);

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES, type ApiRoute } from "../../../src/features/openapi/api-routes.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { githubExample } from "../../helpers/github-examples.js";
 import { pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitFor } from "../../helpers/wait-for.js";
 import { deliverAndWait, registerWebhook } from "../../helpers/webhooks.js";
 
 /**
@@ -73,6 +75,31 @@ describe("answers match the documented response schemas", () => {
     const [review] = await call("get", "/reviews", "/reviews");
     await call("get", "/reviews/{id}", `/reviews/${review.id}`);
     await call("post", "/reviews/{id}/verdict", `/reviews/${review.id}/verdict`, { verdict: "request_changes", summary: "One thing", comments: [{ path: "src/a.ts", line: 1, body: "why?" }] });
+  });
+
+  it("webhooks and their deliveries", async () => {
+    const created = await call("post", "/webhooks", "/webhooks", { provider: "github", events: ["issues.*"], config: { team_id: org.team_id } });
+    await call("patch", "/webhooks/{id}", `/webhooks/${created.id}`, { name: "renamed" });
+    await call("post", "/webhooks/{id}/regenerate-secret", `/webhooks/${created.id}/regenerate-secret`, { grace_period_seconds: 60 });
+    const delivery = await deliverAndWait(app, { id: created.id, secret: (await app.request("POST", `/api/v1/webhooks/${created.id}/regenerate-secret`, { key: org.api_key, body: {} })).body.secret }, githubExample("issues", "opened"), { event: "issues" });
+    await call("get", "/webhooks", "/webhooks");
+    await call("get", "/webhooks/{id}", `/webhooks/${created.id}`);
+    await call("get", "/webhooks/{id}/deliveries", `/webhooks/${created.id}/deliveries`);
+    await call("get", "/webhooks/{id}/deliveries/{deliveryId}", `/webhooks/${created.id}/deliveries/${delivery.id}`);
+  });
+
+  it("outbound endpoints and their deliveries", async () => {
+    const endpoint = await call("post", "/outbound-webhooks", "/outbound-webhooks", { url: "http://127.0.0.1:9/contract", events: ["task.*"] });
+    await call("patch", "/outbound-webhooks/{id}", `/outbound-webhooks/${endpoint.id}`, { description: "contract" });
+    await call("post", "/outbound-webhooks/{id}/rotate-secret", `/outbound-webhooks/${endpoint.id}/rotate-secret`);
+    await call("get", "/outbound-webhooks", "/outbound-webhooks");
+    await call("get", "/outbound-webhooks/{id}", `/outbound-webhooks/${endpoint.id}`);
+    await app.request("POST", "/api/v1/tasks", { key: org.api_key, body: { team_id: org.team_id, title: "Notify" } });
+    // Nothing listens on port 9: the first attempt fails, and the delivery shows it.
+    await waitFor(async () => (await app.db.knex("outbound_delivery_attempts").join("outbound_deliveries", "outbound_deliveries.id", "outbound_delivery_attempts.delivery_id").where("outbound_deliveries.endpoint_id", endpoint.id).first()) ?? undefined, "an attempt");
+    const [delivery] = await call("get", "/outbound-webhooks/{id}/deliveries", `/outbound-webhooks/${endpoint.id}/deliveries`);
+    await call("get", "/outbound-webhooks/{id}/deliveries/{deliveryId}", `/outbound-webhooks/${endpoint.id}/deliveries/${delivery.id}`);
+    await call("post", "/outbound-webhooks/{id}/deliveries/{deliveryId}/redeliver", `/outbound-webhooks/${endpoint.id}/deliveries/${delivery.id}/redeliver`);
   });
 
   it("checked every route that documents a response", () => {

@@ -9,7 +9,7 @@ import { registerWebhook } from "../../helpers/webhooks.js";
  * lock, the request's UPDATE is seen waiting on it in pg_stat_activity, and only then is the row
  * deleted and the lock released.
  */
-describe("a webhook deleted while a change to it is in flight", () => {
+describe("a webhook or outbound endpoint deleted while a change to it is in flight", () => {
   let app: TestApp;
   let org: BootstrapResult;
 
@@ -19,29 +19,46 @@ describe("a webhook deleted while a change to it is in flight", () => {
   });
   afterAll(() => app.close());
 
+  const targets = {
+    webhook: {
+      table: "webhooks",
+      create: async () => (await registerWebhook(app, org.api_key, org.team_id)).id,
+      path: (id: string) => `/api/v1/webhooks/${id}`,
+    },
+    "outbound endpoint": {
+      table: "outbound_webhooks",
+      create: async () => (await app.request("POST", "/api/v1/outbound-webhooks", { key: org.api_key, body: { url: "http://127.0.0.1:9/x", events: ["task.*"] } })).body.id as string,
+      path: (id: string) => `/api/v1/outbound-webhooks/${id}`,
+    },
+  };
+
   it.each([
-    ["PATCH", "", { name: "renamed" }],
-    ["POST", "/regenerate-secret", {}],
-  ] as const)("%s %s answers 404, not 500", async (method, suffix, body) => {
-    const webhook = await registerWebhook(app, org.api_key, org.team_id);
+    ["webhook", "PATCH", "", { name: "renamed" }],
+    ["webhook", "POST", "/regenerate-secret", {}],
+    ["outbound endpoint", "PATCH", "", { description: "renamed" }],
+  ] as const)("%s: %s %s answers 404, not 500", async (what, method, suffix, body) => {
+    const target = targets[what];
+    const id = await target.create();
     const knex = app.db.knex;
     const holder = await knex.transaction();
     try {
-      await holder("webhooks").where({ id: webhook.id }).forUpdate().first();
-      const answer = app.request(method, `/api/v1/webhooks/${webhook.id}${suffix}`, { key: org.api_key, body });
+      await holder(target.table).where({ id }).forUpdate().first();
+      const answer = app.request(method, `${target.path(id)}${suffix}`, { key: org.api_key, body });
       // The marker: the request's UPDATE of that row is waiting for our lock.
       await vi.waitFor(
         async () => {
-          const waiting = await knex.raw(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'update "webhooks"%'`);
+          const waiting = await knex.raw(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE ?`, [`update "${target.table}"%`]);
           expect(waiting.rows.length).toBe(1);
         },
         { timeout: 10_000, interval: 20 },
       );
-      await holder("webhooks").where({ id: webhook.id }).delete();
+      await holder(target.table).where({ id }).delete();
       await holder.commit();
       const res = await answer;
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe("not_found");
+      // Nothing was announced about a change that did not happen.
+      expect(await knex("events").whereRaw("(data->>'webhook_id' = ? OR data->>'outbound_webhook_id' = ?)", [id, id]).whereRaw("type NOT LIKE '%.created'").pluck("type")).toEqual([]);
     } finally {
       if (!holder.isCompleted()) await holder.rollback();
     }

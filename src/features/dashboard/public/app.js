@@ -4,7 +4,7 @@ import { loadAgents } from "./js/agents.js";
 import { api, session } from "./js/api.js";
 import { loadTasks, upsertTask } from "./js/board.js";
 import { loadDeliveries } from "./js/deliveries.js";
-import { $ } from "./js/dom.js";
+import { $, $button, $field } from "./js/dom.js";
 import { loadGithub } from "./js/github.js";
 import { createOutboundDialog, loadOutbound } from "./js/outbound.js";
 import { loadReviews } from "./js/reviews.js";
@@ -20,22 +20,22 @@ const refreshTimers = new Map();
 
 async function signIn(event) {
   event.preventDefault();
-  const key = $("api-key").value.trim();
+  const key = $field("api-key").value.trim();
   const error = $("sign-in-error");
   error.hidden = true;
-  $("sign-in-button").disabled = true;
+  $button("sign-in-button").disabled = true;
   session.apiKey = key;
   try {
     await api("/auth/token", { method: "POST", body: { expires_in: 60 }, signingIn: true });
     session.remember(key);
-    $("api-key").value = "";
+    $field("api-key").value = "";
     await showDashboard();
   } catch (caught) {
     session.apiKey = "";
     error.textContent = caught.status === 401 ? "That API key was not accepted." : `Could not sign in: ${caught.message}`;
     error.hidden = false;
   } finally {
-    $("sign-in-button").disabled = false;
+    $button("sign-in-button").disabled = false;
   }
 }
 
@@ -76,8 +76,8 @@ function showView() {
   const hash = location.hash.slice(1);
   const fromGithub = new URLSearchParams(location.search).has("github");
   const name = VIEWS[hash] ? hash : hash.startsWith("task-") ? "overview" : fromGithub ? "github" : "overview";
-  for (const view of document.querySelectorAll("[data-view]")) view.hidden = view.dataset.view !== name;
-  for (const link of document.querySelectorAll("[data-view-link]")) {
+  for (const view of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-view]"))) view.hidden = view.dataset.view !== name;
+  for (const link of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-view-link]"))) {
     if (link.dataset.viewLink === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -108,10 +108,19 @@ function applyEvent(event) {
   }
 }
 
-/** Coalesces bursts of events into one reload per panel. */
+/**
+ * Coalesces bursts of events into one reload per panel: the first event schedules it, later ones
+ * ride along. (Restarting the timer on each event would starve a panel under steady traffic.)
+ */
 function refreshSoon(name, load, delay = 200) {
-  clearTimeout(refreshTimers.get(name));
-  refreshTimers.set(name, setTimeout(() => load().catch(() => {}), delay));
+  if (refreshTimers.has(name)) return;
+  refreshTimers.set(
+    name,
+    setTimeout(() => {
+      refreshTimers.delete(name);
+      load().catch(() => {});
+    }, delay),
+  );
 }
 
 // ---------------------------------------------------------------- start

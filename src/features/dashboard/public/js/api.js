@@ -4,7 +4,8 @@ const KEY_STORAGE = "entourage.apiKey";
 
 export const session = {
   apiKey: sessionStorage.getItem(KEY_STORAGE) ?? "",
-  onUnauthorized: () => {},
+  /** @param {string} _message */
+  onUnauthorized: (_message) => {},
   remember(key) {
     this.apiKey = key;
     if (key) sessionStorage.setItem(KEY_STORAGE, key);

@@ -1,15 +1,15 @@
 // The delivery log of the selected webhook (filters by status, event type, GUID) and the inspector.
 import { api, optionalList } from "./api.js";
-import { $, h, openDialog, timeAgo } from "./dom.js";
+import { $, $field, h, openDialog, timeAgo } from "./dom.js";
 import { state } from "./state.js";
 
 const REDELIVER_WAIT_MS = 20_000;
 
 function filters() {
   const params = new URLSearchParams({ limit: "50" });
-  const status = $("filter-status").value;
-  const eventType = $("filter-event").value.trim();
-  const guid = $("filter-guid").value.trim();
+  const status = $field("filter-status").value;
+  const eventType = $field("filter-event").value.trim();
+  const guid = $field("filter-guid").value.trim();
   if (status) params.set("status", status);
   if (eventType) params.set("event_type", eventType);
   if (guid) params.set("delivery_guid", guid);
@@ -145,8 +145,21 @@ function jsonTree(value, depth) {
     { class: "json" },
     ...entries.map(([key, item]) =>
       item !== null && typeof item === "object" && (Array.isArray(item) ? item.length : Object.keys(item).length)
-        ? h("li", {}, h("details", { open: depth < 1 }, h("summary", {}, h("span", { class: "json-key" }, key), Array.isArray(item) ? ` [${item.length}]` : ` {${Object.keys(item).length}}`), jsonTree(item, depth + 1)))
+        ? h("li", {}, foldable(key, item, depth))
         : h("li", {}, h("span", { class: "json-key" }, key), ": ", jsonTree(item, depth + 1)),
     ),
   );
+}
+
+/** One folding node; a closed one builds its children when first opened (large payloads stay light). */
+function foldable(key, item, depth) {
+  const summary = h("summary", {}, h("span", { class: "json-key" }, key), Array.isArray(item) ? ` [${item.length}]` : ` {${Object.keys(item).length}}`);
+  const open = depth < 1;
+  const details = h("details", { open }, summary, open ? jsonTree(item, depth + 1) : null);
+  if (!open) {
+    details.addEventListener("toggle", () => {
+      if (details.open && details.childElementCount === 1) details.append(jsonTree(item, depth + 1));
+    });
+  }
+  return details;
 }

@@ -1,6 +1,13 @@
 // Small DOM helpers shared by the panels.
 
+/** @param {string} id */
 export const $ = (id) => document.getElementById(id);
+
+/** A form control by id: inputs, selects and textareas (what has a value). */
+export const $field = (id) => /** @type {HTMLInputElement} */ (document.getElementById(id));
+
+/** A button by id. */
+export const $button = (id) => /** @type {HTMLButtonElement} */ (document.getElementById(id));
 
 /** Builds an element; strings become text nodes (never HTML). */
 export function h(tag, attrs = {}, ...children) {

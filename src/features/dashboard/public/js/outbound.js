@@ -20,7 +20,7 @@ export async function loadOutbound() {
 
 /** Attempts, newest first, across the endpoint's recent deliveries. */
 function recentAttempts(log) {
-  return log.flatMap((delivery) => delivery.attempts.map((attempt) => ({ ...attempt, event: delivery.event }))).sort((a, b) => new Date(b.attempted_at) - new Date(a.attempted_at));
+  return log.flatMap((delivery) => delivery.attempts.map((attempt) => ({ ...attempt, event: delivery.event }))).sort((a, b) => new Date(b.attempted_at).getTime() - new Date(a.attempted_at).getTime());
 }
 
 function succeeded(attempt) {
@@ -96,7 +96,7 @@ function deliveryLog(endpoint, log, act) {
             h("td", { class: "muted" }, timeAgo(delivery.created_at)),
             h("td", {}, h("code", {}, delivery.event)),
             h("td", {}, h("span", { class: `pill status-${delivery.status}` }, delivery.status)),
-            h("td", {}, String(delivery.attempt_count)),
+            h("td", {}, delivery.attempts.length ? h("details", {}, h("summary", {}, String(delivery.attempt_count)), h("ol", { class: "attempts small" }, ...delivery.attempts.map(attemptItem))) : String(delivery.attempt_count)),
             h("td", { class: delivery.last_error ? "error" : "" }, delivery.last_status_code ?? delivery.last_error ?? "—"),
             h("td", {}, delivery.status === "pending" ? "" : h("button", { type: "button", class: "button small", disabled: !endpoint.active, onclick: () => act(() => api(`/outbound-webhooks/${endpoint.id}/deliveries/${delivery.id}/redeliver`, { method: "POST" })) }, "Redeliver")),
           ),
@@ -104,6 +104,11 @@ function deliveryLog(endpoint, log, act) {
       ),
     ),
   );
+}
+
+function attemptItem(attempt) {
+  const answer = attempt.status_code ? `HTTP ${attempt.status_code}` : (attempt.error ?? "no answer");
+  return h("li", { class: succeeded(attempt) ? "ok" : "bad" }, `${new Date(attempt.attempted_at).toLocaleTimeString()} · ${answer} · ${attempt.duration_ms} ms`, attempt.status_code && attempt.error ? ` · ${attempt.error}` : "");
 }
 
 function showSecret(endpoint, title) {

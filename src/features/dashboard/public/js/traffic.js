@@ -4,7 +4,6 @@ import { $, duration, h } from "./dom.js";
 
 const WIDTH = 720;
 const HEIGHT = 160;
-const AXIS = 18;
 const LABELS = { processed: "processed", ignored: "ignored (not subscribed)", failed: "failed", rejected: "rejected (bad signature)", received: "waiting" };
 
 let latest = null;
@@ -30,10 +29,10 @@ function renderTraffic() {
   const stacked = stats.statuses;
   const max = Math.max(4, ...stats.buckets.map((bucket) => stacked.reduce((sum, status) => sum + bucket[status], 0)));
   const slot = WIDTH / stats.buckets.length;
-  const scale = (HEIGHT - AXIS) / max;
+  const scale = HEIGHT / max;
   const bars = stats.buckets.map((bucket, index) => {
     const total = stacked.reduce((sum, status) => sum + bucket[status], 0);
-    let y = HEIGHT - AXIS;
+    let y = HEIGHT;
     const rects = stacked
       .filter((status) => bucket[status] > 0)
       .map((status) => {
@@ -48,16 +47,16 @@ function renderTraffic() {
   });
   const first = new Date(stats.buckets[0].start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   const summary = stacked.map((status) => `${stats.totals[status]} ${LABELS[status]}`).join(", ");
+  // Labels are HTML beside the SVG: the chart stretches to any width, text inside it would too.
   $("traffic-chart").replaceChildren(
+    h("div", { class: "chart-scale small muted" }, `up to ${max} per minute`),
     h(
       "svg",
       { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": `Deliveries per minute over the last hour: ${summary}`, preserveAspectRatio: "none", class: "chart" },
-      h("line", { class: "axis", x1: 0, x2: WIDTH, y1: HEIGHT - AXIS + 0.5, y2: HEIGHT - AXIS + 0.5 }),
-      h("text", { class: "axis-label", x: 2, y: HEIGHT - 4 }, first),
-      h("text", { class: "axis-label", x: WIDTH - 2, y: HEIGHT - 4, "text-anchor": "end" }, "now"),
-      h("text", { class: "axis-label", x: 2, y: 12 }, `${max}/min`),
+      h("line", { class: "axis", x1: 0, x2: WIDTH, y1: HEIGHT - 0.5, y2: HEIGHT - 0.5 }),
       ...bars,
     ),
+    h("div", { class: "chart-axis small muted", "aria-hidden": "true" }, h("span", {}, first), h("span", {}, "now")),
   );
   $("traffic-legend").replaceChildren(
     ...stacked.map((status) =>

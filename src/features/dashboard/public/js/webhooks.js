@@ -41,7 +41,12 @@ function countsLine(hook) {
   return parts.length ? parts : [h("span", {}, "no deliveries yet")];
 }
 
+let shownList = "";
+
 export function renderWebhooks(available = true) {
+  const key = JSON.stringify([state.webhooks, state.selectedWebhookId, available, Math.floor(Date.now() / 30_000)]);
+  if (key === shownList) return;
+  shownList = key;
   $("webhooks").replaceChildren(
     ...state.webhooks.map((hook) => {
       const [level, label] = health(hook);
@@ -79,9 +84,15 @@ function teamName(id) {
   return state.teams.find((team) => team.id === id)?.name ?? id;
 }
 
+let shownDetail = "";
+
 export function renderWebhookDetail() {
   const panel = $("webhook-detail");
   const hook = state.webhooks.find((candidate) => candidate.id === state.selectedWebhookId);
+  // A reload that changed nothing keeps the panel as it is (focus, typed text, buttons under the pointer).
+  const key = JSON.stringify(hook ?? null);
+  if (key === shownDetail) return;
+  shownDetail = key;
   if (!hook) {
     panel.replaceChildren();
     panel.hidden = true;
