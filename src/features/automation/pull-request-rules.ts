@@ -35,7 +35,8 @@ const MOVES: Record<string, Move | undefined> = {
 /**
  * `pull_request.*` → the tasks the PR is linked to (closing keywords, `Entourage-Task:` trailers,
  * `task-601` / `issue-42-…` branches): opened or ready for review → in_review, merged → done,
- * closed without merge → back to in_progress. Drafts move nothing.
+ * closed without merge → back to in_progress. Drafts move nothing, closed ones included (GitHub
+ * cannot merge a draft).
  */
 export async function applyPullRequestEvent(trx: Knex.Transaction, input: DeliveryInput, hooks: PullRequestHook[] = []): Promise<DeliveryOutcome> {
   const payload = parsePayload(pullRequestPayload, input.payload, "pull_request");
@@ -47,7 +48,8 @@ export async function applyPullRequestEvent(trx: Knex.Transaction, input: Delive
   const action: PullRequestAction = input.delivery.event_type === "pull_request.merged" ? "merged" : payload.action;
   const actions: string[] = [];
   const move = MOVES[action];
-  if (move && pr.draft && (action === "opened" || action === "reopened")) {
+  // A draft neither puts tasks in review nor takes them out of it (opened, reopened or closed).
+  if (move && pr.draft) {
     actions.push(`draft pull request #${pr.number}: linked tasks stay as they are`);
   } else if (move) {
     for (const task of linked) {

@@ -94,6 +94,15 @@ describe("automation: pull requests move their linked tasks", () => {
     expect(await statusOf(task.id)).toBe("todo");
   });
 
+  it("moves nothing when a draft is closed: a task in review through another pull request stays in review", async () => {
+    const { number, task } = await openIssue();
+    await deliver("pull_request", pullRequestPayload("opened", { number: 910, body: `Fixes #${number}` }));
+    expect(await statusOf(task.id)).toBe("in_review");
+    const closed = await deliver("pull_request", pullRequestPayload("closed", { number: 911, body: `Fixes #${number}`, draft: true }));
+    expect(closed.actions[0]).toMatch(/draft/);
+    expect(await statusOf(task.id)).toBe("in_review");
+  });
+
   it("a push has no rule: it is processed and moves no task, even one its commit message closes", async () => {
     const { number, task } = await openIssue();
     const push = githubExample("push");
