@@ -57,8 +57,3 @@ export async function startWebhookReceiver(
     },
   };
 }
-
-/** waitFor with the timeout first, as the outbound tests call it. */
-export function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, what = "condition"): Promise<T> {
-  return waitFor(check, what, timeoutMs, 50) as Promise<T>;
-}

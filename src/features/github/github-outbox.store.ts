@@ -1,6 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
 
-export type GithubActionKind = "issue_comment" | "close_issue" | "create_review" | "add_labels";
+export const GITHUB_ACTION_KINDS = ["issue_comment", "close_issue", "create_review", "add_labels"] as const;
+export type GithubActionKind = (typeof GITHUB_ACTION_KINDS)[number];
 
 export interface NewGithubAction {
   org_id: string;
@@ -31,7 +32,8 @@ export async function enqueueGithubAction(db: Queryable, action: NewGithubAction
   return { id: existing.id, created: false };
 }
 
-export type GithubActionStatus = "pending" | "sent" | "failed" | "skipped";
+export const GITHUB_ACTION_STATUSES = ["pending", "sent", "failed", "skipped"] as const;
+export type GithubActionStatus = (typeof GITHUB_ACTION_STATUSES)[number];
 
 /** A claimed outbox row: `attempts` already counts this attempt. */
 export interface ClaimedGithubAction {

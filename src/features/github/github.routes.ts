@@ -4,7 +4,7 @@ import type { AppContext } from "../../app-context.js";
 import { decodeCursor, paginationQuery, takePage } from "../../http/pagination.js";
 import { parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
-import { listGithubActions } from "./github-outbox.store.js";
+import { GITHUB_ACTION_STATUSES, listGithubActions } from "./github-outbox.store.js";
 import { listUnroutedDeliveriesForOrg } from "./unrouted-deliveries.store.js";
 import { findInstanceOrgId } from "../orgs/instance-org.js";
 
@@ -17,7 +17,7 @@ const unroutedCursor = z.object({ received_at: z.iso.datetime(), id: z.uuid() })
 
 export const actionsQuery = z.object({
   task_id: z.coerce.number().int().positive().optional(),
-  status: z.enum(["pending", "sent", "failed", "skipped"]).optional(),
+  status: z.enum(GITHUB_ACTION_STATUSES).optional(),
   ...paginationQuery,
 });
 const actionsCursor = z.object({ id: z.number().int().positive() });

@@ -1,6 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
 
-export type OutboundDeliveryStatus = "pending" | "delivered" | "failed";
+export const OUTBOUND_DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
+export type OutboundDeliveryStatus = (typeof OUTBOUND_DELIVERY_STATUSES)[number];
 
 export interface OutboundDeliveryRow {
   id: string;

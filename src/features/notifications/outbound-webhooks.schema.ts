@@ -2,6 +2,7 @@ import { z } from "zod";
 import { timestamp } from "../../http/api-output.js";
 import { paginationQuery } from "../../http/pagination.js";
 import { matchesEventType } from "../../lib/event-type-pattern.js";
+import { OUTBOUND_DELIVERY_STATUSES } from "./outbound-deliveries.store.js";
 
 /** Event types an endpoint can subscribe to; `task.*`, `review.*` and `*` are wildcards. */
 export const OUTBOUND_EVENT_TYPES = [
@@ -76,7 +77,7 @@ export const updateOutboundWebhookBody = z
 export const listOutboundWebhooksQuery = z.object({ ...paginationQuery });
 
 export const listOutboundDeliveriesQuery = z.object({
-  status: z.enum(["pending", "delivered", "failed"]).optional(),
+  status: z.enum(OUTBOUND_DELIVERY_STATUSES).optional(),
   ...paginationQuery,
 });
 
@@ -113,7 +114,7 @@ export const outboundDeliveryOutput = z.strictObject({
   endpoint_id: z.uuid(),
   event: z.string(),
   event_id: z.number().int(),
-  status: z.enum(["pending", "delivered", "failed"]),
+  status: z.enum(OUTBOUND_DELIVERY_STATUSES),
   attempt_count: z.number().int(),
   next_attempt_at: timestamp.nullable(),
   last_status_code: z.number().int().nullable(),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { timestamp } from "../../http/api-output.js";
+import { GITHUB_ACTION_KINDS, GITHUB_ACTION_STATUSES } from "../github/github-outbox.store.js";
 import { paginationQuery } from "../../http/pagination.js";
 
 export const TASK_PRIORITIES = ["low", "medium", "high", "critical"] as const;
@@ -120,8 +121,8 @@ export const taskDetailOutput = taskOutput.extend({
   github_updates: z.array(
     z.strictObject({
       id: z.number().int(),
-      kind: z.enum(["issue_comment", "close_issue", "create_review", "add_labels"]),
-      status: z.enum(["pending", "sent", "failed", "skipped"]),
+      kind: z.enum(GITHUB_ACTION_KINDS),
+      status: z.enum(GITHUB_ACTION_STATUSES),
       last_error: z.string().nullable(),
       attempts: z.number().int(),
       created_at: timestamp,

@@ -3,8 +3,9 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { startOutboundSender, type OutboundSender, type OutboundSenderOptions } from "../../../src/features/notifications/outbound-sender.js";
-import { eventually, startWebhookReceiver, type WebhookReceiver } from "../../helpers/start-webhook-receiver.js";
+import { startWebhookReceiver, type WebhookReceiver } from "../../helpers/start-webhook-receiver.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitFor } from "../../helpers/wait-for.js";
 
 const hexSignature = (secret: string, body: string) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 
@@ -57,10 +58,10 @@ describe("outbound delivery > with the sender Entourage starts itself", () => {
       details: {},
     });
 
-    const deliveries = await eventually(async () => {
+    const deliveries = await waitFor(async () => {
       const res = await app.request("GET", `/api/v1/outbound-webhooks/${endpoint.body.id}/deliveries`, { key: acme.api_key });
       return res.body[0]?.status === "delivered" ? res.body : undefined;
-    });
+    }, "the outbound deliveries to get there");
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]).toMatchObject({ id: headers["x-entourage-delivery"], event: "task.completed", attempt_count: 1, last_status_code: 200, next_attempt_at: null });
     expect(deliveries[0].attempts).toEqual([
@@ -123,10 +124,10 @@ describe("outbound delivery > retries, failures and safety", () => {
     startSender();
     await createTask(org);
 
-    const [delivery] = await eventually(async () => {
+    const [delivery] = await waitFor(async () => {
       const list = await deliveries(org, hook.id);
       return list[0]?.status === "delivered" ? list : undefined;
-    });
+    }, "the outbound deliveries to get there");
     expect(flaky.requests).toHaveLength(3);
     expect(new Set(flaky.requests.map((r) => r.headers["x-entourage-delivery"]))).toEqual(new Set([delivery.id]));
     expect(new Set(flaky.requests.map((r) => r.body)).size).toBe(1);
@@ -150,10 +151,10 @@ describe("outbound delivery > retries, failures and safety", () => {
     startSender({ retrySchedule: [100] });
     await createTask(org);
 
-    const [failed] = await eventually(async () => {
+    const [failed] = await waitFor(async () => {
       const list = await deliveries(org, hook.id);
       return list[0]?.status === "failed" ? list : undefined;
-    });
+    }, "the outbound deliveries to get there");
     expect(failed).toMatchObject({ attempt_count: 2, next_attempt_at: null, last_status_code: 503 });
     expect(failed.attempts.at(-1).next_retry_at).toBeNull();
 
@@ -161,7 +162,7 @@ describe("outbound delivery > retries, failures and safety", () => {
     const res = await app.request("POST", `/api/v1/outbound-webhooks/${hook.id}/deliveries/${failed.id}/redeliver`, { key: org.api_key });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: failed.id, status: "pending" });
-    await eventually(async () => (await deliveries(org, hook.id))[0]?.status === "delivered");
+    await waitFor(async () => (await deliveries(org, hook.id))[0]?.status === "delivered", "the outbound deliveries to get there");
     expect(down.requests).toHaveLength(3);
     expect(down.requests[2]!.headers["x-entourage-delivery"]).toBe(failed.id);
   });
@@ -175,10 +176,10 @@ describe("outbound delivery > retries, failures and safety", () => {
     startSender();
     await createTask(org);
 
-    const disabled = await eventually(async () => {
+    const disabled = await waitFor(async () => {
       const body = await endpoint(org, hook.id);
       return body.active === false ? body : undefined;
-    });
+    }, "the outbound deliveries to get there");
     expect(disabled.disabled_reason).toMatch(/410 Gone/);
     const [delivery] = await deliveries(org, hook.id);
     expect(delivery).toMatchObject({ status: "failed", attempt_count: 1, last_status_code: 410 });
@@ -208,10 +209,10 @@ describe("outbound delivery > retries, failures and safety", () => {
     startSender({ retrySchedule: [100, 100, 100, 100, 100, 100, 100, 100], disableAfterMs: 400 });
     await createTask(org);
 
-    const disabled = await eventually(async () => {
+    const disabled = await waitFor(async () => {
       const body = await endpoint(org, hook.id);
       return body.active === false ? body : undefined;
-    });
+    }, "the outbound deliveries to get there");
     expect(disabled.disabled_reason).toMatch(/^every delivery has failed since /);
     expect(disabled.failing_since).not.toBeNull();
     const events = await app.db.knex("events").where({ org_id: org.org_id, type: "outbound_webhook.disabled" });
@@ -227,10 +228,10 @@ describe("outbound delivery > retries, failures and safety", () => {
     startSender();
     await createTask(org);
 
-    const [delivery] = await eventually(async () => {
+    const [delivery] = await waitFor(async () => {
       const list = await deliveries(org, hook.id);
       return list[0]?.attempts.length ? list : undefined;
-    });
+    }, "the outbound deliveries to get there");
     const attempt = delivery.attempts[0];
     const wait = new Date(attempt.next_retry_at).getTime() - new Date(attempt.attempted_at).getTime();
     expect(wait).toBeGreaterThanOrEqual(120_000);
@@ -248,12 +249,12 @@ describe("outbound delivery > retries, failures and safety", () => {
     for (let i = 0; i < 6; i++) await createTask(org, `task ${i}`);
 
     await healthy.waitForRequests(6);
-    await eventually(async () => (await deliveries(org, fine.id)).every((d) => d.status === "delivered"));
+    await waitFor(async () => (await deliveries(org, fine.id)).every((d) => d.status === "delivered"), "the outbound deliveries to get there");
     // The hanging endpoint holds two requests open (its limit), none answered yet.
     expect(hanging.requests).toHaveLength(2);
     expect((await deliveries(org, slow.id)).every((d) => d.attempts.length === 0)).toBe(true);
 
-    const timedOut = await eventually(async () => (await deliveries(org, slow.id)).find((d) => d.attempts.length > 0));
+    const timedOut = await waitFor(async () => (await deliveries(org, slow.id)).find((d) => d.attempts.length > 0), "the outbound deliveries to get there");
     expect(timedOut.attempts[0]).toMatchObject({ status_code: null, error: "no response within 3000 ms" });
     expect(timedOut.status).toBe("pending");
   });
@@ -291,10 +292,10 @@ describe("outbound delivery > retries, failures and safety", () => {
     startSender({ retrySchedule: [] });
     await createTask(org);
 
-    const [delivery] = await eventually(async () => {
+    const [delivery] = await waitFor(async () => {
       const list = await deliveries(org, hook.id);
       return list[0]?.status === "failed" ? list : undefined;
-    });
+    }, "the outbound deliveries to get there");
     expect(delivery.attempts[0]).toMatchObject({ status_code: 302, error: `redirects are not followed (Location: ${elsewhere.url})` });
     expect(elsewhere.requests).toHaveLength(0);
   });

@@ -4,8 +4,9 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OutboundSenderOptions } from "../../../src/features/notifications/outbound-sender.js";
 import { startEntourage, type Entourage } from "../../../src/main.js";
-import { eventually, startWebhookReceiver, type WebhookReceiver } from "../../helpers/start-webhook-receiver.js";
+import { startWebhookReceiver, type WebhookReceiver } from "../../helpers/start-webhook-receiver.js";
 import { startTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, type TestApp } from "../../helpers/test-app.js";
+import { waitFor } from "../../helpers/wait-for.js";
 
 const WORKER = fileURLToPath(new URL("../../fixtures/outbound-worker-process.ts", import.meta.url));
 const OPTIONS: Partial<OutboundSenderOptions> = { pollIntervalMs: 50, timeoutMs: 4000, leaseMs: 5000, retrySchedule: [200], jitter: 0, drainMs: 100 };
@@ -55,13 +56,13 @@ describe("outbound delivery > a sender killed mid-attempt", () => {
 
     // Another instance on the same database picks the delivery up once the dead sender's lease ends.
     second = await startEntourage({ config: app.ctx.config, logger: pino({ level: "silent" }), role: "worker", databaseUrl: app.db.url, outbound: OPTIONS });
-    const [delivery] = await eventually(
+    const [delivery] = await waitFor(
       async () => {
         const res = await app.request("GET", `/api/v1/outbound-webhooks/${hook.id}/deliveries`, { key: acme.api_key });
         return res.body[0]?.status === "delivered" ? res.body : undefined;
       },
-      20_000,
       "delivered after restart",
+      20_000,
     );
     expect(receiver.requests).toHaveLength(2);
     expect(receiver.requests[1]!.headers["x-entourage-delivery"]).toBe(held!.headers["x-entourage-delivery"]);

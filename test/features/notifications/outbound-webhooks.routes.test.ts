@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { startOutboundSender } from "../../../src/features/notifications/outbound-sender.js";
-import { eventually, startWebhookReceiver } from "../../helpers/start-webhook-receiver.js";
+import { startWebhookReceiver } from "../../helpers/start-webhook-receiver.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitFor } from "../../helpers/wait-for.js";
 
 // The sender is off here: these tests are about the API, and no request may leave loopback.
 describe("outbound webhooks API", () => {
@@ -237,10 +238,10 @@ describe("outbound webhooks without ALLOW_PRIVATE_OUTBOUND", () => {
     );
     try {
       await app.request("POST", "/api/v1/tasks", { key: acme.api_key, body: { team_id: acme.team_id, title: "secret plans" } });
-      const deliveries = await eventually(async () => {
+      const deliveries = await waitFor(async () => {
         const res = await app.request("GET", `/api/v1/outbound-webhooks/${created.body.id}/deliveries`, { key: acme.api_key });
         return res.body[0]?.attempts.length ? res.body : undefined;
-      });
+      }, "the outbound deliveries to get there");
       expect(deliveries[0]).toMatchObject({ status: "pending", attempt_count: 1, last_status_code: null });
       expect(deliveries[0].attempts[0].error).toBe("the URL's host is a non-public address");
       expect(receiver.requests).toHaveLength(0);

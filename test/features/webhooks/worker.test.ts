@@ -4,9 +4,10 @@ import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.j
 import { claimDeliveries } from "../../../src/features/webhooks/deliveries.store.js";
 import { DeliveryWorker } from "../../../src/features/webhooks/delivery-worker.js";
 import { githubExample } from "../../helpers/github-examples.js";
+import { issuePayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 const silent = pino({ level: "silent" });
 
@@ -269,6 +270,27 @@ describe("delivery worker", () => {
       expect(badFilter.status).toBe(400);
       const missing = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries/00000000-0000-4000-8000-000000000000`, { key: acme.api_key });
       expect(missing.status).toBe(404);
+    });
+
+    it("finds by GUID the delivery GitHub sent with that X-GitHub-Delivery, and only it", async () => {
+      const own = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.*"] });
+      const first = await deliverAndWait(app, own, issuePayload("opened", { number: 1 }), { event: "issues", guid: "72d3162e-cc78-11e3-81ab-4c9367dc0958" });
+      await deliverAndWait(app, own, issuePayload("opened", { number: 2 }), { event: "issues" });
+      const found = await app.request("GET", `/api/v1/webhooks/${own.id}/deliveries?delivery_guid=72d3162e-cc78-11e3-81ab-4c9367dc0958`, { key: acme.api_key });
+      expect(found.status).toBe(200);
+      expect(found.body.map((delivery: { id: string }) => delivery.id)).toEqual([first.id]);
+      const none = await app.request("GET", `/api/v1/webhooks/${own.id}/deliveries?delivery_guid=no-such-guid`, { key: acme.api_key });
+      expect(none.body).toEqual([]);
+      const all = await app.request("GET", `/api/v1/webhooks/${own.id}/deliveries`, { key: acme.api_key });
+      expect(all.body).toHaveLength(2);
+    });
+
+    it("refuses an empty or overlong GUID filter with a 400", async () => {
+      for (const guid of ["", "x".repeat(201)]) {
+        const res = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries?delivery_guid=${guid}`, { key: acme.api_key });
+        expect(res.status).toBe(400);
+        expect(res.body.error.details[0].field).toBe("delivery_guid");
+      }
     });
   });
 });
