@@ -13,6 +13,15 @@ export interface EndToEndResult {
   /** Filled in by the caller from the database. */
   workerLagP50?: number;
   workerLagP99?: number;
+  /** Per delivery, wall-clock milliseconds (Date.now() scale): sent, acknowledged, its task.created seen on SSE. */
+  timings: DeliveryTiming[];
+}
+
+export interface DeliveryTiming {
+  issueNumber: number;
+  sentAt: number;
+  ackedAt?: number;
+  seenAt?: number;
 }
 
 export interface EndToEndOptions {
@@ -33,11 +42,15 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   const ackLatencies: number[] = [];
+  const timings = new Map<number, DeliveryTiming>();
+  const wallClock = (now: number) => performance.timeOrigin + now;
   const stream = await openEventStream(`${options.baseUrl}/api/v1/events?types=task.created`, options.apiKey, (event) => {
     const number = event?.data?.task?.source?.issue_number;
     const at = typeof number === "number" ? sentAt.get(number) : undefined;
     if (at !== undefined) {
-      latencies.push(performance.now() - at);
+      const now = performance.now();
+      latencies.push(now - at);
+      timings.get(number)!.seenAt = wallClock(now);
       sentAt.delete(number);
     }
   });
@@ -57,10 +70,14 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     const delivery = options.make(number);
     const start = performance.now();
     sentAt.set(number, start);
+    const timing: DeliveryTiming = { issueNumber: number, sentAt: wallClock(start) };
+    timings.set(number, timing);
     inFlight.push(
       post(agent, url, delivery).then((status) => {
+        const now = performance.now();
         if (status >= 200 && status < 300) acked++;
-        ackLatencies.push(performance.now() - start);
+        ackLatencies.push(now - start);
+        timing.ackedAt = wallClock(now);
       }),
     );
   }
@@ -80,10 +97,11 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     p99: percentile(sorted, 0.99),
     max: sorted.at(-1) ?? NaN,
     ackP99: percentile(ackSorted, 0.99),
+    timings: [...timings.values()],
   };
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 }

@@ -54,8 +54,22 @@ const ATTEMPT_COLUMNS = ["id", "delivery_id", "attempted_at", "duration_ms", "st
 
 export type NewOutboundDelivery = Pick<OutboundDeliveryRow, "org_id" | "endpoint_id" | "event_id" | "event_type" | "body">;
 
+/**
+ * Senders LISTEN here. Only what makes a delivery claimable notifies it (new rows, a redelivery, a
+ * release, an endpoint turned back on): events alone do not, so a busy pipeline without outbound
+ * endpoints never wakes a sender.
+ */
+export const OUTBOUND_NOTIFY_CHANNEL = "entourage_outbound";
+
+/** Tells the senders that deliveries may be claimable now (delivered at commit inside a transaction). */
+export async function notifyOutboundSenders(db: Queryable): Promise<void> {
+  await db.raw("SELECT pg_notify(?, '')", [OUTBOUND_NOTIFY_CHANNEL]);
+}
+
+/** Queues deliveries and notifies the senders, in one statement. */
 export async function insertOutboundDeliveries(db: Queryable, rows: NewOutboundDelivery[]): Promise<void> {
-  if (rows.length) await db("outbound_deliveries").insert(rows);
+  if (rows.length === 0) return;
+  await db.with("inserted", db("outbound_deliveries").insert(rows)).select(db.raw("pg_notify(?, '')", [OUTBOUND_NOTIFY_CHANNEL]));
 }
 
 /** A delivery claimed by one sender until `locked_until`; `claim_token` proves it still holds it. */
@@ -94,6 +108,7 @@ export async function claimDueDeliveries(
 /** Gives a claimed delivery back untouched (this sender had no room for it). */
 export async function releaseOutboundDelivery(db: Queryable, claim: ClaimedOutboundDelivery): Promise<void> {
   await db("outbound_deliveries").where({ id: claim.id, claim_token: claim.claim_token }).update({ locked_until: null, claim_token: null });
+  await notifyOutboundSenders(db);
 }
 
 export interface AttemptOutcome {
@@ -173,5 +188,6 @@ export async function requeueDelivery(db: Queryable, id: string): Promise<Outbou
     .where("id", id)
     .update({ status: "pending", retry_index: 0, next_attempt_at: db.fn.now(), updated_at: db.fn.now() })
     .returning(COLUMNS)) as OutboundDeliveryRow[];
+  await notifyOutboundSenders(db);
   return row!;
 }

@@ -3,11 +3,11 @@ import { createPublicOnlyAgent } from "./public-only-agent.js";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { listenForNotifications } from "../../db/listen-for-notifications.js";
-import { EVENTS_NOTIFY_CHANNEL } from "../events/events.store.js";
 import type { Metrics } from "../metrics/create-metrics.js";
 import { openSecret } from "../../lib/secret-box.js";
 import {
   claimDueDeliveries,
+  OUTBOUND_NOTIFY_CHANNEL,
   recordAttempt,
   releaseOutboundDelivery,
   type AttemptOutcome,
@@ -65,13 +65,15 @@ export interface OutboundSenderDeps {
   knex: Knex;
   logger: Logger;
   encryptionKey: Buffer;
-  /** For LISTEN on the events channel: deliveries are enqueued with their events, whose commit notifies it. */
+  /** For LISTEN on OUTBOUND_NOTIFY_CHANNEL: whatever makes a delivery claimable notifies it at commit. */
   databaseUrl?: string;
   /** Counts attempts by result (GET /metrics). */
   metrics?: Pick<Metrics, "outboundAttempts">;
 }
 
 export interface OutboundSender {
+  /** Settles once it listens for new deliveries (at once without `databaseUrl`). */
+  ready: Promise<void>;
   /** Stops claiming, lets attempts in flight finish (up to drainMs), then aborts and releases the rest. */
   stop(): Promise<void>;
 }
@@ -208,10 +210,11 @@ export function startOutboundSender(deps: OutboundSenderDeps, overrides: Partial
   };
 
   const timer = setInterval(() => void tick(), options.pollIntervalMs);
-  const listener = deps.databaseUrl ? listenForNotifications({ url: deps.databaseUrl, channel: EVENTS_NOTIFY_CHANNEL, logger, onNotification: () => void tick() }) : undefined;
+  const listener = deps.databaseUrl ? listenForNotifications({ url: deps.databaseUrl, channel: OUTBOUND_NOTIFY_CHANNEL, logger, onNotification: () => void tick() }) : undefined;
   void tick();
 
   return {
+    ready: listener ? listener.ready : Promise.resolve(),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -11,6 +11,7 @@ import {
   findOutboundDeliveryRow,
   listAttempts,
   listOutboundDeliveryRows,
+  notifyOutboundSenders,
   requeueDelivery,
   type OutboundAttemptRow,
   type OutboundDeliveryRow,
@@ -108,6 +109,8 @@ export async function patchOutboundWebhook(deps: OutboundServiceDeps, orgId: str
   const row = await deps.knex.transaction(async (trx) => {
     const updated = await updateOutboundWebhook(trx, orgId, id, changes);
     if (updated) await announceOutboundChange(trx, updated, "updated");
+    // Its deliveries that waited while it was off are claimable again.
+    if (updated && body.active === true) await notifyOutboundSenders(trx);
     return updated;
   });
   // Deleted by a concurrent request since it was read: as missing as if it had never been.

@@ -1,7 +1,9 @@
 import { createHmac } from "node:crypto";
+import pg from "pg";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { OUTBOUND_NOTIFY_CHANNEL, releaseOutboundDelivery, type ClaimedOutboundDelivery } from "../../../src/features/notifications/outbound-deliveries.store.js";
 import { startOutboundSender, type OutboundSender, type OutboundSenderOptions } from "../../../src/features/notifications/outbound-sender.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../../helpers/start-webhook-receiver.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
@@ -86,8 +88,10 @@ describe("outbound delivery > retries, failures and safety", () => {
     drainMs: 100,
   };
 
-  const startSender = (options: Partial<OutboundSenderOptions> = {}) => {
-    sender = startOutboundSender({ knex: app.ctx.knex, logger: app.ctx.logger, encryptionKey: app.ctx.secrets.encryptionKey }, { ...fast, ...options });
+  const startSender = (options: Partial<OutboundSenderOptions> = {}, listen = false) => {
+    const deps = { knex: app.ctx.knex, logger: app.ctx.logger, encryptionKey: app.ctx.secrets.encryptionKey };
+    sender = startOutboundSender(listen ? { ...deps, databaseUrl: app.ctx.databaseUrl } : deps, { ...fast, ...options });
+    return sender;
   };
   const receiver = async (...args: Parameters<typeof startWebhookReceiver>) => {
     const started = await startWebhookReceiver(...args);
@@ -298,5 +302,63 @@ describe("outbound delivery > retries, failures and safety", () => {
     }, "the outbound deliveries to get there");
     expect(delivery.attempts[0]).toMatchObject({ status_code: 302, error: `redirects are not followed (Location: ${elsewhere.url})` });
     expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it("a listening sender sends a new delivery at once, without waiting for its poll", async () => {
+    const org = await app.bootstrap({ name: "woken" });
+    const target = await receiver();
+    await register(org, target.url);
+    // Its poll would come after the test's timeout: only the NOTIFY of the new delivery can start it.
+    await startSender({ pollIntervalMs: 600_000 }, true).ready;
+    await createTask(org);
+    const [request] = await target.waitForRequests(1);
+    expect(request!.headers["x-entourage-event"]).toBe("task.created");
+  });
+
+  it("tells the senders whenever a delivery becomes claimable: queued, redelivered, released, endpoint back on", async () => {
+    const org = await app.bootstrap({ name: "notified" });
+    const listener = new pg.Client({ connectionString: app.ctx.databaseUrl });
+    await listener.connect();
+    let notified = 0;
+    listener.on("notification", (message) => {
+      if (message.channel === OUTBOUND_NOTIFY_CHANNEL) notified++;
+    });
+    await listener.query(`LISTEN ${OUTBOUND_NOTIFY_CHANNEL}`);
+    const expectNotified = async (what: string, action: () => Promise<unknown>) => {
+      const before = notified;
+      await action();
+      await waitFor(() => notified > before, `a notification when ${what}`);
+    };
+    try {
+      const target = await receiver();
+      const hook = await register(org, target.url);
+      await expectNotified("a delivery is queued", () => createTask(org));
+      startSender();
+      const [sent] = await waitFor(async () => {
+        const list = await deliveries(org, hook.id);
+        return list[0]?.status === "delivered" ? list : undefined;
+      }, "the delivery to be sent");
+      await sender!.stop();
+      sender = undefined;
+      await expectNotified("it is redelivered", async () => {
+        const res = await app.request("POST", `/api/v1/outbound-webhooks/${hook.id}/deliveries/${sent.id}/redeliver`, { key: org.api_key });
+        expect(res.status).toBe(202);
+      });
+      await expectNotified("a sender gives a claim back", () =>
+        releaseOutboundDelivery(app.ctx.knex, { id: sent.id, claim_token: "00000000-0000-4000-8000-000000000000" } as ClaimedOutboundDelivery),
+      );
+      await expectNotified("its endpoint is turned back on", async () => {
+        expect((await app.request("PATCH", `/api/v1/outbound-webhooks/${hook.id}`, { key: org.api_key, body: { active: false } })).status).toBe(200);
+        expect((await app.request("PATCH", `/api/v1/outbound-webhooks/${hook.id}`, { key: org.api_key, body: { active: true } })).status).toBe(200);
+      });
+      // Events that queue nothing (an org without endpoints) wake no sender.
+      const quiet = await app.bootstrap({ name: "no-endpoints" });
+      const before = notified;
+      await createTask(quiet);
+      await expectNotified("a marker delivery is queued after the quiet org's event", () => createTask(org));
+      expect(notified).toBe(before + 1);
+    } finally {
+      await listener.end();
+    }
   });
 });
