@@ -38,6 +38,11 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
   leaseSeconds?: number;
   /** Safety-net poll when no wake-up arrives (retries coming due, expired leases). */
   pollMs?: number;
+  /**
+   * Without a backlog the worker runs one transaction at a time, and what arrives meanwhile goes
+   * together in the next; a transaction in flight this long (a lock wait) no longer holds the others back.
+   */
+  stalledMs?: number;
   /** Told how long each group of deliveries took, claim to commit (metrics). */
   onProcessed?: (deliveries: number, seconds: number) => void;
 }
@@ -52,7 +57,9 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
  *    `delivery.processed` events, and commit: each delivery's effects and its status commit together;
  * 3. on error, roll back and schedule a retry with backoff; after the last attempt mark it failed.
  *    If a group's transaction itself fails, its deliveries are retried one transaction each.
- * A new delivery wakes it at once (in-process call, or NOTIFY from another instance).
+ * A new delivery wakes it at once (in-process call, or NOTIFY from another instance). While the
+ * queue keeps up, one transaction runs at a time and what arrives meanwhile goes together in the
+ * next (see `room`); a backlog fills `concurrency` transactions.
  */
 export class DeliveryWorker {
   readonly id: string;
@@ -60,7 +67,8 @@ export class DeliveryWorker {
   private readonly signal = new WakeSignal();
   private loop?: Promise<void>;
   private listener?: NotificationListener;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Transactions in flight, with when each started (performance.now()). */
+  private readonly inFlight = new Map<Promise<void>, number>();
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.id = options.workerId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -94,28 +102,33 @@ export class DeliveryWorker {
     this.running = false;
     this.wake();
     await this.loop;
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.inFlight.keys()]);
     await this.listener?.stop();
   }
 
   private async run(): Promise<void> {
     const { concurrency = 4, batchSize = 100, perTransaction = 25, leaseSeconds = 60, pollMs = 1000 } = this.options;
+    let backlog = false;
     while (this.running) {
       this.signal.reset();
       let claimed: ClaimedDelivery[] = [];
-      const room = concurrency - this.inFlight.size;
-      if (room > 0) {
+      const room = this.room(concurrency, backlog);
+      const wanted = Math.min(batchSize, room * perTransaction);
+      if (wanted > 0) {
         try {
-          claimed = await claimDeliveries(this.options.knex, this.id, Math.min(batchSize, room * perTransaction), leaseSeconds);
+          claimed = await claimDeliveries(this.options.knex, this.id, wanted, leaseSeconds);
         } catch (error) {
           this.options.logger.error({ err: error }, "could not claim deliveries; retrying");
         }
       }
-      // Spread a small claim over the free transactions (latency); fill them up under a backlog (throughput).
-      const size = Math.min(perTransaction, Math.max(1, Math.ceil(claimed.length / Math.max(room, 1))));
+      // A full claim is a backlog: spread it over the free transactions (throughput). Otherwise the
+      // claim is what arrived while the last transaction ran, and it goes as one group (fewer
+      // statements per delivery than one transaction each, which is what keeps latency low under load).
+      backlog = wanted > 0 && claimed.length === wanted;
+      const size = backlog ? Math.min(perTransaction, Math.ceil(claimed.length / room)) : perTransaction;
       for (let i = 0; i < claimed.length; i += size) {
         const group = claimed.slice(i, i + size);
-        while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
+        while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight.keys());
         if (!this.running) break; // unstarted claims are released by their lease
         const started = performance.now();
         const job = this.processGroup(group).finally(() => {
@@ -123,10 +136,27 @@ export class DeliveryWorker {
           this.inFlight.delete(job);
           this.wake();
         });
-        this.inFlight.add(job);
+        this.inFlight.set(job, started);
       }
-      if (claimed.length === 0 && this.running) await this.signal.wait(pollMs);
+      if (claimed.length === 0 && this.running) await this.signal.wait(room > 0 || this.inFlight.size >= concurrency ? pollMs : this.untilStalled());
     }
+  }
+
+  /**
+   * How many more transactions may start now. With nothing in flight, or a backlog, every free one.
+   * Otherwise none until the running transaction ends (new deliveries gather and go together), unless
+   * it has run for `stalledMs`: a slow group (a lock wait) must not hold the queue back.
+   */
+  private room(concurrency: number, backlog: boolean): number {
+    const free = concurrency - this.inFlight.size;
+    if (free <= 0 || this.inFlight.size === 0 || backlog) return Math.max(free, 0);
+    return this.untilStalled() === 0 ? free : 0;
+  }
+
+  /** Milliseconds until the oldest transaction in flight counts as stalled (0: it does). */
+  private untilStalled(): number {
+    const oldest = Math.min(...this.inFlight.values());
+    return Math.max(0, Math.ceil(oldest + (this.options.stalledMs ?? 100) - performance.now()));
   }
 
   /**

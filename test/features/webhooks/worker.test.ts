@@ -224,6 +224,77 @@ describe("delivery worker", () => {
     });
   });
 
+  describe("scheduling without a backlog", () => {
+    let app: TestApp;
+    let webhook: RegisteredWebhook;
+    let worker: DeliveryWorker | undefined;
+    let release = () => {};
+    const transactions = new Map<number, string>();
+    let entered: number[] = [];
+
+    beforeAll(async () => {
+      app = await startTestApp({ ENTOURAGE_WORKER: "off" });
+      const acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["*"] });
+    });
+    afterEach(async () => {
+      release();
+      await worker?.stop();
+      worker = undefined;
+      transactions.clear();
+      entered = [];
+    });
+    afterAll(() => app.close());
+
+    /** A worker woken by NOTIFY (its poll never comes) whose rules hold issue 1 until `release()`. */
+    const startWorker = async (stalledMs: number) => {
+      const held = new Promise<void>((resolve) => (release = resolve));
+      worker = new DeliveryWorker({
+        knex: app.db.knex,
+        logger: silent,
+        databaseUrl: app.ctx.databaseUrl,
+        pollMs: 600_000,
+        stalledMs,
+        maxAttempts: 1,
+        backoffSeconds: () => 0,
+        processor: async (trx, { payload }) => {
+          const number = (payload.issue as { number: number }).number;
+          entered.push(number);
+          if (number === 1) await held;
+          transactions.set(number, String((await trx.raw("SELECT txid_current() AS id")).rows[0].id));
+          return { actions: [] };
+        },
+      });
+      await worker.start();
+    };
+    const send = (number: number) => {
+      const payload = githubExample("issues", "opened");
+      payload.issue.number = number;
+      return sendDelivery(app.url, webhook, payload, { event: "issues" });
+    };
+
+    it("takes what arrived while a transaction ran together, in the next transaction", async () => {
+      await startWorker(600_000);
+      await send(1);
+      await waitFor(() => entered.includes(1), "issue 1's rules to start");
+      for (const number of [2, 3, 4]) expect((await send(number)).status).toBe(202);
+      release();
+      await waitFor(() => transactions.size === 4, "all four processed");
+      expect(new Set([2, 3, 4].map((number) => transactions.get(number))).size).toBe(1);
+      expect(transactions.get(2)).not.toBe(transactions.get(1));
+    });
+
+    it("does not let a transaction that runs long hold the queue back", async () => {
+      await startWorker(200);
+      await send(1);
+      await waitFor(() => entered.includes(1), "issue 1's rules to start");
+      await send(2);
+      // Issue 1 is still held: issue 2 can only be done in a transaction of its own, started beside it.
+      await waitFor(() => transactions.has(2), "issue 2 processed while issue 1 is held");
+      expect(transactions.has(1)).toBe(false);
+    });
+  });
+
   describe("delivery log API", () => {
     let app: TestApp;
     let acme: BootstrapResult;
