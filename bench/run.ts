@@ -178,6 +178,8 @@ async function entourageTarget(key: string, name: string, options: { external?: 
 
       // 5. End to end at a steady rate: one worker process, the web process relays events to SSE.
       await entourage.startWorker();
+      const e2eCpu0 = entourage.cpuSeconds();
+      const e2eDb0 = entourage.databaseCpuSeconds();
       result.e2e = await measureEndToEnd({
         baseUrl: entourage.url,
         apiKey: entourage.apiKey,
@@ -195,6 +197,8 @@ async function entourageTarget(key: string, name: string, options: { external?: 
                     WHERE (payload_summary->'issue'->>'number')::bigint >= 20000000) AS t`,
         )
       ).rows[0] as { p50: number; p99: number };
+      result.e2e.cpuPerDeliveryUs = ((entourage.cpuSeconds() - e2eCpu0) / result.e2e.sent) * 1e6;
+      result.e2e.databaseCpuPerDeliveryUs = ((entourage.databaseCpuSeconds() - e2eDb0) / result.e2e.sent) * 1e6;
       result.e2e.workerLagP50 = Number(lag.p50);
       result.e2e.workerLagP99 = Number(lag.p99);
       log(`${key}: e2e at ${knobs.e2eRate}/s: p50 ${result.e2e.p50.toFixed(1)} ms, p99 ${result.e2e.p99.toFixed(1)} ms (${result.e2e.seen}/${result.e2e.acked})`);
@@ -283,7 +287,8 @@ function report(loadBefore: string, loadAfter: string) {
     if (r.e2e) {
       lines.push(
         `${r.key}: e2e at ${r.e2e.rate}/s: sent ${r.e2e.sent}, acked ${r.e2e.acked}, seen ${r.e2e.seen}, max ${f(r.e2e.max, 1)} ms, ack p99 ${f(r.e2e.ackP99, 1)} ms; ` +
-          `stored → worker transaction start p50 ${f(r.e2e.workerLagP50, 1)} ms, p99 ${f(r.e2e.workerLagP99, 1)} ms`,
+          `stored → worker transaction start p50 ${f(r.e2e.workerLagP50, 1)} ms, p99 ${f(r.e2e.workerLagP99, 1)} ms; ` +
+          `CPU ${f(r.e2e.cpuPerDeliveryUs)} µs per delivery (web + worker + database; database ${f(r.e2e.databaseCpuPerDeliveryUs)})`,
       );
     }
   }

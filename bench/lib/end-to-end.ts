@@ -13,6 +13,9 @@ export interface EndToEndResult {
   /** Filled in by the caller from the database. */
   workerLagP50?: number;
   workerLagP99?: number;
+  /** Filled in by the caller: CPU of web, worker and database per delivery sent, and the database's part. */
+  cpuPerDeliveryUs?: number;
+  databaseCpuPerDeliveryUs?: number;
   /** Per delivery, wall-clock milliseconds (Date.now() scale): sent, acknowledged, its task.created seen on SSE. */
   timings: DeliveryTiming[];
 }

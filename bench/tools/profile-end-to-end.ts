@@ -70,6 +70,7 @@ async function main() {
       const db0 = entourage.databaseCpuSeconds();
       const node0 = { web: cpuSecondsOfTrees([entourage.web.pid]), worker: cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) };
       const backends0 = backendTicks(postmaster);
+      const split0 = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map(userSystemTicks);
       const result = await measureEndToEnd({
         baseUrl: entourage.url,
         apiKey: entourage.apiKey,
@@ -81,6 +82,11 @@ async function main() {
       });
       const cpu = ((entourage.cpuSeconds() - cpu0) / result.sent) * 1e6;
       const backends1 = backendTicks(postmaster);
+      const split = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map((pid, i) => {
+        const [user, system] = userSystemTicks(pid);
+        const perDelivery = (ticks: number) => ((ticks / 100 / result.sent) * 1e6).toFixed(0);
+        return `${i === 0 ? "web" : "worker"} user ${perDelivery(user - split0[i]![0])} µs, system ${perDelivery(system - split0[i]![1])} µs`;
+      });
       const webCpu = cpuSecondsOfTrees([entourage.web.pid]) - node0.web;
       const workerCpu = cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) - node0.worker;
       const activity = new Map(
@@ -121,6 +127,10 @@ async function main() {
       console.log(`sent ${result.sent}, acked ${result.acked}, seen ${result.seen}, timed ${stages["sent → seen"]!.length}; ` +
         `CPU ${cpu.toFixed(0)} µs per delivery (PostgreSQL ${dbCpu.toFixed(0)})`);
       console.log(`Node: web ${((webCpu / result.sent) * 1e6).toFixed(0)} µs, worker ${((workerCpu / result.sent) * 1e6).toFixed(0)} µs per delivery; PostgreSQL processes (µs per delivery, pid, last query):`);
+      console.log(`  Node processes: ${split.join("; ")}`);
+      const pgUser = [...backends1].reduce((sum, [pid, { user }]) => sum + user - (backends0.get(pid)?.user ?? 0), 0);
+      const pgSystem = [...backends1].reduce((sum, [pid, { system }]) => sum + system - (backends0.get(pid)?.system ?? 0), 0);
+      console.log(`  PostgreSQL processes alive at the end: user ${((pgUser / 100 / result.sent) * 1e6).toFixed(0)} µs, system ${((pgSystem / 100 / result.sent) * 1e6).toFixed(0)} µs`);
       for (const entry of perBackend) console.log(`  ${entry.us.toFixed(0).padStart(6)}  ${entry.pid}  ${entry.what}`);
       console.log("stage             |   p50 ms |   p90 ms |   p99 ms |   max ms");
       for (const [stage, values] of Object.entries(stages)) {
@@ -130,7 +140,7 @@ async function main() {
       }
       const top = await db.query(
         `SELECT calls, total_exec_time + total_plan_time AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) AS query
-           FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY 2 DESC LIMIT 15`,
+           FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY 2 DESC LIMIT 40`,
       );
       console.log("statements: calls/delivery | µs/delivery | query");
       for (const row of top.rows) {
@@ -147,8 +157,8 @@ async function main() {
 }
 
 /** CPU ticks of every process under the postmaster (and the postmaster itself), with its title. */
-function backendTicks(postmaster: number): Map<number, { ticks: number; title: string }> {
-  const found = new Map<number, { ticks: number; title: string }>();
+function backendTicks(postmaster: number): Map<number, { ticks: number; user: number; system: number; title: string }> {
+  const found = new Map<number, { ticks: number; user: number; system: number; title: string }>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -157,12 +167,19 @@ function backendTicks(postmaster: number): Map<number, { ticks: number; title: s
       const pid = Number(entry);
       if (pid !== postmaster && Number(fields[1]) !== postmaster) continue;
       const title = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      found.set(pid, { ticks: Number(fields[11]) + Number(fields[12]), title });
+      found.set(pid, { ticks: Number(fields[11]) + Number(fields[12]), user: Number(fields[11]), system: Number(fields[12]), title });
     } catch {
       // gone
     }
   }
   return found;
+}
+
+/** User and system CPU ticks of one process. */
+function userSystemTicks(pid: number): [number, number] {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return [Number(fields[11]), Number(fields[12])];
 }
 
 main().catch((error) => {
