@@ -7,6 +7,7 @@ import { requestAuth } from "../../http/request-auth.js";
 import { requireInstanceOrg } from "../orgs/instance-org.js";
 import { findLastAppDeliveryAt } from "../webhooks/deliveries.store.js";
 import { appManifest, appWebhookUrl, manifestFormUrl } from "./app-manifest.js";
+import type { GithubAppView, InstallUrlView, ManifestView } from "./github.schema.js";
 import { mintSetupState } from "./setup-states.store.js";
 
 export const manifestBody = z.strictObject({
@@ -23,14 +24,15 @@ export function createGithubAppRouter(ctx: AppContext): Router {
   router.get("/github/app", async (req, res) => {
     const runtime = ctx.githubApp;
     const source = runtime?.source() ?? null;
-    res.json({
+    const view: GithubAppView = {
       configured: source !== null,
       source,
       app: runtime?.info() ?? null,
       webhook_url: appWebhookUrl(ctx.config),
       setup_available: source !== "env",
       last_delivery_at: await findLastAppDeliveryAt(ctx.knex, requestAuth(req).orgId),
-    });
+    };
+    res.json(view);
   });
 
   /** The instance org starts GitHub's manifest flow: where the browser posts the manifest, with a single-use state. */
@@ -42,14 +44,16 @@ export function createGithubAppRouter(ctx: AppContext): Router {
     if (source === "env") throw new ConflictError("The GitHub App is configured by APP_ID, PRIVATE_KEY and WEBHOOK_SECRET, which win over a registered one: unset them first");
     if (source && !body.replace) throw new ConflictError('A GitHub App is configured already; send "replace": true to register another');
     const state = await mintSetupState(ctx.knex, orgId, "manifest");
-    res.status(201).json({ url: manifestFormUrl(ctx.config, state, body.owner), manifest: appManifest(ctx.config), state });
+    const view: ManifestView = { url: manifestFormUrl(ctx.config, state, body.owner), manifest: appManifest(ctx.config), state };
+    res.status(201).json(view);
   });
 
   /** Where to send the browser to install the App; the state links what gets installed to the caller's org. */
   router.post("/github/app/install", async (req, res) => {
     const htmlUrl = await appHtmlUrl(ctx);
     const state = await mintSetupState(ctx.knex, requestAuth(req).orgId, "install");
-    res.status(201).json({ url: `${htmlUrl}/installations/new?state=${encodeURIComponent(state)}`, state });
+    const view: InstallUrlView = { url: `${htmlUrl}/installations/new?state=${encodeURIComponent(state)}`, state };
+    res.status(201).json(view);
   });
 
   return router;

@@ -8,6 +8,7 @@ import { requireInstanceOrg } from "../orgs/instance-org.js";
 import { findTeam } from "../teams/teams.store.js";
 import type { WebhookDeps } from "../webhooks/webhooks.service.js";
 import { findInstallation, listOrgInstallations, setInstallationTeam } from "./github-installations.store.js";
+import type { InstallationLinkView } from "./github.schema.js";
 import { ensureInstallationWebhook, linkInstallationToOrg } from "./link-installation.js";
 
 export const linkBody = z.strictObject({
@@ -43,7 +44,7 @@ export function createGithubInstallationsRouter(ctx: AppContext): Router {
       body,
     );
     const { installation } = result;
-    res.json({
+    const view: InstallationLinkView = {
       id: installation.id,
       account_login: installation.account_login,
       org_id: installation.org_id,
@@ -51,7 +52,8 @@ export function createGithubInstallationsRouter(ctx: AppContext): Router {
       linked_at: installation.linked_at,
       webhook_id: result.webhook_id,
       replaced_org_id: result.replaced_org_id,
-    });
+    };
+    res.json(view);
   });
 
   /** The caller's linked installations, with the repositories known to be covered and the webhook that routes them. */

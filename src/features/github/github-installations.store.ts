@@ -1,4 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
+import type { OrgInstallationView } from "./github.schema.js";
+
+export type { OrgInstallationView };
 
 export interface InstallationInput {
   id: number;
@@ -107,17 +110,6 @@ export async function listLinkedInstallationIds(db: Queryable, orgId: string): P
 export async function setInstallationTeam(db: Queryable, installationId: number, teamId: string): Promise<InstallationLinkRow> {
   const [row] = await db("github_installations").where({ id: installationId }).update({ team_id: teamId, updated_at: db.fn.now() }).returning(LINK_COLUMNS);
   return toLinkRow(row as InstallationLinkRow);
-}
-
-export interface OrgInstallationView {
-  id: number;
-  account_login: string;
-  account_type: string | null;
-  repository_selection: string | null;
-  repositories: { full_name: string }[];
-  webhook_id: string | null;
-  team_id: string | null;
-  suspended: boolean;
 }
 
 /** An org's linked installations with the repositories known to be covered and the github webhook routing each. */

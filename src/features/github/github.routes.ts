@@ -5,6 +5,7 @@ import { decodeCursor, paginationQuery, takePage } from "../../http/pagination.j
 import { parseInput } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { GITHUB_ACTION_STATUSES, listGithubActions } from "./github-outbox.store.js";
+import type { GithubActionOutputView, UnroutedDeliveryView } from "./github.schema.js";
 import { listUnroutedDeliveriesForOrg } from "./unrouted-deliveries.store.js";
 import { findInstanceOrgId } from "../orgs/instance-org.js";
 
@@ -30,7 +31,7 @@ export function createGithubRouter(ctx: AppContext): Router {
     const query = parseInput(unroutedQuery, req.query);
     const { orgId } = requestAuth(req);
     const isInstanceOrg = (await findInstanceOrgId(ctx.knex, ctx.config.ENTOURAGE_INSTANCE_ORG_ID)) === orgId;
-    const rows = await listUnroutedDeliveriesForOrg(ctx.knex, { orgId, isInstanceOrg }, {
+    const rows: UnroutedDeliveryView[] = await listUnroutedDeliveriesForOrg(ctx.knex, { orgId, isInstanceOrg }, {
       event_type: query.event_type,
       installation_id: query.installation_id,
       before: decodeCursor(query.cursor, unroutedCursor),
@@ -42,7 +43,7 @@ export function createGithubRouter(ctx: AppContext): Router {
   /** The org's writes to GitHub (comments, closes, reviews, labels) with status and, when not sent, why. */
   router.get("/github/actions", async (req, res) => {
     const query = parseInput(actionsQuery, req.query);
-    const rows = await listGithubActions(ctx.knex, requestAuth(req).orgId, {
+    const rows: GithubActionOutputView[] = await listGithubActions(ctx.knex, requestAuth(req).orgId, {
       task_id: query.task_id,
       status: query.status,
       before_id: decodeCursor(query.cursor, actionsCursor)?.id,

@@ -6,6 +6,15 @@ import { manifestBody } from "../github/github-app.routes.js";
 import { linkBody, patchBody as patchInstallationBody } from "../github/github-installations.routes.js";
 import { actionsQuery, unroutedQuery } from "../github/github.routes.js";
 import {
+  githubActionOutput,
+  githubAppOutput,
+  installationLinkOutput,
+  installationOutput,
+  installUrlOutput,
+  manifestOutput,
+  unroutedDeliveryOutput,
+} from "../github/github.schema.js";
+import {
   createOutboundWebhookBody,
   listOutboundDeliveriesQuery,
   listOutboundWebhooksQuery,
@@ -28,7 +37,17 @@ import {
   updateTaskBody,
 } from "../tasks/tasks.schema.js";
 import { agentOutput, createAgentBody, createTeamBody, teamOutput, updateAgentBody } from "../teams/teams.schema.js";
-import { createWebhookBody, deliveryListItemOutput, deliveryOutput, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody, webhookOutput, webhookWithSecretOutput } from "../webhooks/webhooks.schema.js";
+import {
+  createWebhookBody,
+  deliveryListItemOutput,
+  deliveryOutput,
+  listDeliveriesQuery,
+  redeliveryOutput,
+  regenerateSecretBody,
+  updateWebhookBody,
+  webhookOutput,
+  webhookWithSecretOutput,
+} from "../webhooks/webhooks.schema.js";
 
 export type HttpMethod = "get" | "post" | "patch" | "put" | "delete";
 
@@ -101,7 +120,7 @@ const webhooks: ApiRoute[] = [
   { method: "post", path: "/webhooks/{id}/regenerate-secret", tag: "webhooks", summary: "New secret, the old one kept for a grace period", body: regenerateSecretBody, response: webhookWithSecretOutput, ok: [200, "The webhook with its new secret"] },
   { method: "get", path: "/webhooks/{id}/deliveries", tag: "webhooks", summary: "The delivery log", query: listDeliveriesQuery, paginated: true, response: z.array(deliveryListItemOutput), ok: [200, "A page of deliveries"] },
   { method: "get", path: "/webhooks/{id}/deliveries/{deliveryId}", tag: "webhooks", summary: "One delivery with its payload (null once retention has dropped it)", response: deliveryOutput, ok: [200, "The delivery"] },
-  { method: "post", path: "/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag: "webhooks", summary: "Queue a failed delivery again", ok: [202, "Queued"], errors: [409] },
+  { method: "post", path: "/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag: "webhooks", summary: "Queue a failed delivery again", response: redeliveryOutput, ok: [202, "Queued"], errors: [409] },
   {
     method: "post",
     path: "/webhooks/{id}/receive",
@@ -125,14 +144,14 @@ const outbound: ApiRoute[] = [
 ];
 
 const github: ApiRoute[] = [
-  { method: "get", path: "/github/unrouted-deliveries", tag: "github", summary: "App deliveries no linked installation could take", query: unroutedQuery, paginated: true, ok: [200, "A page of unrouted deliveries"], errors: [403] },
-  { method: "get", path: "/github/app", tag: "github", summary: "The GitHub App: whether and how it is configured (never a secret)", ok: [200, "The App's state"] },
-  { method: "post", path: "/github/app/manifest", tag: "github", summary: "Start registering the App from its manifest (instance org)", body: manifestBody, ok: [201, "Where to post the manifest, with a single-use state"], errors: [403, 409] },
-  { method: "post", path: "/github/app/install", tag: "github", summary: "Where to send the browser to install the App for the caller's org", ok: [201, "The install URL and state"], errors: [503] },
-  { method: "get", path: "/github/installations", tag: "github", summary: "The caller's linked installations and the repositories they cover", ok: [200, "Installations"] },
-  { method: "post", path: "/github/installations/{id}/link", tag: "github", summary: "Link an App installation to an org (instance org)", body: linkBody, ok: [200, "The link"], errors: [403, 409, 422, 503] },
-  { method: "patch", path: "/github/installations/{id}", tag: "github", summary: "Route one of the caller's installations to another team", body: patchInstallationBody, ok: [200, "The installation"] },
-  { method: "get", path: "/github/actions", tag: "github", summary: "Writes to GitHub (comments, reviews, closes) and how they went", query: actionsQuery, paginated: true, ok: [200, "A page of GitHub actions"] },
+  { method: "get", path: "/github/unrouted-deliveries", tag: "github", summary: "App deliveries no linked installation could take", query: unroutedQuery, paginated: true, response: z.array(unroutedDeliveryOutput), ok: [200, "A page of unrouted deliveries"], errors: [403] },
+  { method: "get", path: "/github/app", tag: "github", summary: "The GitHub App: whether and how it is configured (never a secret)", response: githubAppOutput, ok: [200, "The App's state"] },
+  { method: "post", path: "/github/app/manifest", tag: "github", summary: "Start registering the App from its manifest (instance org)", body: manifestBody, response: manifestOutput, ok: [201, "Where to post the manifest, with a single-use state"], errors: [403, 409] },
+  { method: "post", path: "/github/app/install", tag: "github", summary: "Where to send the browser to install the App for the caller's org", response: installUrlOutput, ok: [201, "The install URL and state"], errors: [503] },
+  { method: "get", path: "/github/installations", tag: "github", summary: "The caller's linked installations and the repositories they cover", response: z.array(installationOutput), ok: [200, "Installations"] },
+  { method: "post", path: "/github/installations/{id}/link", tag: "github", summary: "Link an App installation to an org (instance org)", body: linkBody, response: installationLinkOutput, ok: [200, "The link"], errors: [403, 409, 422, 503] },
+  { method: "patch", path: "/github/installations/{id}", tag: "github", summary: "Route one of the caller's installations to another team", body: patchInstallationBody, response: installationOutput, ok: [200, "The installation"] },
+  { method: "get", path: "/github/actions", tag: "github", summary: "Writes to GitHub (comments, reviews, closes) and how they went", query: actionsQuery, paginated: true, response: z.array(githubActionOutput), ok: [200, "A page of GitHub actions"] },
 ];
 
 const stats: ApiRoute[] = [

@@ -7,7 +7,7 @@ import { parseInput, uuidParam } from "../../http/parse-input.js";
 import { requestAuth } from "../../http/request-auth.js";
 import { findDelivery, listDeliveries, requeueFailedDelivery } from "./deliveries.store.js";
 import type { WebhookPipeline } from "./webhook-pipeline.js";
-import { createWebhookBody, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody } from "./webhooks.schema.js";
+import { createWebhookBody, listDeliveriesQuery, regenerateSecretBody, updateWebhookBody, type RedeliveryView } from "./webhooks.schema.js";
 import { changeWebhook, createWebhook, getWebhook, listWebhooks, regenerateSecret, removeWebhook, type WebhookDeps } from "./webhooks.service.js";
 import { findOrgWebhook } from "./webhooks.store.js";
 
@@ -91,7 +91,8 @@ export function createWebhooksRouter(ctx: AppContext, pipeline: WebhookPipeline)
       throw new ConflictError(`Only failed deliveries can be redelivered; this one is ${delivery.status}`, { status: delivery.status });
     }
     pipeline.wake();
-    res.status(202).json({ delivery_id: deliveryId, status: "received" });
+    const view: RedeliveryView = { delivery_id: deliveryId, status: "received" };
+    res.status(202).json(view);
   });
 
   return router;

@@ -121,3 +121,7 @@ export const deliveryOutput = deliveryListItemOutput.extend({
   next_attempt_at: timestamp,
   payload: z.unknown(),
 });
+
+/** POST /webhooks/{id}/deliveries/{deliveryId}/redeliver: the failed delivery is queued again. */
+export const redeliveryOutput = z.strictObject({ delivery_id: z.uuid(), status: z.literal("received") });
+export type RedeliveryView = z.output<typeof redeliveryOutput>;

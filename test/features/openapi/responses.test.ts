@@ -1,8 +1,11 @@
+import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES, type ApiRoute } from "../../../src/features/openapi/api-routes.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { githubAppEnv, sendAppDelivery } from "../../helpers/github-app.js";
 import { githubExample } from "../../helpers/github-examples.js";
-import { pullRequestPayload } from "../../helpers/github-payloads.js";
+import { GITHUB_API } from "../../helpers/github-nock.js";
+import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { deliverAndWait, registerWebhook } from "../../helpers/webhooks.js";
@@ -12,26 +15,29 @@ import { deliverAndWait, registerWebhook } from "../../helpers/webhooks.js";
  * its type, timestamps as ISO text, and no field the document does not name (strict objects), so a
  * column added to a store cannot leak into the API unnoticed.
  */
+const checked = new Set<ApiRoute>();
+
+function documentedRoute(method: ApiRoute["method"], path: string): ApiRoute {
+  const found = API_ROUTES.find((candidate) => candidate.method === method && candidate.path === path);
+  if (!found?.response) throw new Error(`${method} ${path} documents no response`);
+  return found;
+}
+
+/** Calls the route at `url` (its path with ids filled in) as `key` and checks the answer against its schema. */
+async function checkAnswer(app: TestApp, key: string, method: ApiRoute["method"], path: string, url: string, body?: unknown) {
+  const documented = documentedRoute(method, path);
+  const res = await app.request(method.toUpperCase(), `/api/v1${url}`, { key, body });
+  expect(res.status, `${method} ${url}: ${JSON.stringify(res.body)}`).toBe(documented.ok[0]);
+  const parsed = documented.response!.safeParse(res.body);
+  expect(parsed.error?.issues ?? [], `${method} ${path}`).toEqual([]);
+  checked.add(documented);
+  return res.body;
+}
+
 describe("answers match the documented response schemas", () => {
   let app: TestApp;
   let org: BootstrapResult;
-  const checked = new Set<ApiRoute>();
-
-  const route = (method: ApiRoute["method"], path: string) => {
-    const found = API_ROUTES.find((candidate) => candidate.method === method && candidate.path === path);
-    if (!found?.response) throw new Error(`${method} ${path} documents no response`);
-    return found;
-  };
-  /** Calls the route at `url` (its path with ids filled in) and checks the answer against its schema. */
-  const call = async (method: ApiRoute["method"], path: string, url: string, body?: unknown) => {
-    const documented = route(method, path);
-    const res = await app.request(method.toUpperCase(), `/api/v1${url}`, { key: org.api_key, body });
-    expect(res.status, `${method} ${url}: ${JSON.stringify(res.body)}`).toBe(documented.ok[0]);
-    const parsed = documented.response!.safeParse(res.body);
-    expect(parsed.error?.issues ?? [], `${method} ${path}`).toEqual([]);
-    checked.add(documented);
-    return res.body;
-  };
+  const call = (method: ApiRoute["method"], path: string, url: string, body?: unknown) => checkAnswer(app, org.api_key, method, path, url, body);
 
   beforeAll(async () => {
     // GitHub's pulls.listFiles is the one part faked: a review's files.
@@ -86,6 +92,9 @@ describe("answers match the documented response schemas", () => {
     await call("get", "/webhooks/{id}", `/webhooks/${created.id}`);
     await call("get", "/webhooks/{id}/deliveries", `/webhooks/${created.id}/deliveries`);
     await call("get", "/webhooks/{id}/deliveries/{deliveryId}", `/webhooks/${created.id}/deliveries/${delivery.id}`);
+    // Only a failed delivery can be redelivered: this one is made to look failed.
+    await app.db.knex("deliveries").where({ id: delivery.id }).update({ status: "failed" });
+    await call("post", "/webhooks/{id}/deliveries/{deliveryId}/redeliver", `/webhooks/${created.id}/deliveries/${delivery.id}/redeliver`);
   });
 
   it("outbound endpoints and their deliveries", async () => {
@@ -102,6 +111,70 @@ describe("answers match the documented response schemas", () => {
     await call("post", "/outbound-webhooks/{id}/deliveries/{deliveryId}/redeliver", `/outbound-webhooks/${endpoint.id}/deliveries/${delivery.id}/redeliver`);
   });
 
+  it("the GitHub App before it is configured, and starting its registration", async () => {
+    // The first org is the instance org, the one that may register the App.
+    const app_ = await call("get", "/github/app", "/github/app");
+    expect(app_).toMatchObject({ configured: false, source: null, app: null });
+    await call("post", "/github/app/manifest", "/github/app/manifest", {});
+  });
+});
+
+/** The GitHub routes with the App configured (environment credentials; GitHub faked by nock). */
+describe("answers of the GitHub routes match their schemas", () => {
+  let app: TestApp;
+  let instance: BootstrapResult;
+  const call = (method: ApiRoute["method"], path: string, url: string, body?: unknown) => checkAnswer(app, instance.api_key, method, path, url, body);
+
+  beforeAll(async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect("127.0.0.1");
+    app = await startTestApp(githubAppEnv(), { githubOutbox: { backoffMs: () => 60_000, pollMs: 100 } });
+    instance = await app.bootstrap({ name: "instance" });
+  });
+  afterAll(async () => {
+    await app.close();
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  it("the App, installing it, and installations", async () => {
+    expect(await call("get", "/github/app", "/github/app")).toMatchObject({ configured: true, source: "env" });
+    nock(GITHUB_API).get("/app").reply(200, { id: 4242, slug: "entourage-test", name: "Entourage test", html_url: "https://github.com/apps/entourage-test" });
+    await call("post", "/github/app/install", "/github/app/install");
+    await app.db.knex("github_installations").insert({ id: 777, account_login: "contract" });
+    await app.db.knex("github_installation_repositories").insert({ installation_id: 777, repository_id: 777_000, full_name: "contract/repo" });
+    const linked = await call("post", "/github/installations/{id}/link", "/github/installations/777/link", { org_id: instance.org_id, team_id: instance.team_id });
+    expect(linked).toMatchObject({ id: 777, org_id: instance.org_id, webhook_id: expect.any(String) });
+    const [listed] = await call("get", "/github/installations", "/github/installations");
+    expect(listed).toMatchObject({ id: 777, repositories: [{ full_name: "contract/repo" }] });
+    await call("patch", "/github/installations/{id}", "/github/installations/777", { team_id: instance.team_id });
+  });
+
+  it("unrouted deliveries and the writes to GitHub", async () => {
+    // An installation linked to no org: its delivery is kept unrouted, for the instance org to see.
+    const stray = issuePayload("opened", { number: 1, repository: "stray/repo" });
+    stray.installation = { id: 888, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
+    expect((await sendAppDelivery(app.url, "issues", stray)).status).toBeLessThan(300);
+    await waitFor(async () => (await app.db.knex("unrouted_deliveries").first()) ?? undefined, "the unrouted delivery");
+    const [unrouted] = await call("get", "/github/unrouted-deliveries", "/github/unrouted-deliveries");
+    expect(unrouted).toMatchObject({ installation_id: 888, repository: "stray/repo" });
+
+    // A linked installation's issue becomes a task; finishing it queues GitHub writes (GitHub refuses: nock has no route).
+    // Installation 777 was linked to the instance org by the test above.
+    const opened = issuePayload("opened", { number: 2, repository: "contract/repo" });
+    opened.installation = { id: 777, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
+    expect((await sendAppDelivery(app.url, "issues", opened)).status).toBeLessThan(300);
+    const task = await waitFor(async () => (await app.db.knex("tasks").where({ org_id: instance.org_id, source_key: "github:issue:contract/repo#2" }).first()) ?? undefined, "the task");
+    for (const status of ["in_progress", "done"]) {
+      expect((await app.request("PATCH", `/api/v1/tasks/${task.id}`, { key: instance.api_key, body: { status } })).status).toBe(200);
+    }
+    await waitFor(async () => (await app.db.knex("github_outbox").where({ task_id: task.id }).first()) ?? undefined, "a GitHub write");
+    const actions = await call("get", "/github/actions", "/github/actions");
+    expect(actions.length).toBeGreaterThan(0);
+  });
+});
+
+describe("the response contract", () => {
   it("checked every route that documents a response", () => {
     const documented = API_ROUTES.filter((candidate) => candidate.response);
     expect(documented.filter((candidate) => !checked.has(candidate)).map((candidate) => `${candidate.method} ${candidate.path}`)).toEqual([]);
