@@ -9,151 +9,113 @@
 //   picked → done     the worker's transaction committed (commit timestamp of the task.created event)
 //   done → seen       the relay read it, published it, the SSE stream delivered it
 // PROFILE_BACKLOG_FIRST=n drains n seeded deliveries first (a database that has seen traffic);
-// PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof.
+// PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof; PROFILE_TOP: statements listed (25).
 // Run: npm run build && npx tsx bench/tools/profile-end-to-end.ts
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import pino from "pino";
-import { startEmbeddedPostgres } from "../../src/db/embedded-postgres.js";
-import { createDatabase } from "../lib/databases.js";
 import { measureDrain, seedBacklog } from "../lib/drain.js";
 import { measureEndToEnd, percentile } from "../lib/end-to-end.js";
-import { startEntourage } from "../lib/entourage-instance.js";
 import { createIssueDeliveries } from "../lib/issue-payloads.js";
-import { readdirSync, readFileSync } from "node:fs";
-import { cpuSecondsOfTrees, loadAverage, postmasterPid } from "../lib/processes.js";
+import { cpuSecondsOfTrees, loadAverage } from "../lib/processes.js";
+import { printStatements, withProfiledEntourage } from "../lib/profiled-entourage.js";
 
 const rate = Number(process.env.PROFILE_E2E_RATE ?? 200);
 const seconds = Number(process.env.PROFILE_E2E_SECONDS ?? 15);
 const backlogFirst = Number(process.env.PROFILE_BACKLOG_FIRST ?? 0);
 const autoAssign = process.env.PROFILE_AUTO_ASSIGN !== "false";
 const cpuProf = process.env.PROFILE_CPU_PROF ? path.resolve(process.env.PROFILE_CPU_PROF) : undefined;
+const top = Number(process.env.PROFILE_TOP ?? 25);
 const FIRST_NUMBER = 20_000_000;
 
 async function main() {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "entourage-e2e-"));
-  chmodSync(dataDir, 0o755);
-  const pgDir = path.join(dataDir, "server");
-  const server = await startEmbeddedPostgres({ dataDir: pgDir, logger: pino({ level: "warn" }), settings: {
-    track_commit_timestamp: "on",
-    shared_preload_libraries: "pg_stat_statements",
-    "pg_stat_statements.track": "all",
-  } });
-  try {
-    const databaseUrl = await createDatabase(server.url, "entourage_e2e");
-    const postmaster = postmasterPid(path.join(pgDir, "pg"))!;
-    const appDir = path.join(dataDir, "app");
-    mkdirSync(appDir, { mode: 0o755 });
-    const entourage = await startEntourage({
-      label: "e2e",
-      dataDir: appDir,
-      databaseUrl,
-      serverPids: [postmaster],
-      nodeFlags: cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`, "--cpu-prof-name=%ROLE%-%N.cpuprofile"] : undefined,
-    });
-    try {
-      const db = entourage.db;
-      const webhook = await entourage.createWebhook({ autoAssign });
-      const deliveries = createIssueDeliveries(webhook.secret);
-      if (backlogFirst > 0) {
-        await seedBacklog(db, webhook, (n) => deliveries.make(n).body, 5_000_000, backlogFirst);
-        const drain = await measureDrain(entourage, 1);
-        await entourage.stopWorkers();
-        console.log(`drained ${drain.backlog} first in ${drain.seconds.toFixed(1)} s`);
-      }
-      await entourage.startWorker();
-      await db.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-      await db.query("SELECT pg_stat_statements_reset()");
-      console.log(`load average ${loadAverage()}; ${rate}/s for ${seconds} s, auto_assign ${autoAssign}`);
-      const cpu0 = entourage.cpuSeconds();
-      const db0 = entourage.databaseCpuSeconds();
-      const node0 = { web: cpuSecondsOfTrees([entourage.web.pid]), worker: cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) };
-      const backends0 = backendTicks(postmaster);
-      const split0 = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map(userSystemTicks);
-      const result = await measureEndToEnd({
-        baseUrl: entourage.url,
-        apiKey: entourage.apiKey,
-        receiveUrl: webhook.receiveUrl,
-        rate,
-        seconds,
-        firstNumber: FIRST_NUMBER,
-        make: (n) => deliveries.make(n),
-      });
-      const cpu = ((entourage.cpuSeconds() - cpu0) / result.sent) * 1e6;
-      const backends1 = backendTicks(postmaster);
-      const split = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map((pid, i) => {
-        const [user, system] = userSystemTicks(pid);
-        const perDelivery = (ticks: number) => ((ticks / 100 / result.sent) * 1e6).toFixed(0);
-        return `${i === 0 ? "web" : "worker"} user ${perDelivery(user - split0[i]![0])} µs, system ${perDelivery(system - split0[i]![1])} µs`;
-      });
-      const webCpu = cpuSecondsOfTrees([entourage.web.pid]) - node0.web;
-      const workerCpu = cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) - node0.worker;
-      const activity = new Map(
-        (await db.query("SELECT pid, backend_type, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS query FROM pg_stat_activity")).rows.map((row) => [
-          Number(row.pid),
-          `${row.backend_type}: ${row.query}`,
-        ]),
-      );
-      const perBackend = [...backends1]
-        .map(([pid, { ticks, title }]) => ({ pid, us: ((ticks - (backends0.get(pid)?.ticks ?? 0)) / 100 / result.sent) * 1e6, what: activity.get(pid) ?? title }))
-        .filter((entry) => entry.us >= 5)
-        .sort((a, b) => b.us - a.us);
-      const dbCpu = ((entourage.databaseCpuSeconds() - db0) / result.sent) * 1e6;
-      const { rows } = await db.query(
-        `SELECT (d.payload_summary->'issue'->>'number')::bigint AS number,
-                extract(epoch FROM pg_xact_commit_timestamp(r.xmin)) * 1000 AS received,
-                extract(epoch FROM d.processed_at) * 1000 AS picked,
-                extract(epoch FROM pg_xact_commit_timestamp(t.xmin)) * 1000 AS done
-           FROM deliveries d
-           JOIN events r ON r.type = 'delivery.received' AND r.data->>'delivery_id' = d.id::text
-           JOIN events t ON t.type = 'task.created'
-                        AND (t.data->'task'->'source'->>'issue_number')::bigint = (d.payload_summary->'issue'->>'number')::bigint
-          WHERE (d.payload_summary->'issue'->>'number')::bigint >= $1`,
-        [FIRST_NUMBER],
-      );
-      const byNumber = new Map(rows.map((row) => [Number(row.number), row as { received: number; picked: number; done: number }]));
-      const stages: Record<string, number[]> = { "sent → received": [], "received → acked": [], "received → picked": [], "picked → done": [], "done → seen": [], "sent → seen": [] };
-      for (const timing of result.timings) {
-        const row = byNumber.get(timing.issueNumber);
-        if (!row || timing.seenAt === undefined || timing.ackedAt === undefined) continue;
-        stages["sent → received"]!.push(Number(row.received) - timing.sentAt);
-        stages["received → acked"]!.push(timing.ackedAt - Number(row.received));
-        stages["received → picked"]!.push(Number(row.picked) - Number(row.received));
-        stages["picked → done"]!.push(Number(row.done) - Number(row.picked));
-        stages["done → seen"]!.push(timing.seenAt - Number(row.done));
-        stages["sent → seen"]!.push(timing.seenAt - timing.sentAt);
-      }
-      console.log(`sent ${result.sent}, acked ${result.acked}, seen ${result.seen}, timed ${stages["sent → seen"]!.length}; ` +
-        `CPU ${cpu.toFixed(0)} µs per delivery (PostgreSQL ${dbCpu.toFixed(0)})`);
-      console.log(`Node: web ${((webCpu / result.sent) * 1e6).toFixed(0)} µs, worker ${((workerCpu / result.sent) * 1e6).toFixed(0)} µs per delivery; PostgreSQL processes (µs per delivery, pid, last query):`);
-      console.log(`  Node processes: ${split.join("; ")}`);
-      const pgUser = [...backends1].reduce((sum, [pid, { user }]) => sum + user - (backends0.get(pid)?.user ?? 0), 0);
-      const pgSystem = [...backends1].reduce((sum, [pid, { system }]) => sum + system - (backends0.get(pid)?.system ?? 0), 0);
-      console.log(`  PostgreSQL processes alive at the end: user ${((pgUser / 100 / result.sent) * 1e6).toFixed(0)} µs, system ${((pgSystem / 100 / result.sent) * 1e6).toFixed(0)} µs`);
-      for (const entry of perBackend) console.log(`  ${entry.us.toFixed(0).padStart(6)}  ${entry.pid}  ${entry.what}`);
-      console.log("stage             |   p50 ms |   p90 ms |   p99 ms |   max ms");
-      for (const [stage, values] of Object.entries(stages)) {
-        const sorted = values.sort((a, b) => a - b);
-        const cell = (p: number) => percentile(sorted, p).toFixed(1).padStart(8);
-        console.log(`${stage.padEnd(17)} | ${cell(0.5)} | ${cell(0.9)} | ${cell(0.99)} | ${(sorted.at(-1) ?? NaN).toFixed(1).padStart(8)}`);
-      }
-      const top = await db.query(
-        `SELECT calls, total_exec_time + total_plan_time AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) AS query
-           FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY 2 DESC LIMIT 40`,
-      );
-      console.log("statements: calls/delivery | µs/delivery | query");
-      for (const row of top.rows) {
-        console.log(`${(Number(row.calls) / result.sent).toFixed(2).padStart(6)} | ${((Number(row.ms) * 1000) / result.sent).toFixed(0).padStart(6)} | ${row.query}`);
-      }
-      console.log(`load average ${loadAverage()}`);
-    } finally {
-      await entourage.stop();
+  await withProfiledEntourage({ label: "e2e", settings: { track_commit_timestamp: "on" }, cpuProfDir: cpuProf }, async (entourage, postmaster) => {
+    const db = entourage.db;
+    const webhook = await entourage.createWebhook({ autoAssign });
+    const deliveries = createIssueDeliveries(webhook.secret);
+    if (backlogFirst > 0) {
+      await seedBacklog(db, webhook, (n) => deliveries.make(n).body, 5_000_000, backlogFirst);
+      const drain = await measureDrain(entourage, 1);
+      await entourage.stopWorkers();
+      console.log(`drained ${drain.backlog} first in ${drain.seconds.toFixed(1)} s`);
     }
-  } finally {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+    await entourage.startWorker();
+    await db.query("SELECT pg_stat_statements_reset()");
+    console.log(`load average ${loadAverage()}; ${rate}/s for ${seconds} s, auto_assign ${autoAssign}`);
+    const cpu0 = entourage.cpuSeconds();
+    const db0 = entourage.databaseCpuSeconds();
+    const node0 = { web: cpuSecondsOfTrees([entourage.web.pid]), worker: cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) };
+    const backends0 = backendTicks(postmaster);
+    const split0 = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map(userSystemTicks);
+    const result = await measureEndToEnd({
+      baseUrl: entourage.url,
+      apiKey: entourage.apiKey,
+      receiveUrl: webhook.receiveUrl,
+      rate,
+      seconds,
+      firstNumber: FIRST_NUMBER,
+      make: (n) => deliveries.make(n),
+    });
+    const cpu = ((entourage.cpuSeconds() - cpu0) / result.sent) * 1e6;
+    const backends1 = backendTicks(postmaster);
+    const split = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map((pid, i) => {
+      const [user, system] = userSystemTicks(pid);
+      const perDelivery = (ticks: number) => ((ticks / 100 / result.sent) * 1e6).toFixed(0);
+      return `${i === 0 ? "web" : "worker"} user ${perDelivery(user - split0[i]![0])} µs, system ${perDelivery(system - split0[i]![1])} µs`;
+    });
+    const webCpu = cpuSecondsOfTrees([entourage.web.pid]) - node0.web;
+    const workerCpu = cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) - node0.worker;
+    const activity = new Map(
+      (await db.query("SELECT pid, backend_type, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS query FROM pg_stat_activity")).rows.map((row) => [
+        Number(row.pid),
+        `${row.backend_type}: ${row.query}`,
+      ]),
+    );
+    const perBackend = [...backends1]
+      .map(([pid, { ticks, title }]) => ({ pid, us: ((ticks - (backends0.get(pid)?.ticks ?? 0)) / 100 / result.sent) * 1e6, what: activity.get(pid) ?? title }))
+      .filter((entry) => entry.us >= 5)
+      .sort((a, b) => b.us - a.us);
+    const dbCpu = ((entourage.databaseCpuSeconds() - db0) / result.sent) * 1e6;
+    const { rows } = await db.query(
+      `SELECT (d.payload_summary->'issue'->>'number')::bigint AS number,
+              extract(epoch FROM pg_xact_commit_timestamp(r.xmin)) * 1000 AS received,
+              extract(epoch FROM d.processed_at) * 1000 AS picked,
+              extract(epoch FROM pg_xact_commit_timestamp(t.xmin)) * 1000 AS done
+         FROM deliveries d
+         JOIN events r ON r.type = 'delivery.received' AND r.data->>'delivery_id' = d.id::text
+         JOIN events t ON t.type = 'task.created'
+                      AND (t.data->'task'->'source'->>'issue_number')::bigint = (d.payload_summary->'issue'->>'number')::bigint
+        WHERE (d.payload_summary->'issue'->>'number')::bigint >= $1`,
+      [FIRST_NUMBER],
+    );
+    const byNumber = new Map(rows.map((row) => [Number(row.number), row as { received: number; picked: number; done: number }]));
+    const stages: Record<string, number[]> = { "sent → received": [], "received → acked": [], "received → picked": [], "picked → done": [], "done → seen": [], "sent → seen": [] };
+    for (const timing of result.timings) {
+      const row = byNumber.get(timing.issueNumber);
+      if (!row || timing.seenAt === undefined || timing.ackedAt === undefined) continue;
+      stages["sent → received"]!.push(Number(row.received) - timing.sentAt);
+      stages["received → acked"]!.push(timing.ackedAt - Number(row.received));
+      stages["received → picked"]!.push(Number(row.picked) - Number(row.received));
+      stages["picked → done"]!.push(Number(row.done) - Number(row.picked));
+      stages["done → seen"]!.push(timing.seenAt - Number(row.done));
+      stages["sent → seen"]!.push(timing.seenAt - timing.sentAt);
+    }
+    console.log(`sent ${result.sent}, acked ${result.acked}, seen ${result.seen}, timed ${stages["sent → seen"]!.length}; ` +
+      `CPU ${cpu.toFixed(0)} µs per delivery (PostgreSQL ${dbCpu.toFixed(0)})`);
+    console.log(`Node: web ${((webCpu / result.sent) * 1e6).toFixed(0)} µs, worker ${((workerCpu / result.sent) * 1e6).toFixed(0)} µs per delivery; PostgreSQL processes (µs per delivery, pid, last query):`);
+    console.log(`  Node processes: ${split.join("; ")}`);
+    const pgUser = [...backends1].reduce((sum, [pid, { user }]) => sum + user - (backends0.get(pid)?.user ?? 0), 0);
+    const pgSystem = [...backends1].reduce((sum, [pid, { system }]) => sum + system - (backends0.get(pid)?.system ?? 0), 0);
+    console.log(`  PostgreSQL processes alive at the end: user ${((pgUser / 100 / result.sent) * 1e6).toFixed(0)} µs, system ${((pgSystem / 100 / result.sent) * 1e6).toFixed(0)} µs`);
+    for (const entry of perBackend) console.log(`  ${entry.us.toFixed(0).padStart(6)}  ${entry.pid}  ${entry.what}`);
+    console.log("stage             |   p50 ms |   p90 ms |   p99 ms |   max ms");
+    for (const [stage, values] of Object.entries(stages)) {
+      const sorted = values.sort((a, b) => a - b);
+      const cell = (p: number) => percentile(sorted, p).toFixed(1).padStart(8);
+      console.log(`${stage.padEnd(17)} | ${cell(0.5)} | ${cell(0.9)} | ${cell(0.99)} | ${(sorted.at(-1) ?? NaN).toFixed(1).padStart(8)}`);
+    }
+    await printStatements(db, result.sent, top);
+    console.log(`load average ${loadAverage()}`);
+  });
 }
 
 /** CPU ticks of every process under the postmaster (and the postmaster itself), with its title. */
