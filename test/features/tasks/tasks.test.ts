@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { createTasks } from "../../../src/features/tasks/tasks.service.js";
 import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 
@@ -64,6 +65,36 @@ describe("tasks API", () => {
       const res = await createTask(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
+  });
+
+  it("refuses a dependency list that mixes the org's own tasks with another org's, naming the missing ones", async () => {
+    const { body: mine } = await createTask({ title: "Ours" });
+    const theirs = await app.request("POST", "/api/v1/tasks", { key: other.api_key, body: { team_id: other.team_id, title: "theirs" } });
+    const res = await createTask({ title: "x", depends_on: [mine.id, theirs.body.id] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ field: "depends_on", message: `tasks not found: #${theirs.body.id}` }]);
+  });
+
+  it("refuses by PATCH an assignee of another org, and a PATCH that changes nothing", async () => {
+    const { body: task } = await createTask({ title: "Hand me over" });
+    const foreign = await patch(task.id, { assignee_id: other.agents[0]!.id });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error.details).toEqual([{ field: "assignee_id", message: "no such agent in this org" }]);
+    const empty = await patch(task.id, {});
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.message + JSON.stringify(empty.body.error.details)).toMatch(/nothing to update/);
+    expect((await app.request("GET", `/api/v1/tasks/${task.id}`, { key: acme.api_key })).body).toMatchObject({ assignee_id: null, status: "todo" });
+  });
+
+  it("creates tasks in batch only in teams of their own org", async () => {
+    const task = { description: "", tags: [], priority: "medium" as const, task_type: "feature" as const };
+    const tasks = [
+      { ...task, org_id: acme.org_id, team_id: acme.team_id, title: "ours" },
+      { ...task, org_id: acme.org_id, team_id: other.team_id, title: "in another org's team" },
+    ];
+    const before = await app.db.knex("tasks").count<{ count: string }[]>("* as count");
+    await expect(app.db.knex.transaction((trx) => createTasks(trx, tasks))).rejects.toMatchObject({ details: [{ field: "team_id", message: "no such team in this org" }] });
+    expect(await app.db.knex("tasks").count<{ count: string }[]>("* as count")).toEqual(before);
   });
 
   it("answers 404 for another org's task, like a missing one, and does not change it", async () => {
@@ -158,6 +189,17 @@ describe("tasks API", () => {
     await setStatus(child.body.id, "in_progress");
     expect((await setStatus(child.body.id, "done")).status).toBe(200);
     expect((await app.request("GET", `/api/v1/tasks/${parent.id}`, { key: acme.api_key })).body.status).toBe("cancelled");
+  });
+
+  it("does not complete a parent twice: one finished by hand stays done with one task.completed when its last sub-task finishes", async () => {
+    const { body: parent } = await createTask({ title: "Finished early" });
+    const child = await createTask({ title: "Straggler", parent_id: parent.id });
+    await setStatus(parent.id, "in_progress");
+    expect((await setStatus(parent.id, "done")).status).toBe(200);
+    await setStatus(child.body.id, "in_progress");
+    expect((await setStatus(child.body.id, "done")).status).toBe(200);
+    const completed = await app.db.knex("events").where({ type: "task.completed" }).whereRaw("(data->>'task_id')::int = ?", [parent.id]);
+    expect(completed).toHaveLength(1);
   });
 
   it("changes title and description by PATCH, with one task.updated event naming the fields and their previous values", async () => {
