@@ -140,3 +140,43 @@ export function postmasterPid(dataDir: string): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * CPU seconds the live processes of the trees rooted at `roots` have run so far, from the
+ * scheduler's own clock (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds, every thread). Unlike
+ * `/proc/<pid>/stat`, whose user/system times are sampled at the timer tick (4 ms here) and charge a
+ * whole tick to whatever runs when it fires, this is exact for processes that wake often and run
+ * briefly — a web process or worker under light load. Threads or processes that exited between two
+ * readings are not in it (their time is lost, not misattributed).
+ */
+export function preciseCpuSecondsOfTrees(roots: number[]): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parents) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const stack = roots.filter((pid) => parents.has(pid));
+  const seen = new Set<number>();
+  let nanoseconds = 0;
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        nanoseconds += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      }
+    } catch {
+      // gone
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return nanoseconds / 1e9;
+}

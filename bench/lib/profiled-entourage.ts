@@ -14,19 +14,35 @@ import { postmasterPid } from "./processes.js";
  * extension created; runs `use`, then stops both and removes their files.
  */
 export async function withProfiledEntourage(
-  options: { label: string; settings?: Record<string, string>; cpuProfDir?: string },
+  options: { label: string; settings?: Record<string, string>; cpuProfDir?: string; unixSocket?: boolean },
   use: (entourage: Entourage, postmaster: number) => Promise<void>,
 ): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `entourage-${options.label}-`));
   chmodSync(dataDir, 0o755);
   const pgDir = path.join(dataDir, "server");
+  const socketDir = path.join(dataDir, "sock");
+  if (options.unixSocket) {
+    mkdirSync(socketDir);
+    chmodSync(socketDir, 0o777); // the server runs as its own user
+  }
   const server = await startEmbeddedPostgres({
     dataDir: pgDir,
     logger: pino({ level: "warn" }),
-    settings: { shared_preload_libraries: "pg_stat_statements", "pg_stat_statements.track": "all", ...options.settings },
+    settings: {
+      shared_preload_libraries: "pg_stat_statements",
+      "pg_stat_statements.track": "all",
+      ...(options.unixSocket ? { unix_socket_directories: socketDir } : {}),
+      ...options.settings,
+    },
   });
   try {
-    const databaseUrl = await createDatabase(server.url, `entourage_${options.label}`);
+    let databaseUrl = await createDatabase(server.url, `entourage_${options.label}`);
+    if (options.unixSocket) {
+      // Same server, reached through its Unix socket (the port names the socket file).
+      const url = new URL(databaseUrl);
+      url.searchParams.set("host", socketDir);
+      databaseUrl = url.toString();
+    }
     const postmaster = postmasterPid(path.join(pgDir, "pg"))!;
     const appDir = path.join(dataDir, "app");
     mkdirSync(appDir, { mode: 0o755 });

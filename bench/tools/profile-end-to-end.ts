@@ -8,7 +8,8 @@
 //   received → picked the worker's transaction started (deliveries.processed_at)
 //   picked → done     the worker's transaction committed (commit timestamp of the task.created event)
 //   done → seen       the relay read it, published it, the SSE stream delivered it
-// PROFILE_BACKLOG_FIRST=n drains n seeded deliveries first (a database that has seen traffic);
+// PROFILE_BACKLOG_FIRST=n drains n seeded deliveries first (a database that has seen traffic); PROFILE_UNIX_SOCKET=1
+// connects Entourage through the server's Unix socket instead of loopback TCP;
 // PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof; PROFILE_TOP: statements listed (25).
 // Run: npm run build && npx tsx bench/tools/profile-end-to-end.ts
 import { readdirSync, readFileSync } from "node:fs";
@@ -16,7 +17,7 @@ import path from "node:path";
 import { measureDrain, seedBacklog } from "../lib/drain.js";
 import { measureEndToEnd, percentile } from "../lib/end-to-end.js";
 import { createIssueDeliveries } from "../lib/issue-payloads.js";
-import { cpuSecondsOfTrees, loadAverage } from "../lib/processes.js";
+import { cpuSecondsOfTrees, loadAverage, preciseCpuSecondsOfTrees } from "../lib/processes.js";
 import { printStatements, withProfiledEntourage } from "../lib/profiled-entourage.js";
 
 const rate = Number(process.env.PROFILE_E2E_RATE ?? 200);
@@ -28,7 +29,7 @@ const top = Number(process.env.PROFILE_TOP ?? 25);
 const FIRST_NUMBER = 20_000_000;
 
 async function main() {
-  await withProfiledEntourage({ label: "e2e", settings: { track_commit_timestamp: "on" }, cpuProfDir: cpuProf }, async (entourage, postmaster) => {
+  await withProfiledEntourage({ label: "e2e", settings: { track_commit_timestamp: "on" }, cpuProfDir: cpuProf, unixSocket: process.env.PROFILE_UNIX_SOCKET === "1" }, async (entourage, postmaster) => {
     const db = entourage.db;
     const webhook = await entourage.createWebhook({ autoAssign });
     const deliveries = createIssueDeliveries(webhook.secret);
@@ -45,6 +46,8 @@ async function main() {
     const db0 = entourage.databaseCpuSeconds();
     const node0 = { web: cpuSecondsOfTrees([entourage.web.pid]), worker: cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) };
     const backends0 = backendTicks(postmaster);
+    const roots = () => ({ web: [entourage.web.pid], worker: entourage.workers.map((w) => w.pid), postgres: [postmaster] });
+    const precise0 = Object.fromEntries(Object.entries(roots()).map(([key, pids]) => [key, preciseCpuSecondsOfTrees(pids)]));
     const split0 = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map(userSystemTicks);
     const result = await measureEndToEnd({
       baseUrl: entourage.url,
@@ -57,6 +60,7 @@ async function main() {
     });
     const cpu = ((entourage.cpuSeconds() - cpu0) / result.sent) * 1e6;
     const backends1 = backendTicks(postmaster);
+    const precise = Object.entries(roots()).map(([key, pids]) => `${key} ${(((preciseCpuSecondsOfTrees(pids) - precise0[key]!) / result.sent) * 1e6).toFixed(0)} µs`);
     const split = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map((pid, i) => {
       const [user, system] = userSystemTicks(pid);
       const perDelivery = (ticks: number) => ((ticks / 100 / result.sent) * 1e6).toFixed(0);
@@ -103,6 +107,7 @@ async function main() {
       `CPU ${cpu.toFixed(0)} µs per delivery (PostgreSQL ${dbCpu.toFixed(0)})`);
     console.log(`Node: web ${((webCpu / result.sent) * 1e6).toFixed(0)} µs, worker ${((workerCpu / result.sent) * 1e6).toFixed(0)} µs per delivery; PostgreSQL processes (µs per delivery, pid, last query):`);
     console.log(`  Node processes: ${split.join("; ")}`);
+    console.log(`  scheduler clock (exact), per delivery: ${precise.join(", ")}`);
     const pgUser = [...backends1].reduce((sum, [pid, { user }]) => sum + user - (backends0.get(pid)?.user ?? 0), 0);
     const pgSystem = [...backends1].reduce((sum, [pid, { system }]) => sum + system - (backends0.get(pid)?.system ?? 0), 0);
     console.log(`  PostgreSQL processes alive at the end: user ${((pgUser / 100 / result.sent) * 1e6).toFixed(0)} µs, system ${((pgSystem / 100 / result.sent) * 1e6).toFixed(0)} µs`);
