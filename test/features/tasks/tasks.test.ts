@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { enqueueGithubAction } from "../../../src/features/github/github-outbox.store.js";
 import { createTasks } from "../../../src/features/tasks/tasks.service.js";
 import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
@@ -200,6 +201,16 @@ describe("tasks API", () => {
     expect((await setStatus(child.body.id, "done")).status).toBe(200);
     const completed = await app.db.knex("events").where({ type: "task.completed" }).whereRaw("(data->>'task_id')::int = ?", [parent.id]);
     expect(completed).toHaveLength(1);
+  });
+
+  it("shows in a task's detail only the GitHub writes made for that task", async () => {
+    const { body: first } = await createTask({ title: "Has a comment" });
+    const { body: second } = await createTask({ title: "Has another" });
+    const comment = (task: number) => ({ org_id: acme.org_id, kind: "issue_comment" as const, repository: "acme/app", dedupe_key: `detail-test-${task}`, request: { issue_number: task, body: "hi" }, task_id: task });
+    const mine = await enqueueGithubAction(app.db.knex, comment(first.id));
+    await enqueueGithubAction(app.db.knex, comment(second.id));
+    const detail = await app.request("GET", `/api/v1/tasks/${first.id}`, { key: acme.api_key });
+    expect(detail.body.github_updates.map((update: { id: number }) => update.id)).toEqual([mine.id]);
   });
 
   it("changes title and description by PATCH, with one task.updated event naming the fields and their previous values", async () => {
