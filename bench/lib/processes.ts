@@ -98,37 +98,56 @@ export function loadAverage(): string {
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (`getconf CLK_TCK`)
 
-/**
- * CPU seconds (user + system) used so far by the process trees rooted at `roots`: every live
- * process below them, plus what their exited children used (cutime/cstime, counted once in the
- * parent that reaped them). Two readings around a run give the CPU that run cost.
- */
-export function cpuSecondsOfTrees(roots: number[]): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
+/** What `/proc/<pid>/stat` says of one process: its parent and CPU ticks (USER_HZ), its own and its reaped children's. */
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  user: number;
+  system: number;
+  /** cutime + cstime: what its exited children used. */
+  children: number;
+}
+
+/** Every process now alive, from /proc. */
+export function readProcStats(): Map<number, ProcStat> {
+  const stats = new Map<number, ProcStat>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const text = readFileSync(`/proc/${entry}/stat`, "utf8");
       // The command name (field 2) may hold spaces; the fields after it are counted from its closing parenthesis.
       const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-      const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-      stats.set(Number(entry), { ppid: Number(fields[1]), ticks });
+      const pid = Number(entry);
+      stats.set(pid, { pid, ppid: Number(fields[1]), user: Number(fields[11]), system: Number(fields[12]), children: Number(fields[13]) + Number(fields[14]) });
     } catch {
       // gone between readdir and read
     }
   }
+  return stats;
+}
+
+/** The live processes of the trees rooted at `roots` (each once). */
+function processesOfTrees(stats: Map<number, ProcStat>, roots: number[]): ProcStat[] {
   const children = new Map<number, number[]>();
-  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  const seen = new Set<number>();
+  for (const { pid, ppid } of stats.values()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const seen = new Map<number, ProcStat>();
   const stack = roots.filter((pid) => stats.has(pid));
-  let ticks = 0;
   while (stack.length) {
     const pid = stack.pop()!;
     if (seen.has(pid)) continue;
-    seen.add(pid);
-    ticks += stats.get(pid)!.ticks;
+    seen.set(pid, stats.get(pid)!);
     stack.push(...(children.get(pid) ?? []));
   }
+  return [...seen.values()];
+}
+
+/**
+ * CPU seconds (user + system) used so far by the process trees rooted at `roots`: every live
+ * process below them, plus what their exited children used (cutime/cstime, counted once in the
+ * parent that reaped them). Two readings around a run give the CPU that run cost.
+ */
+export function cpuSecondsOfTrees(roots: number[]): number {
+  const ticks = processesOfTrees(readProcStats(), roots).reduce((sum, p) => sum + p.user + p.system + p.children, 0);
   return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
@@ -150,25 +169,8 @@ export function postmasterPid(dataDir: string): number | undefined {
  * readings are not in it (their time is lost, not misattributed).
  */
 export function preciseCpuSecondsOfTrees(roots: number[]): number {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parents.set(Number(entry), Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // gone
-    }
-  }
-  const children = new Map<number, number[]>();
-  for (const [pid, ppid] of parents) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  const stack = roots.filter((pid) => parents.has(pid));
-  const seen = new Set<number>();
   let nanoseconds = 0;
-  while (stack.length) {
-    const pid = stack.pop()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
+  for (const { pid } of processesOfTrees(readProcStats(), roots)) {
     try {
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         nanoseconds += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
@@ -176,7 +178,6 @@ export function preciseCpuSecondsOfTrees(roots: number[]): number {
     } catch {
       // gone
     }
-    stack.push(...(children.get(pid) ?? []));
   }
   return nanoseconds / 1e9;
 }

@@ -12,12 +12,12 @@
 // connects Entourage through the server's Unix socket instead of loopback TCP;
 // PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof; PROFILE_TOP: statements listed (25).
 // Run: npm run build && npx tsx bench/tools/profile-end-to-end.ts
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { measureDrain, seedBacklog } from "../lib/drain.js";
 import { measureEndToEnd, percentile } from "../lib/end-to-end.js";
 import { createIssueDeliveries } from "../lib/issue-payloads.js";
-import { cpuSecondsOfTrees, loadAverage, preciseCpuSecondsOfTrees } from "../lib/processes.js";
+import { cpuSecondsOfTrees, loadAverage, preciseCpuSecondsOfTrees, readProcStats } from "../lib/processes.js";
 import { printStatements, withProfiledEntourage } from "../lib/profiled-entourage.js";
 
 const rate = Number(process.env.PROFILE_E2E_RATE ?? 200);
@@ -123,18 +123,14 @@ async function main() {
   });
 }
 
-/** CPU ticks of every process under the postmaster (and the postmaster itself), with its title. */
+/** CPU ticks of the postmaster and its children, with each one's title. */
 function backendTicks(postmaster: number): Map<number, { ticks: number; user: number; system: number; title: string }> {
   const found = new Map<number, { ticks: number; user: number; system: number; title: string }>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const { pid, ppid, user, system } of readProcStats().values()) {
+    if (pid !== postmaster && ppid !== postmaster) continue;
     try {
-      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-      const pid = Number(entry);
-      if (pid !== postmaster && Number(fields[1]) !== postmaster) continue;
-      const title = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      found.set(pid, { ticks: Number(fields[11]) + Number(fields[12]), user: Number(fields[11]), system: Number(fields[12]), title });
+      const title = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+      found.set(pid, { ticks: user + system, user, system, title });
     } catch {
       // gone
     }
@@ -144,9 +140,8 @@ function backendTicks(postmaster: number): Map<number, { ticks: number; user: nu
 
 /** User and system CPU ticks of one process. */
 function userSystemTicks(pid: number): [number, number] {
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return [Number(fields[11]), Number(fields[12])];
+  const stat = readProcStats().get(pid);
+  return [stat?.user ?? 0, stat?.system ?? 0];
 }
 
 main().catch((error) => {
