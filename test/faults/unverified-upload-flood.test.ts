@@ -13,7 +13,6 @@ const BODY_BYTES = 24 * MB; // just under the 25 MB per-body cap: each one is ad
 const BUDGET_MB = 64;
 // What the budget leaves for everything else while the flood lasts (Node buffers, sockets, GC slack).
 const PEAK_ABOVE_BASELINE_MB = BUDGET_MB + 160;
-const SECOND_FLOOD_GROWTH_MB = 64;
 
 function residentMb(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -119,15 +118,17 @@ describe(`${SOCKETS} sockets uploading 24 MB unsigned bodies for ${FLOOD_MS / 10
       expect(peak - baseline).toBeLessThan(PEAK_ABOVE_BASELINE_MB);
       expect(count(503)).toBeGreaterThan(0);
       expect(count(401)).toBeGreaterThan(0);
-      return after;
+      return { after, verified: count(401) };
     };
 
-    const afterFirst = await floodOnce(1);
-    const afterSecond = await floodOnce(2);
-    // When memory is retained after the flood it is garbage the collector has not yet asked for,
-    // or allocator pages kept for reuse: a second flood reuses it. A leak would grow by every
-    // upload that got through (a 24 MB body each, dozens per flood).
-    expect(afterSecond - afterFirst).toBeLessThan(SECOND_FLOOD_GROWTH_MB);
+    const first = await floodOnce(1);
+    const second = await floodOnce(2);
+    // Memory still resident after a flood is garbage the collector has not yet asked for, or
+    // allocator pages kept for reuse, and it varies by tens of MB from run to run (measured: 236 to
+    // 327 MB after the same flood). A leak keeps every body that was read whole: 24 MB for each 401,
+    // 16 to 21 of them per flood. Half of that is the bound — far above the noise, far below a leak.
+    const leakMb = (second.verified * BODY_BYTES) / MB;
+    expect(second.after - first.after).toBeLessThan(Math.max(128, leakMb / 2));
     // And it still serves.
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
