@@ -28,6 +28,8 @@ export class WebhookResolver {
     private readonly knex: Knex,
     private readonly encryptionKey: Buffer,
     private readonly ttlMs = 5_000,
+    /** Ids held at most; past it the cache starts over (a flood of unknown ids cannot grow it). */
+    private readonly maxEntries = 10_000,
   ) {}
 
   async resolve(id: string): Promise<ResolvedWebhook | undefined> {
@@ -41,7 +43,7 @@ export class WebhookResolver {
         previousSecret: value?.previous_secret_sealed ? openSecret(this.encryptionKey, value.previous_secret_sealed) : undefined,
         expiresAt: now + this.ttlMs,
       };
-      if (this.cache.size > 10_000) this.cache.clear();
+      if (this.cache.size >= this.maxEntries) this.cache.clear();
       this.cache.set(id, entry);
     }
     const webhook = entry.value;

@@ -109,7 +109,9 @@ describe("installations belong to the org that proved it owns them (issue 13, pa
     it("reach a webhook naming the repository only through an installation linked to its org", async () => {
       const eveHook = await registerWebhook(app, eve.api_key, eve.team_id, { events: ["issues.*"], config: { repositories: ["victimco/secret-repo"] } });
       // Naming a repository is allowed (it scopes what the secret may send), and GET says why the App does not route it.
-      expect(eveHook.routing_warnings).toEqual([expect.stringMatching(/victimco\/secret-repo: no installation linked to this org/)]);
+      expect(eveHook.routing_warnings).toEqual([
+        "config.repositories victimco/secret-repo: no installation linked to this org is known to cover it, so the App's deliveries for it are not routed here (deliveries signed with this webhook's secret still are)",
+      ]);
 
       const sent = await sendAppDelivery(app.url, "issues", appIssueOpened("victimco/secret-repo", VICTIM_INSTALLATION, 11));
       expect(sent.status).toBe(200);
@@ -255,6 +257,23 @@ describe("installations belong to the org that proved it owns them (issue 13, pa
       const own = await deliverAndWait(app, appHook, issuePayload("closed", { number: 31, repository: "eve/app" }), { event: "issues" });
       expect(own.status).toBe("processed");
       expect((await taskByKey(eve.org_id, "github:issue:eve/app#31")).status).toBe("done");
+    });
+
+    it("a webhook naming several repositories acts on each of them and on no other", async () => {
+      const both = await registerWebhook(app, eve.api_key, eve.team_id, { events: ["issues.*"], config: { repositories: ["eve/docs", "Eve/Site"] } });
+      expect(both.routing_warnings).toEqual([
+        "config.repositories eve/docs, Eve/Site: no installation linked to this org is known to cover them, so the App's deliveries for them are not routed here (deliveries signed with this webhook's secret still are)",
+      ]);
+      // The second named repository, in GitHub's case-insensitive spelling, acts as much as the first.
+      for (const [number, repository] of [[41, "eve/site"], [42, "eve/docs"]] as const) {
+        const row = await deliverAndWait(app, both, issuePayload("opened", { number, repository }), { event: "issues" });
+        expect(row.status, repository).toBe("processed");
+        expect(await taskByKey(eve.org_id, `github:issue:${repository}#${number}`), repository).toBeDefined();
+      }
+      const other = await deliverAndWait(app, both, issuePayload("opened", { number: 43, repository: "eve/app" }), { event: "issues" });
+      expect(other.status).toBe("ignored");
+      expect(other.actions).toEqual(["ignored: this webhook acts only on eve/docs, Eve/Site (config.repositories), not on eve/app"]);
+      expect(await taskByKey(eve.org_id, "github:issue:eve/app#43")).toBeUndefined();
     });
 
     it("a pull request moves only its own repository's tasks", async () => {

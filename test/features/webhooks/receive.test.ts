@@ -60,8 +60,8 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
     it("answers ping with 200 and logs it", async () => {
       const res = await sendDelivery(app.url, webhook, githubExample("ping"), { event: "ping" });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ pong: true });
-      expect(await deliveryRow(res.body.delivery_id)).toMatchObject({ event_type: "ping", status: "processed" });
+      expect(res.body).toEqual({ delivery_id: expect.any(String), status: "processed", pong: true });
+      expect(await deliveryRow(res.body.delivery_id)).toMatchObject({ event_type: "ping", status: "processed", actions: ["pong"] });
     });
 
     it("logs an unsubscribed event as ignored with the reason, and never processes it", async () => {
@@ -96,7 +96,7 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
       await app.db.knex("deliveries").where({ id: first.body.delivery_id }).update({ status: "failed", error: "boom" });
       const again = await sendDelivery(app.url, webhook, payload, { event: "issues", guid: first.guid });
       expect(again.status).toBe(202);
-      expect(again.body.delivery_id).toBe(first.body.delivery_id);
+      expect(again.body).toEqual({ delivery_id: first.body.delivery_id, status: "received", redelivered: true });
       const row = await waitFor(async () => {
         const r = await deliveryRow(first.body.delivery_id);
         return r.status === "processed" && r;
@@ -138,8 +138,33 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
       for (const row of rejected) {
         expect(row.payload).toBeNull();
         expect(row.error).toBe("signature does not match");
+        expect(row.event_type).toBe("issues");
         expect(row.headers["x-github-event"]).toBe("issues");
+        // A forged request never takes the GUID it claims: a genuine delivery with that GUID must still be accepted.
+        expect(row.delivery_guid).toMatch(/^rejected:[0-9a-f-]{36}$/);
       }
+    });
+
+    it("records a rejected custom delivery under its X-Entourage-Event cut to 100 characters, or as unknown", async () => {
+      const custom = await registerWebhook(app, acme.api_key, acme.team_id, { provider: "custom", events: ["task.*"] });
+      const long = `task.${"x".repeat(150)}`;
+      const named = await sendDelivery(app.url, custom, { external_id: "X-1" }, { signature: null, headers: { "x-entourage-event": long } });
+      const unnamed = await sendDelivery(app.url, custom, { external_id: "X-2" }, { signature: null });
+      for (const res of [named, unnamed]) {
+        expect(res.status).toBe(401);
+        expect(res.body.error).toMatchObject({ code: "invalid_signature", message: expect.stringMatching(/^Missing X-Hub-Signature-256/) });
+      }
+      const rows = await rowsFor(custom.id);
+      expect(rows.map((row) => [row.status, row.event_type, row.error])).toEqual([
+        ["rejected", long.slice(0, 100), "missing X-Hub-Signature-256"],
+        ["rejected", "unknown", "missing X-Hub-Signature-256"],
+      ]);
+    });
+
+    it("takes the GUID of a GitHub webhook's delivery from X-GitHub-Delivery only", async () => {
+      const res = await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues", headers: { "x-entourage-delivery": "not-githubs" } });
+      expect(res.status).toBe(202);
+      expect((await deliveryRow(res.body.delivery_id)).delivery_guid).toBe(res.guid);
     });
 
     it("answers 404 for an unknown or malformed webhook id", async () => {
@@ -178,7 +203,26 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
     it("answers 400 when X-GitHub-Event is missing, logged as failed", async () => {
       const res = await sendDelivery(app.url, webhook, githubExample("issues", "opened"));
       expect(res.status).toBe(400);
-      expect((await app.db.knex("deliveries").where({ delivery_guid: res.guid }).first()).status).toBe("failed");
+      expect(res.body.error).toEqual({ code: "bad_request", message: "Missing X-GitHub-Event header" });
+      expect(await app.db.knex("deliveries").where({ delivery_guid: res.guid }).first()).toMatchObject({
+        status: "failed",
+        event_type: "unknown",
+        error: "missing X-GitHub-Event header",
+      });
+    });
+
+    it("answers 400 for JSON that is not an object (an array, null, a number), logged as failed", async () => {
+      for (const body of ["[1, 2]", "null", "42"]) {
+        const res = await sendDelivery(app.url, webhook, body, { event: "issues" });
+        expect(res.status, body).toBe(400);
+        expect(res.body.error).toEqual({ code: "invalid_json", message: "The body is not a JSON object: the document must be a JSON object" });
+        expect(await app.db.knex("deliveries").where({ delivery_guid: res.guid }).first(), body).toMatchObject({
+          status: "failed",
+          event_type: "issues",
+          payload: body,
+          error: "invalid JSON: the document must be a JSON object",
+        });
+      }
     });
 
     it("answers 503, never 2xx, when the database cannot store the delivery", async () => {
@@ -224,9 +268,20 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
       expect(row.error).toContain("external_id");
     });
 
-    it("answers 422 for an unknown custom event", async () => {
-      const res = await sendDelivery(app.url, custom, { external_id: "x" }, { headers: { "x-entourage-event": "task.explode" } });
-      expect(res.status).toBe(422);
+    it("answers 422 for an unknown custom event, or none, logged as failed under the name it was given", async () => {
+      const unknown = await sendDelivery(app.url, custom, { external_id: "x" }, { headers: { "x-entourage-event": "task.explode" } });
+      const unnamed = await sendDelivery(app.url, custom, { external_id: "x" });
+      for (const res of [unknown, unnamed]) {
+        expect(res.status).toBe(422);
+        expect(res.body.error).toEqual({
+          code: "unprocessable_entity",
+          message: "The document does not match the custom event schema",
+          details: [{ field: "event", message: 'must be one of task.create, task.update, task.close (X-Entourage-Event header or body "event")' }],
+        });
+      }
+      expect(await deliveryRow(unknown.body.delivery_id)).toMatchObject({ status: "failed", event_type: "task.explode" });
+      expect(await deliveryRow(unnamed.body.delivery_id)).toMatchObject({ status: "failed", event_type: "unknown" });
     });
+
   });
 });
