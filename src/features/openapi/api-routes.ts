@@ -42,6 +42,7 @@ import {
   deliveryListItemOutput,
   deliveryOutput,
   listDeliveriesQuery,
+  receiveAnswerOutput,
   redeliveryOutput,
   regenerateSecretBody,
   updateWebhookBody,
@@ -127,6 +128,7 @@ const webhooks: ApiRoute[] = [
     tag: "webhooks",
     summary: "Receive a delivery (GitHub or a custom sender), signed with the webhook's secret",
     access: "signature",
+    response: receiveAnswerOutput,
     ok: [202, "Stored for the worker (or ignored: not subscribed)"],
   },
 ];

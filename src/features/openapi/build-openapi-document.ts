@@ -90,7 +90,7 @@ function operation(route: ApiRoute): Json {
   const op: Json = { tags: [route.tag], summary: route.summary, operationId: operationId(route) };
   if (route.access === "public" || route.access === "signature") op.security = [];
   if (route.access === "events") op.security = [{ ApiKey: [] }, { BearerJWT: [] }, { AccessToken: [] }];
-  if (route.access === "signature") return { ...op, ...receiveOperation(parameters) };
+  if (route.access === "signature") return { ...op, ...receiveOperation(parameters, route.response) };
   if (parameters.length) op.parameters = parameters;
   if (route.body) op.requestBody = { required: true, content: { "application/json": { schema: withExamples(toJsonSchema(route.body), route.examples) } } };
 
@@ -107,7 +107,10 @@ function operation(route: ApiRoute): Json {
   return { ...op, responses };
 }
 
-function receiveOperation(pathParams: Json[]): Json {
+function receiveOperation(pathParams: Json[], answer: z.ZodType | undefined): Json {
+  const answerSchema = answer ? toJsonSchema(answer) : { type: "object" };
+  // A refusal logged as failed (invalid JSON, no X-GitHub-Event, a custom document that does not match) names the row.
+  const loggedRefusal = { allOf: [{ $ref: "#/components/schemas/Error" }, { type: "object", properties: { delivery_id: { type: "string", format: "uuid", description: "The failed delivery's id in the log" } } }] };
   const header = (name: string, description: string, required = false) => ({ name, in: "header", required, description, schema: { type: "string" } });
   return {
     description:
@@ -131,7 +134,7 @@ function receiveOperation(pathParams: Json[]): Json {
     responses: Object.fromEntries(
       Object.entries(RECEIVE_STATUSES).map(([status, description]) => [
         status,
-        { description, content: { "application/json": { schema: Number(status) >= 400 ? { $ref: "#/components/schemas/Error" } : { type: "object" } } } },
+        { description, content: { "application/json": { schema: Number(status) < 400 ? answerSchema : status === "400" || status === "422" ? loggedRefusal : { $ref: "#/components/schemas/Error" } } } },
       ]),
     ),
   };

@@ -3,6 +3,7 @@ import { customPayloadSchemas, type CustomEventType } from "./custom-payload.sch
 import type { DeliveryWriter, WriteResult } from "./delivery-writer.js";
 import { payloadSummary } from "./payload-summary.js";
 import { CUSTOM_EVENT_TYPES, githubEventType, isSubscribed } from "./webhook-events.js";
+import type { ReceiveAnswer } from "./webhooks.schema.js";
 import type { WebhookRow } from "./webhooks.store.js";
 
 export interface IncomingDelivery {
@@ -20,10 +21,13 @@ export interface IncomingDelivery {
   via?: "receive" | "app";
 }
 
-export interface AcceptResult {
-  httpStatus: number;
-  body: Record<string, unknown>;
+/** A refusal of a delivery that was still logged (as failed): the error, and the row's id. */
+interface LoggedRefusal {
+  delivery_id: string;
+  error: { code: "invalid_json" | "bad_request" | "unprocessable_entity"; message: string; details?: { field: string; message: string }[] };
 }
+
+export type AcceptResult = { httpStatus: 200 | 202; body: ReceiveAnswer } | { httpStatus: 400 | 422; body: LoggedRefusal };
 
 const MAX_GUID_LENGTH = 200;
 
@@ -49,7 +53,7 @@ export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingD
     } catch (error) {
       const message = `invalid JSON: ${(error as Error).message}`;
       const stored = await writer.write({ ...base, event_type: incoming.eventName ?? "unknown", status: "failed", payload: incoming.payloadText, payload_summary: {}, error: message });
-      return reply(stored, 400, { error: { code: "invalid_json", message: `The body is not a JSON object: ${(error as Error).message}` } });
+      return reply(stored, { httpStatus: 400, body: { delivery_id: stored.id, error: { code: "invalid_json", message: `The body is not a JSON object: ${(error as Error).message}` } } });
     }
   }
 
@@ -57,7 +61,7 @@ export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingD
   if (webhook.provider === "github") {
     if (!incoming.eventName) {
       const stored = await writer.write({ ...base, event_type: "unknown", status: "failed", payload: incoming.payloadText, payload_summary: payloadSummary(payload), error: "missing X-GitHub-Event header" });
-      return reply(stored, 400, { error: { code: "bad_request", message: "Missing X-GitHub-Event header" } });
+      return reply(stored, { httpStatus: 400, body: { delivery_id: stored.id, error: { code: "bad_request", message: "Missing X-GitHub-Event header" } } });
     }
     eventType = githubEventType(incoming.eventName, payload);
   } else {
@@ -70,29 +74,27 @@ export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingD
     if (issues?.length) {
       const error = issues.map((issue) => `${issue.field}: ${issue.message}`).join("; ");
       const stored = await writer.write({ ...base, event_type: eventType || "unknown", status: "failed", payload: incoming.payloadText, payload_summary: payloadSummary(payload), error });
-      return reply(stored, 422, { error: { code: "unprocessable_entity", message: "The document does not match the custom event schema", details: issues } });
+      return reply(stored, { httpStatus: 422, body: { delivery_id: stored.id, error: { code: "unprocessable_entity", message: "The document does not match the custom event schema", details: issues } } });
     }
   }
 
   const summary = payloadSummary(payload);
   if (eventType === "ping") {
     const stored = await writer.write({ ...base, event_type: "ping", status: "processed", payload: incoming.payloadText, payload_summary: summary, actions: ["pong"] });
-    return reply(stored, 200, { status: "processed", pong: true });
+    return reply(stored, { httpStatus: 200, body: { delivery_id: stored.id, status: "processed", pong: true } });
   }
   if (!isSubscribed(webhook.events, eventType)) {
     const reason = `ignored: this webhook is not subscribed to ${eventType}`;
     const stored = await writer.write({ ...base, event_type: eventType, status: "ignored", payload: incoming.payloadText, payload_summary: summary, actions: [reason] });
-    return reply(stored, 202, { status: "ignored", reason });
+    return reply(stored, { httpStatus: 202, body: { delivery_id: stored.id, status: "ignored", reason } });
   }
   const stored = await writer.write({ ...base, event_type: eventType, status: "received", payload: incoming.payloadText, payload_summary: summary });
-  return reply(stored, 202, { status: "received" });
+  return reply(stored, { httpStatus: 202, body: { delivery_id: stored.id, status: "received" } });
 }
 
-type Stored = WriteResult;
-
 /** A repeated GUID answers 200 duplicate (replay protection) unless it had failed and was queued again. */
-function reply(stored: Stored, httpStatus: number, body: Record<string, unknown>): AcceptResult {
+function reply(stored: WriteResult, answer: AcceptResult): AcceptResult {
   if (stored.outcome === "duplicate") return { httpStatus: 200, body: { delivery_id: stored.id, duplicate: true } };
   if (stored.outcome === "requeued") return { httpStatus: 202, body: { delivery_id: stored.id, status: "received", redelivered: true } };
-  return { httpStatus, body: { delivery_id: stored.id, ...body } };
+  return answer;
 }

@@ -125,3 +125,19 @@ export const deliveryOutput = deliveryListItemOutput.extend({
 /** POST /webhooks/{id}/deliveries/{deliveryId}/redeliver: the failed delivery is queued again. */
 export const redeliveryOutput = z.strictObject({ delivery_id: z.uuid(), status: z.literal("received") });
 export type RedeliveryView = z.output<typeof redeliveryOutput>;
+
+const receivedId = { delivery_id: z.uuid().meta({ description: "The delivery's id in the log (GET …/deliveries/{deliveryId})" }) };
+
+/**
+ * The receive endpoint's 2xx answers: stored for the worker, queued again (a failed GUID redelivered),
+ * stored as ignored (not subscribed), a ping answered, or a GUID already received (nothing stored).
+ */
+export const receiveAnswerOutput = z.union([
+  z.strictObject({ ...receivedId, status: z.literal("received") }),
+  z.strictObject({ ...receivedId, status: z.literal("received"), redelivered: z.literal(true) }),
+  z.strictObject({ ...receivedId, status: z.literal("ignored"), reason: z.string() }),
+  z.strictObject({ ...receivedId, status: z.literal("processed"), pong: z.literal(true) }),
+  z.strictObject({ ...receivedId, duplicate: z.literal(true) }),
+]);
+export type ReceiveAnswer = z.output<typeof receiveAnswerOutput>;
+

@@ -8,7 +8,7 @@ import { GITHUB_API } from "../../helpers/github-nock.js";
 import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { deliverAndWait, registerWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, sendDelivery } from "../../helpers/webhooks.js";
 
 /**
  * Every route that documents its answer (`response`) answers exactly that: each field present with
@@ -95,6 +95,34 @@ describe("answers match the documented response schemas", () => {
     // Only a failed delivery can be redelivered: this one is made to look failed.
     await app.db.knex("deliveries").where({ id: delivery.id }).update({ status: "failed" });
     await call("post", "/webhooks/{id}/deliveries/{deliveryId}/redeliver", `/webhooks/${created.id}/deliveries/${delivery.id}/redeliver`);
+  });
+
+  it("the receive endpoint: each of its 2xx answers", async () => {
+    const documented = documentedRoute("post", "/webhooks/{id}/receive");
+    const webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.opened"] });
+    const opened = githubExample("issues", "opened");
+    const stored = await sendDelivery(app.url, webhook, opened, { event: "issues" });
+    await waitFor(async () => (await app.db.knex("deliveries").where({ id: stored.body.delivery_id }).first()).status === "processed", "processing");
+    await app.db.knex("deliveries").where({ id: stored.body.delivery_id }).update({ status: "failed" });
+    const answers = [
+      stored,
+      await sendDelivery(app.url, webhook, opened, { event: "issues", guid: stored.guid }), // a failed GUID again: queued again
+      await sendDelivery(app.url, webhook, opened, { event: "issues", guid: stored.guid }), // and once more: a duplicate
+      await sendDelivery(app.url, webhook, githubExample("issues", "edited"), { event: "issues" }), // not subscribed
+      await sendDelivery(app.url, webhook, githubExample("ping"), { event: "ping" }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([202, 202, 200, 202, 200]);
+    expect(answers.map((answer) => Object.keys(answer.body).sort().join(","))).toEqual([
+      "delivery_id,status",
+      "delivery_id,redelivered,status",
+      "delivery_id,duplicate",
+      "delivery_id,reason,status",
+      "delivery_id,pong,status",
+    ]);
+    for (const answer of answers) expect(documented.response!.safeParse(answer.body).error?.issues ?? [], JSON.stringify(answer.body)).toEqual([]);
+    // The schema is strict: a field it does not name fails it.
+    expect(documented.response!.safeParse({ ...answers[0]!.body, extra: 1 }).success).toBe(false);
+    checked.add(documented);
   });
 
   it("outbound endpoints and their deliveries", async () => {
