@@ -2,6 +2,8 @@ import pg from "pg";
 import type { Logger } from "pino";
 
 const RETRY_MS = 1_000;
+/** How the shared listening session shows in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = "entourage listener";
 
 export interface NotificationListenerOptions {
   url: string;
@@ -19,60 +21,116 @@ export interface NotificationListener {
   stop(): Promise<void>;
 }
 
+/** One listening session per database URL, shared by every listener of this process. */
+const sessions = new Map<string, ListeningSession>();
+
 /**
- * Keeps one dedicated connection LISTENing on a channel for as long as it runs. When the connection
- * drops or cannot be made (the database restarted), it tries again every `retryMs`, for ever; the
- * caller's poll covers the gap. `pg` reports a failed connect() only through its promise, so every
- * attempt is retried from there, not from the `error` event alone.
+ * Listens on `channel` for as long as the listener runs. Every listener of the process on the same
+ * database shares one dedicated connection: before version 19 PostgreSQL signals every listening
+ * session of a database on each NOTIFY, whatever its channel, so each extra listening connection is
+ * one more backend woken by every commit that notifies. When the connection drops or cannot be made
+ * (the database restarted), it is tried again every `retryMs`, for ever; callers' polls cover the gap.
  */
 export function listenForNotifications(options: NotificationListenerOptions): NotificationListener {
-  const { url, channel, logger, onNotification, retryMs = RETRY_MS } = options;
-  let stopped = false;
-  let current: pg.Client | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  let warned = false;
+  let session = sessions.get(options.url);
+  if (!session) {
+    const created = new ListeningSession(options.url, () => sessions.delete(options.url));
+    sessions.set(options.url, created);
+    session = created;
+  }
+  return session.subscribe(options);
+}
 
-  const connect = async (): Promise<void> => {
-    const client = new pg.Client({ connectionString: url, keepAlive: true });
-    current = client;
+type Subscriber = Pick<NotificationListenerOptions, "channel" | "logger" | "onNotification" | "retryMs">;
+
+class ListeningSession {
+  private readonly subscribers = new Set<Subscriber>();
+  /** The connection being made, or made; undefined while waiting to retry. */
+  private connection?: Promise<pg.Client>;
+  /** Channels the current connection LISTENs on. */
+  private listening = new Set<string>();
+  private retry?: NodeJS.Timeout;
+  private warned = false;
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly onClosed: () => void,
+  ) {}
+
+  subscribe(subscriber: Subscriber): NotificationListener {
+    this.subscribers.add(subscriber);
+    const ready = this.listenFor(subscriber);
+    ready.catch(() => undefined);
+    return { ready, stop: () => this.unsubscribe(subscriber) };
+  }
+
+  private async listenFor(subscriber: Subscriber): Promise<void> {
+    const client = await (this.connection ??= this.connect());
+    if (!this.listening.has(subscriber.channel)) {
+      this.listening.add(subscriber.channel);
+      await client.query(`LISTEN ${subscriber.channel}`);
+    }
+    subscriber.onNotification();
+  }
+
+  /** The session stays LISTENing on a channel nobody wants any more (notifications are dispatched by subscriber); the last one out ends it. */
+  private async unsubscribe(subscriber: Subscriber): Promise<void> {
+    if (this.subscribers.delete(subscriber) && this.subscribers.size === 0) await this.close();
+  }
+
+  private async close(): Promise<void> {
+    this.closed = true;
+    this.onClosed();
+    clearTimeout(this.retry);
+    const client = await this.connection?.catch(() => undefined);
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true, application_name: LISTENER_APPLICATION_NAME });
+    const channels = [...new Set([...this.subscribers].map((subscriber) => subscriber.channel))];
     let dropped = false;
     const drop = (error?: Error) => {
       if (dropped) return;
       dropped = true;
       client.end().catch(() => undefined);
-      if (current === client) current = undefined;
-      if (stopped) return;
-      if (!warned) logger.warn({ err: error, channel }, "listener lost its database connection; polling until it is back");
-      warned = true;
-      retry = setTimeout(() => void connect().catch(() => undefined), retryMs);
-      retry.unref();
+      this.connection = undefined;
+      if (this.closed) return;
+      if (!this.warned) this.logger().warn({ err: error, channels }, "listener lost its database connection; polling until it is back");
+      this.warned = true;
+      this.retry = setTimeout(() => void (this.connection ??= this.connect()).catch(() => undefined), this.retryMs());
+      this.retry.unref();
     };
     client.on("error", drop);
     client.on("end", () => drop());
-    client.on("notification", () => onNotification());
+    client.on("notification", (message) => {
+      for (const subscriber of this.subscribers) if (subscriber.channel === message.channel) subscriber.onNotification();
+    });
     try {
       await client.connect();
-      await client.query(`LISTEN ${channel}`);
+      this.listening = new Set(channels);
+      if (channels.length) await client.query(channels.map((channel) => `LISTEN ${channel}`).join("; "));
     } catch (error) {
       drop(error as Error);
       throw error;
     }
-    if (dropped || stopped) return;
-    if (warned) logger.info({ channel }, "listener is back");
-    warned = false;
-    onNotification();
-  };
+    if (this.warned) {
+      this.logger().info({ channels }, "listener is back");
+      this.warned = false;
+      // What was notified while away.
+      for (const subscriber of this.subscribers) subscriber.onNotification();
+    }
+    return client;
+  }
 
-  const ready = connect();
-  ready.catch(() => undefined);
-  return {
-    ready,
-    async stop() {
-      stopped = true;
-      clearTimeout(retry);
-      await current?.end().catch(() => undefined);
-    },
-  };
+  private logger(): Logger {
+    return [...this.subscribers][0]!.logger;
+  }
+
+  private retryMs(): number {
+    return Math.min(...[...this.subscribers].map((subscriber) => subscriber.retryMs ?? RETRY_MS));
+  }
 }
 
 /** Wakes a claim loop: `wait` returns at the next `wake()` (or one since the last `reset()`), or after `ms`. */

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKnex, ensureDatabase } from "../../src/db/create-db.js";
+import { LISTENER_APPLICATION_NAME } from "../../src/db/listen-for-notifications.js";
 import { migrateLatest } from "../../src/db/migrate.js";
 import type { BootstrapResult } from "../../src/features/orgs/bootstrap-org.js";
 import { sleep } from "../../src/lib/sleep.js";
@@ -86,19 +87,21 @@ describe("PostgreSQL restarted in the middle of a run", () => {
     await expectProcessedExactlyOnce(knex, webhook.id, result.acked);
     await expectNoDuplicateWork(knex, org.org_id);
 
-    // The dedicated sessions came back: the worker's LISTEN, and the relay's (it holds the relay lock again).
+    // The dedicated sessions came back: the process's listening session (the worker's channel among
+    // those it LISTENs on again, all in one statement), and the relay's (it holds the relay lock again).
     let sessions: unknown[] = [];
     await waitFor(
       async () => {
         sessions = (
           await knex.raw(
-            `SELECT a.query, l.locktype
+            `SELECT a.application_name, a.query, l.locktype
                FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' AND l.granted
               WHERE a.datname = current_database() AND (a.query LIKE 'LISTEN %' OR l.locktype IS NOT NULL)`,
           )
         ).rows as { query: string; locktype: string | null }[];
-        const rows = sessions as { query: string; locktype: string | null }[];
-        return rows.some((row) => row.query === "LISTEN entourage_deliveries") && rows.some((row) => row.locktype === "advisory");
+        const rows = sessions as { application_name: string; query: string; locktype: string | null }[];
+        const listening = rows.some((row) => row.application_name === LISTENER_APPLICATION_NAME && row.query.split("; ").includes("LISTEN entourage_deliveries"));
+        return listening && rows.some((row) => row.locktype === "advisory");
       },
       "the LISTEN connections to be re-established",
       15_000,

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { inject } from "vitest";
+import { LISTENER_APPLICATION_NAME } from "../../src/db/listen-for-notifications.js";
 import type { TestDatabase } from "./test-database.js";
 
 /** A statement run as the test server's superuser, on a connection of its own. */
@@ -15,9 +16,9 @@ export async function adminQuery(sql: string, bindings: unknown[] = []): Promise
 
 const databaseName = (db: TestDatabase) => new URL(db.url).pathname.slice(1);
 
-/** The server pids of the sessions LISTENing on `channel` in the test's database. */
-export async function listenerPids(db: TestDatabase, channel: string): Promise<number[]> {
-  const rows = (await adminQuery("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query = $2", [databaseName(db), `LISTEN ${channel}`])).rows;
+/** The server pids of the listening sessions (listenForNotifications: one per process and database) in the test's database. */
+export async function listenerPids(db: TestDatabase): Promise<number[]> {
+  const rows = (await adminQuery("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2", [databaseName(db), LISTENER_APPLICATION_NAME])).rows;
   return rows.map((row) => row.pid as number);
 }
 

@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from "../../helpers/test-databa
 describe("GitHub outbox sender wake-ups", () => {
   let db: TestDatabase;
   let sender: GithubOutboxSender;
-  const listeners = () => listenerPids(db, "entourage_github_outbox");
+  const listeners = () => listenerPids(db);
 
   beforeAll(async () => {
     db = await createTestDatabase();
