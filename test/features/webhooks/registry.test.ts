@@ -70,6 +70,8 @@ describe("webhook registry", () => {
         body: { provider: "custom", events: ["task.*"], config: { team_id: acme.team_id } },
       });
       expect(ok.status).toBe(201);
+      // Repository entitlement is GitHub's: a custom webhook names none and records none.
+      expect(ok.body).toMatchObject({ entitled_repositories: [], first_repository: null });
       const bad = await app.request("POST", "/api/v1/webhooks", {
         key: acme.api_key,
         body: { provider: "custom", events: ["issues.opened"], config: { team_id: acme.team_id } },
@@ -167,6 +169,9 @@ describe("webhook registry", () => {
       const payload = githubExample("issues", "opened");
       expect((await sendDelivery(app.url, webhook, payload, { event: "issues" })).status).toBe(401);
       expect((await sendDelivery(app.url, { id: webhook.id, secret: res.body.secret }, payload, { event: "issues" })).status).toBe(202);
+      // Without a grace period the old secret is not kept at all.
+      expect(res.body.previous_secret_expires_at).toBeNull();
+      expect(await app.db.knex("webhooks").where({ id: webhook.id }).first()).toMatchObject({ previous_secret_sealed: null, previous_secret_expires_at: null });
     });
 
     it("keeps the old secret valid for the grace period, then refuses it", async () => {
@@ -180,6 +185,8 @@ describe("webhook registry", () => {
       await app.db.knex("webhooks").where({ id: webhook.id }).update({ previous_secret_expires_at: new Date(Date.now() - 1000) });
       app.entourage.pipeline.resolver.invalidate(webhook.id);
       expect((await sendDelivery(app.url, webhook, payload, { event: "issues" })).status).toBe(401);
+      // GET no longer shows an expiry that has passed.
+      expect((await app.request("GET", `/api/v1/webhooks/${webhook.id}`, { key: acme.api_key })).body.previous_secret_expires_at).toBeNull();
     });
 
     it("refuses a negative grace period", async () => {

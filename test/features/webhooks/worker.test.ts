@@ -49,8 +49,22 @@ describe("delivery worker", () => {
       expect(row.attempts).toBe(3);
       expect(row.error).toBe("rule exploded (call 3)");
       expect(calls).toBe(3);
-      const types = (await app.db.knex("events").whereRaw("data->>'delivery_id' = ?", [res.body.delivery_id]).orderBy("id")).map((e) => e.type);
-      expect(types).toEqual(["delivery.received", "delivery.failed"]);
+      const events = await app.db.knex("events").whereRaw("data->>'delivery_id' = ?", [res.body.delivery_id]).orderBy("id");
+      expect(events.map((e) => e.type)).toEqual(["delivery.received", "delivery.failed"]);
+      // What the dashboard and outbound endpoints are told: the delivery, its team, why and after how many attempts.
+      expect(events[1]).toMatchObject({
+        org_id: acme.org_id,
+        team_id: acme.team_id,
+        data: {
+          delivery_id: res.body.delivery_id,
+          webhook_id: webhook.id,
+          event_type: "issues.opened",
+          delivery_guid: res.guid,
+          status: "failed",
+          error: "rule exploded (call 3)",
+          attempts: 3,
+        },
+      });
       expect(await app.db.knex("events").where({ type: "test.side_effect" })).toEqual([]);
     });
 
@@ -65,6 +79,8 @@ describe("delivery worker", () => {
       }, "redelivery");
       expect(row.actions).toEqual(["recovered"]);
       expect(await app.db.knex("events").where({ type: "test.side_effect" })).toHaveLength(1);
+      const processed = await app.db.knex("events").where({ type: "delivery.processed" }).whereRaw("data->>'delivery_id' = ?", [failed.id]).first();
+      expect(processed).toMatchObject({ team_id: acme.team_id, data: { delivery_id: failed.id, status: "processed", actions: ["recovered"] } });
 
       const again = await app.request("POST", `/api/v1/webhooks/${webhook.id}/deliveries/${failed.id}/redeliver`, { key: acme.api_key });
       expect(again.status).toBe(409);
