@@ -198,6 +198,10 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
       const row = await app.db.knex("deliveries").where({ delivery_guid: res.guid }).first();
       expect(row).toMatchObject({ status: "failed", payload: '{"action": "opened", ' });
       expect(row.error).toMatch(/^invalid JSON/);
+      // The log shows what arrived: text that is not JSON, as a string.
+      const shown = await app.request("GET", `/api/v1/webhooks/${webhook.id}/deliveries/${row.id}`, { key: acme.api_key });
+      expect(shown.status).toBe(200);
+      expect(shown.body).toMatchObject({ id: row.id, status: "failed", payload: '{"action": "opened", ' });
     });
 
     it("answers 400 when X-GitHub-Event is missing, logged as failed", async () => {

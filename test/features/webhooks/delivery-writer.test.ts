@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { DeliveryWriter, type NewDelivery } from "../../../src/features/webhooks/delivery-writer.js";
+import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
+
+/** The group-commit writer on the real table: what it answers, and when it wakes the worker. */
+describe("DeliveryWriter", () => {
+  let app: TestApp;
+  let acme: BootstrapResult;
+  let webhook: RegisteredWebhook;
+  let wakes = 0;
+  let writer: DeliveryWriter;
+  let guid = 0;
+
+  const row = (status: NewDelivery["status"], deliveryGuid = `writer-${++guid}`): NewDelivery => ({
+    webhook_id: webhook.id,
+    org_id: acme.org_id,
+    delivery_guid: deliveryGuid,
+    event_type: "issues.opened",
+    status,
+    payload: "{}",
+    headers: {},
+    payload_summary: {},
+  });
+
+  beforeAll(async () => {
+    app = await startTestApp({}, { worker: { pollMs: 600_000 } });
+    acme = await app.bootstrap();
+    webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["*"] });
+    writer = new DeliveryWriter(app.db.knex, { onReceived: () => wakes++ });
+  });
+  afterAll(() => app.close());
+
+  it("wakes the worker for a delivery stored as received, and for nothing it has no work in", async () => {
+    wakes = 0;
+    const ignored = await writer.write(row("ignored"));
+    const failed = await writer.write(row("failed"));
+    expect([ignored.outcome, failed.outcome]).toEqual(["inserted", "inserted"]);
+    const received = await writer.write(row("received"));
+    expect(received.outcome).toBe("inserted");
+    // The wake-up follows the answer; a wake-up for either write before it would have come first.
+    await vi.waitFor(() => expect(wakes).toBeGreaterThan(0));
+    expect(wakes).toBe(1);
+  });
+
+  it("answers a repeated GUID as a duplicate without a wake-up, and a failed one queued again with one", async () => {
+    const first = await writer.write(row("failed", "writer-repeat"));
+    wakes = 0;
+    await app.db.knex("deliveries").where({ id: first.id }).update({ status: "processed" });
+    expect(await writer.write(row("received", "writer-repeat"))).toEqual({ outcome: "duplicate", id: first.id });
+    await writer.write(row("received")); // the marker: its wake-up comes after any the duplicate made
+    await vi.waitFor(() => expect(wakes).toBeGreaterThan(0));
+    expect(wakes).toBe(1);
+
+    wakes = 0;
+    await app.db.knex("deliveries").where({ id: first.id }).update({ status: "failed" });
+    expect(await writer.write(row("received", "writer-repeat"))).toEqual({ outcome: "requeued", id: first.id });
+    await vi.waitFor(() => expect(wakes).toBe(1));
+  });
+
+  it("folds concurrent writes into one batch and answers each its own row, a GUID twice in it as a repeat", async () => {
+    const rows = [row("received"), row("ignored"), row("received", "writer-twice"), row("received", "writer-twice")];
+    const results = await Promise.all(rows.map((r) => writer.write(r)));
+    expect(results.map((result) => result.outcome)).toEqual(["inserted", "inserted", "inserted", "duplicate"]);
+    expect(results[3]!.id).toBe(results[2]!.id);
+    const stored = await app.db.knex("deliveries").whereIn("id", results.map((result) => result.id));
+    expect(new Map(stored.map((s) => [s.id, s.delivery_guid]))).toEqual(
+      new Map([
+        [results[0]!.id, rows[0]!.delivery_guid],
+        [results[1]!.id, rows[1]!.delivery_guid],
+        [results[2]!.id, "writer-twice"],
+      ]),
+    );
+  });
+});
