@@ -47,8 +47,6 @@ class ListeningSession {
   private readonly subscribers = new Set<Subscriber>();
   /** The connection being made, or made; undefined while waiting to retry. */
   private connection?: Promise<pg.Client>;
-  /** Channels the current connection LISTENs on. */
-  private listening = new Set<string>();
   private retry?: NodeJS.Timeout;
   private warned = false;
   private closed = false;
@@ -65,12 +63,10 @@ class ListeningSession {
     return { ready, stop: () => this.unsubscribe(subscriber) };
   }
 
+  /** LISTEN is idempotent: a channel the connection already listens on costs one round trip, once per listener. */
   private async listenFor(subscriber: Subscriber): Promise<void> {
     const client = await (this.connection ??= this.connect());
-    if (!this.listening.has(subscriber.channel)) {
-      this.listening.add(subscriber.channel);
-      await client.query(`LISTEN ${subscriber.channel}`);
-    }
+    await client.query(`LISTEN ${subscriber.channel}`);
     subscriber.onNotification();
   }
 
@@ -109,7 +105,6 @@ class ListeningSession {
     });
     try {
       await client.connect();
-      this.listening = new Set(channels);
       if (channels.length) await client.query(channels.map((channel) => `LISTEN ${channel}`).join("; "));
     } catch (error) {
       drop(error as Error);

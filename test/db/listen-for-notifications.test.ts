@@ -38,6 +38,14 @@ describe("listenForNotifications", () => {
     await vi.waitFor(() => expect(b.calls).toBe(2));
     expect([a.calls, a2.calls]).toEqual([2, 2]);
 
+    // A listener that joins once the session is up gets its channel LISTENed on that same session.
+    const late = counting(db, "test_channel_c");
+    await late.listener.ready;
+    expect(await listenerPids(db)).toHaveLength(1);
+    await notify("test_channel_c");
+    await vi.waitFor(() => expect(late.calls).toBe(2));
+    await late.listener.stop();
+
     // One of two listeners on a channel stops: the other still hears it.
     await a2.listener.stop();
     await notify("test_channel_a");

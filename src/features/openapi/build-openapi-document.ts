@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { z } from "zod";
+import { loggedRefusalOutput } from "../webhooks/webhooks.schema.js";
 import { API_ROUTES, type ApiRoute } from "./api-routes.js";
 import { errorResponseSchema } from "./error-response.schema.js";
 
@@ -109,8 +110,8 @@ function operation(route: ApiRoute): Json {
 
 function receiveOperation(pathParams: Json[], answer: z.ZodType | undefined): Json {
   const answerSchema = answer ? toJsonSchema(answer) : { type: "object" };
-  // A refusal logged as failed (invalid JSON, no X-GitHub-Event, a custom document that does not match) names the row.
-  const loggedRefusal = { allOf: [{ $ref: "#/components/schemas/Error" }, { type: "object", properties: { delivery_id: { type: "string", format: "uuid", description: "The failed delivery's id in the log" } } }] };
+  // A refusal logged as failed names the row: always for 422; for 400 unless nothing could be logged (a form body without payload=).
+  const refusals: Record<string, Json> = { 400: toJsonSchema(loggedRefusalOutput.partial({ delivery_id: true })), 422: toJsonSchema(loggedRefusalOutput) };
   const header = (name: string, description: string, required = false) => ({ name, in: "header", required, description, schema: { type: "string" } });
   return {
     description:
@@ -134,7 +135,7 @@ function receiveOperation(pathParams: Json[], answer: z.ZodType | undefined): Js
     responses: Object.fromEntries(
       Object.entries(RECEIVE_STATUSES).map(([status, description]) => [
         status,
-        { description, content: { "application/json": { schema: Number(status) < 400 ? answerSchema : status === "400" || status === "422" ? loggedRefusal : { $ref: "#/components/schemas/Error" } } } },
+        { description, content: { "application/json": { schema: Number(status) < 400 ? answerSchema : (refusals[status] ?? { $ref: "#/components/schemas/Error" }) } } },
       ]),
     ),
   };

@@ -3,7 +3,7 @@ import { customPayloadSchemas, type CustomEventType } from "./custom-payload.sch
 import type { DeliveryWriter, WriteResult } from "./delivery-writer.js";
 import { payloadSummary } from "./payload-summary.js";
 import { CUSTOM_EVENT_TYPES, githubEventType, isSubscribed } from "./webhook-events.js";
-import type { ReceiveAnswer } from "./webhooks.schema.js";
+import type { LoggedRefusal, ReceiveAnswer } from "./webhooks.schema.js";
 import type { WebhookRow } from "./webhooks.store.js";
 
 export interface IncomingDelivery {
@@ -19,12 +19,6 @@ export interface IncomingDelivery {
   headers: Record<string, string>;
   /** `app` when the GitHub App door routed it here; the receive endpoint's otherwise. */
   via?: "receive" | "app";
-}
-
-/** A refusal of a delivery that was still logged (as failed): the error, and the row's id. */
-interface LoggedRefusal {
-  delivery_id: string;
-  error: { code: "invalid_json" | "bad_request" | "unprocessable_entity"; message: string; details?: { field: string; message: string }[] };
 }
 
 export type AcceptResult = { httpStatus: 200 | 202; body: ReceiveAnswer } | { httpStatus: 400 | 422; body: LoggedRefusal };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { timestamp } from "../../http/api-output.js";
 import { paginationQuery } from "../../http/pagination.js";
+import { errorResponseSchema } from "../openapi/error-response.schema.js";
 import { TASK_TYPES } from "../tasks/tasks.schema.js";
 import { validSubscriptions, type Provider } from "./webhook-events.js";
 
@@ -141,3 +142,6 @@ export const receiveAnswerOutput = z.union([
 ]);
 export type ReceiveAnswer = z.output<typeof receiveAnswerOutput>;
 
+/** The receive endpoint's 400/422 for a delivery still logged (as failed): the error, and the failed row's id. */
+export const loggedRefusalOutput = errorResponseSchema.extend({ delivery_id: z.uuid().meta({ description: "The failed delivery's id in the log" }) });
+export type LoggedRefusal = z.output<typeof loggedRefusalOutput>;

@@ -2,6 +2,7 @@ import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES, type ApiRoute } from "../../../src/features/openapi/api-routes.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { loggedRefusalOutput } from "../../../src/features/webhooks/webhooks.schema.js";
 import { githubAppEnv, sendAppDelivery } from "../../helpers/github-app.js";
 import { githubExample } from "../../helpers/github-examples.js";
 import { GITHUB_API } from "../../helpers/github-nock.js";
@@ -123,6 +124,21 @@ describe("answers match the documented response schemas", () => {
     // The schema is strict: a field it does not name fails it.
     expect(documented.response!.safeParse({ ...answers[0]!.body, extra: 1 }).success).toBe(false);
     checked.add(documented);
+  });
+
+  it("the receive endpoint: a refusal it logged names the failed row", async () => {
+    const github = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.opened"] });
+    const custom = await registerWebhook(app, org.api_key, org.team_id, { provider: "custom", events: ["task.*"] });
+    const refusals = [
+      await sendDelivery(app.url, github, "[]", { event: "issues" }),
+      await sendDelivery(app.url, github, githubExample("issues", "opened")),
+      await sendDelivery(app.url, custom, { title: "" }, { headers: { "x-entourage-event": "task.create" } }),
+    ];
+    expect(refusals.map((refusal) => refusal.status)).toEqual([400, 400, 422]);
+    for (const refusal of refusals) {
+      expect(loggedRefusalOutput.safeParse(refusal.body).error?.issues ?? [], JSON.stringify(refusal.body)).toEqual([]);
+      expect((await app.db.knex("deliveries").where({ id: refusal.body.delivery_id }).first()).status).toBe("failed");
+    }
   });
 
   it("outbound endpoints and their deliveries", async () => {
