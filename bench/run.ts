@@ -1,5 +1,5 @@
 // Benchmarks (not tests): `npm run bench:ingest` (a, b, c + drain) and `npm run bench` (everything).
-// Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_BACKLOG, BENCH_E2E_RATE, BENCH_E2E_SECONDS,
+// Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_BACKLOG, BENCH_E2E_RATE, BENCH_E2E_SECONDS, BENCH_E2E_WARMUP,
 // BENCH_DRAIN_BACKLOG, BENCH_TARGETS (a,b,c,d), BENCH_DATABASE_URL / BENCH_REDIS_URL (for d), BENCH_CPU_PROF (a directory).
 // Retention (target r, not in the default list: BENCH_TARGETS=r npm run bench): BENCH_HISTORY deliveries of
 // history (default 1,000,000) and BENCH_HISTORY_PAYLOAD=small|real (2 KB, or the real 11.6 KB issues.opened).
@@ -25,6 +25,7 @@ const knobs = {
   backlog: env("BENCH_BACKLOG", 100_000),
   e2eRate: env("BENCH_E2E_RATE", 200),
   e2eSeconds: env("BENCH_E2E_SECONDS", 15),
+  e2eWarmup: env("BENCH_E2E_WARMUP", 3),
   drainBacklog: env("BENCH_DRAIN_BACKLOG", 20_000),
   targets: (process.env.BENCH_TARGETS ?? (suite === "ingest" ? "a,b,c" : "a,b,c,d")).split(","),
   cpuProf: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
@@ -178,14 +179,19 @@ async function entourageTarget(key: string, name: string, options: { external?: 
 
       // 5. End to end at a steady rate: one worker process, the web process relays events to SSE.
       await entourage.startWorker();
-      const e2eCpu0 = entourage.cpuSeconds();
-      const e2eDb0 = entourage.databaseCpuSeconds();
+      let e2eCpu0 = 0;
+      let e2eDb0 = 0;
       result.e2e = await measureEndToEnd({
         baseUrl: entourage.url,
         apiKey: entourage.apiKey,
         receiveUrl: webhook.receiveUrl,
         rate: knobs.e2eRate,
         seconds: knobs.e2eSeconds,
+        warmupSeconds: knobs.e2eWarmup,
+        onMeasuring: () => {
+          e2eCpu0 = entourage.cpuSeconds();
+          e2eDb0 = entourage.databaseCpuSeconds();
+        },
         firstNumber: 20_000_000,
         make: (n) => deliveries.make(n),
       });

@@ -33,6 +33,10 @@ export interface EndToEndOptions {
   receiveUrl: string;
   rate: number;
   seconds: number;
+  /** Sent at the same rate before the measured seconds and not timed: the first deliveries after a start meet cold caches. */
+  warmupSeconds?: number;
+  /** Called as the first timed delivery is about to be sent (to read CPU counters from then on). */
+  onMeasuring?: () => void;
   firstNumber: number;
   make(number: number): { body: string; headers: Record<string, string> };
 }
@@ -40,6 +44,7 @@ export interface EndToEndOptions {
 /**
  * Sends deliveries at a steady rate and times each from the moment its request is sent to the
  * moment its `task.created` event arrives on the SSE stream (receive → worker → task → relay → SSE).
+ * Deliveries of the warm-up are sent the same way but not timed or counted.
  */
 export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEndResult> {
   const sentAt = new Map<number, number>();
@@ -62,15 +67,21 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const url = new URL(options.receiveUrl);
   const total = Math.round(options.rate * options.seconds);
+  const warmup = Math.round(options.rate * (options.warmupSeconds ?? 0));
   let acked = 0;
   const t0 = performance.now();
   const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / options.rate;
+  for (let i = -warmup; i < total; i++) {
+    const due = t0 + ((i + warmup) * 1000) / options.rate;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     const number = options.firstNumber + i;
     const delivery = options.make(number);
+    if (i < 0) {
+      inFlight.push(post(agent, url, delivery).then(() => undefined));
+      continue;
+    }
+    if (i === 0) options.onMeasuring?.();
     const start = performance.now();
     sentAt.set(number, start);
     const timing: DeliveryTiming = { issueNumber: number, sentAt: wallClock(start) };

@@ -8,11 +8,13 @@
 //   received → picked the worker's transaction started (deliveries.processed_at)
 //   picked → done     the worker's transaction committed (commit timestamp of the task.created event)
 //   done → seen       the relay read it, published it, the SSE stream delivered it
+// PROFILE_E2E_WARMUP (default 3) seconds are sent at the same rate first and neither timed nor counted (cold caches);
 // PROFILE_BACKLOG_FIRST=n drains n seeded deliveries first (a database that has seen traffic); PROFILE_UNIX_SOCKET=1
 // connects Entourage through the server's Unix socket instead of loopback TCP;
-// PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof; PROFILE_TOP: statements listed (25).
+// PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof; PROFILE_TOP: statements listed (25);
+// PROFILE_TIMELINE=<file.json>: every delivery's timestamps (ms since the first was sent), to find where the tail sits.
 // Run: npm run build && npx tsx bench/tools/profile-end-to-end.ts
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { measureDrain, seedBacklog } from "../lib/drain.js";
 import { measureEndToEnd, percentile } from "../lib/end-to-end.js";
@@ -22,6 +24,7 @@ import { printStatements, withProfiledEntourage } from "../lib/profiled-entourag
 
 const rate = Number(process.env.PROFILE_E2E_RATE ?? 200);
 const seconds = Number(process.env.PROFILE_E2E_SECONDS ?? 15);
+const warmup = Number(process.env.PROFILE_E2E_WARMUP ?? 3);
 const backlogFirst = Number(process.env.PROFILE_BACKLOG_FIRST ?? 0);
 const autoAssign = process.env.PROFILE_AUTO_ASSIGN !== "false";
 const cpuProf = process.env.PROFILE_CPU_PROF ? path.resolve(process.env.PROFILE_CPU_PROF) : undefined;
@@ -40,24 +43,37 @@ async function main() {
       console.log(`drained ${drain.backlog} first in ${drain.seconds.toFixed(1)} s`);
     }
     await entourage.startWorker();
-    await db.query("SELECT pg_stat_statements_reset()");
-    console.log(`load average ${loadAverage()}; ${rate}/s for ${seconds} s, auto_assign ${autoAssign}`);
-    const cpu0 = entourage.cpuSeconds();
-    const db0 = entourage.databaseCpuSeconds();
-    const node0 = { web: cpuSecondsOfTrees([entourage.web.pid]), worker: cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) };
-    const backends0 = backendTicks(postmaster);
+    console.log(`load average ${loadAverage()}; ${rate}/s for ${warmup} s of warm-up, then ${seconds} s measured; auto_assign ${autoAssign}`);
     const roots = () => ({ web: [entourage.web.pid], worker: entourage.workers.map((w) => w.pid), postgres: [postmaster] });
-    const precise0 = Object.fromEntries(Object.entries(roots()).map(([key, pids]) => [key, preciseCpuSecondsOfTrees(pids)]));
-    const split0 = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map(userSystemTicks);
+    // Counters are read when the first timed delivery is sent, so the warm-up's cost is not counted either.
+    let cpu0 = 0;
+    let db0 = 0;
+    let node0 = { web: 0, worker: 0 };
+    let backends0 = new Map<number, { ticks: number; user: number; system: number; title: string }>();
+    let precise0: Record<string, number> = {};
+    let split0: [number, number][] = [];
+    let statementsReset: Promise<unknown> = Promise.resolve();
+    const startCounting = () => {
+      statementsReset = db.query("SELECT pg_stat_statements_reset()");
+      cpu0 = entourage.cpuSeconds();
+      db0 = entourage.databaseCpuSeconds();
+      node0 = { web: cpuSecondsOfTrees([entourage.web.pid]), worker: cpuSecondsOfTrees(entourage.workers.map((w) => w.pid)) };
+      backends0 = backendTicks(postmaster);
+      precise0 = Object.fromEntries(Object.entries(roots()).map(([key, pids]) => [key, preciseCpuSecondsOfTrees(pids)]));
+      split0 = [entourage.web.pid, ...entourage.workers.map((w) => w.pid)].map(userSystemTicks);
+    };
     const result = await measureEndToEnd({
       baseUrl: entourage.url,
       apiKey: entourage.apiKey,
       receiveUrl: webhook.receiveUrl,
       rate,
       seconds,
+      warmupSeconds: warmup,
+      onMeasuring: startCounting,
       firstNumber: FIRST_NUMBER,
       make: (n) => deliveries.make(n),
     });
+    await statementsReset;
     const cpu = ((entourage.cpuSeconds() - cpu0) / result.sent) * 1e6;
     const backends1 = backendTicks(postmaster);
     const precise = Object.entries(roots()).map(([key, pids]) => `${key} ${(((preciseCpuSecondsOfTrees(pids) - precise0[key]!) / result.sent) * 1e6).toFixed(0)} µs`);
@@ -92,6 +108,7 @@ async function main() {
       [FIRST_NUMBER],
     );
     const byNumber = new Map(rows.map((row) => [Number(row.number), row as { received: number; picked: number; done: number }]));
+    const timeline: { n: number; sent: number; received: number; acked: number; picked: number; done: number; seen: number }[] = [];
     const stages: Record<string, number[]> = { "sent → received": [], "received → acked": [], "received → picked": [], "picked → done": [], "done → seen": [], "sent → seen": [] };
     for (const timing of result.timings) {
       const row = byNumber.get(timing.issueNumber);
@@ -102,6 +119,12 @@ async function main() {
       stages["picked → done"]!.push(Number(row.done) - Number(row.picked));
       stages["done → seen"]!.push(timing.seenAt - Number(row.done));
       stages["sent → seen"]!.push(timing.seenAt - timing.sentAt);
+      timeline.push({ n: timing.issueNumber, sent: timing.sentAt, received: Number(row.received), acked: timing.ackedAt, picked: Number(row.picked), done: Number(row.done), seen: timing.seenAt });
+    }
+    if (process.env.PROFILE_TIMELINE) {
+      const origin = Math.min(...timeline.map((entry) => entry.sent));
+      const relative = timeline.map((entry) => Object.fromEntries(Object.entries(entry).map(([key, value]) => [key, key === "n" ? value : +(value - origin).toFixed(2)])));
+      writeFileSync(process.env.PROFILE_TIMELINE, JSON.stringify(relative));
     }
     console.log(`sent ${result.sent}, acked ${result.acked}, seen ${result.seen}, timed ${stages["sent → seen"]!.length}; ` +
       `CPU ${cpu.toFixed(0)} µs per delivery (PostgreSQL ${dbCpu.toFixed(0)})`);
