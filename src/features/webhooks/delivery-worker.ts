@@ -188,20 +188,23 @@ export class DeliveryWorker {
             failures.push({ delivery, error });
           }
         }
-        const batched = await this.processBatch(trx, inputs);
+        const savepoints: string[] = []; // opened in this transaction, outermost first
+        const batched = await this.processBatch(trx, inputs, savepoints);
         for (const input of inputs) {
           const { delivery, webhook } = input;
           let outcome = batched.get(input);
           if (!outcome && single) {
             outcome = await processor(trx, input); // throws: the transaction (this delivery's alone) rolls back
           } else if (!outcome) {
-            // Savepoints are not released: each nests in the last, ROLLBACK TO undoes this delivery's
-            // work alone, and a RELEASE would cost a round trip per delivery for nothing.
-            await trx.raw("SAVEPOINT delivery");
+            // Savepoints are not released one by one (a round trip each): each nests in the last,
+            // ROLLBACK TO undoes this delivery's work alone, and one RELEASE below ends them all.
+            const savepoint = `delivery_${savepoints.length}`;
+            savepoints.push(savepoint);
+            await trx.raw(`SAVEPOINT ${savepoint}`);
             try {
               outcome = await processor(trx, input);
             } catch (error) {
-              await trx.raw("ROLLBACK TO SAVEPOINT delivery");
+              await trx.raw(`ROLLBACK TO SAVEPOINT ${savepoint}`);
               failures.push({ delivery, error });
               continue;
             }
@@ -209,6 +212,10 @@ export class DeliveryWorker {
           done.push({ delivery, webhook, status: outcome.status ?? "processed", actions: outcome.actions });
         }
         if (done.length === 0) return;
+        // Back in the transaction itself before marking. It locked the group's rows; updated from a
+        // savepoint (a subtransaction) each row would get a multixact as xmax, which an index scan
+        // cannot judge dead, and every claim would step over those queue entries until VACUUM.
+        if (savepoints.length > 0) await trx.raw(`RELEASE SAVEPOINT ${savepoints[0]}`);
         await markDeliveriesDone(
           trx,
           done.map(({ delivery, status, actions }) => ({ id: delivery.id, status, actions })),
@@ -237,9 +244,10 @@ export class DeliveryWorker {
   }
 
   /** The processor's set-wise step, if it has one; when it throws, every delivery goes the per-delivery way. */
-  private async processBatch(trx: Knex.Transaction, inputs: DeliveryInput[]): Promise<Map<DeliveryInput, DeliveryOutcome>> {
+  private async processBatch(trx: Knex.Transaction, inputs: DeliveryInput[], savepoints: string[]): Promise<Map<DeliveryInput, DeliveryOutcome>> {
     const batch = this.options.processor.batch;
     if (!batch || inputs.length < 2) return new Map();
+    savepoints.push("batch");
     await trx.raw("SAVEPOINT batch");
     try {
       return await batch(trx, inputs);
