@@ -123,6 +123,7 @@ async function main() {
     }
     if (process.env.PROFILE_TIMELINE) {
       const origin = Math.min(...timeline.map((entry) => entry.sent));
+      console.log(`timeline: ms after ${origin} (epoch ms), to line up with other samplers`);
       const relative = timeline.map((entry) => Object.fromEntries(Object.entries(entry).map(([key, value]) => [key, key === "n" ? value : +(value - origin).toFixed(2)])));
       writeFileSync(process.env.PROFILE_TIMELINE, JSON.stringify(relative));
     }

@@ -93,6 +93,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     listen_addresses: "127.0.0.1",
     unix_socket_directories: "",
     max_connections: "200",
+    // Backends ask the kernel to write out what they write every 256 kB. Left at 0 (Linux's default
+    // here), a drained backlog leaves hundreds of MB dirty in the page cache, and the kernel's flush of
+    // them ~30 s later held commits up for 100-300 ms (docs/performance.md).
+    backend_flush_after: "256kB",
     ...options.settings,
   };
   const server = new EmbeddedPostgres({

@@ -7,11 +7,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "../../src/db/embedded-postgres.js";
 import { findFreePort } from "../../src/lib/find-free-port.js";
 
-async function selectOne(url: string): Promise<number> {
+async function selectOne(url: string, sql = "SELECT 1 AS one"): Promise<unknown> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query("SELECT 1 AS one")).rows[0].one;
+    return Object.values((await client.query(sql)).rows[0])[0];
   } finally {
     await client.end();
   }
@@ -39,5 +39,10 @@ describe("embedded PostgreSQL", () => {
     handle = await startEmbeddedPostgres({ dataDir, logger, port });
     expect(new URL(handle.url).port).toBe(String(port));
     expect(await selectOne(handle.url)).toBe(1);
+  });
+
+  it("has backends write out what they write as they go, so a burst of writes is not flushed all at once later", async () => {
+    expect(handle).toBeDefined();
+    expect(await selectOne(handle!.url, "SHOW backend_flush_after")).toBe("256kB");
   });
 });
