@@ -16,7 +16,10 @@ export interface Server {
 const asPostgres = (command: string, args: string[]) =>
   process.getuid?.() === 0 ? (["runuser", ["-u", "postgres", "--", command, ...args]] as const) : ([command, args] as const);
 
-/** A throwaway Debian PostgreSQL cluster on a free loopback port, durable settings (fsync, synchronous_commit on). */
+/**
+ * A throwaway Debian PostgreSQL cluster on a free loopback port, durable settings (fsync, synchronous_commit on),
+ * and backend_flush_after as the README advises for one's own server (BENCH_PG_FLUSH_AFTER=0 for the default).
+ */
 export async function startPostgresCluster(): Promise<Server> {
   const versions = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));
   const bin = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((dir) => existsSync(`${dir}/initdb`));
@@ -33,7 +36,7 @@ export async function startPostgresCluster(): Promise<Server> {
   const [initCommand, initArgs] = asPostgres(`${bin}/initdb`, ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
   execFileSync(initCommand, initArgs, { stdio: "ignore" });
   const port = await freePort();
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300 -c fsync=on -c synchronous_commit=on`;
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300 -c fsync=on -c synchronous_commit=on -c backend_flush_after=${process.env.BENCH_PG_FLUSH_AFTER ?? "256kB"}`;
   const [startCommand, startArgs] = asPostgres(`${bin}/pg_ctl`, ["-D", data, "-l", path.join(data, "server.log"), "-w", "-o", options, "start"]);
   execFileSync(startCommand, startArgs, { stdio: "ignore" });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;

@@ -78,7 +78,7 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
   const databaseUrl = options.databaseUrl ?? embeddedUrl(options.dataDir);
   const db = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   const setting = async (name: string) => String(Object.values((await db.query(`SHOW ${name}`)).rows[0])[0]);
-  const postgresVersion = `${await setting("server_version")} (fsync ${await setting("fsync")}, synchronous_commit ${await setting("synchronous_commit")})`;
+  const postgresVersion = `${await setting("server_version")} (fsync ${await setting("fsync")}, synchronous_commit ${await setting("synchronous_commit")}, backend_flush_after ${await setting("backend_flush_after")})`;
   const workers: Child[] = [];
   const finishedWorkers: number[] = [];
   const embedded = options.databaseUrl ? undefined : postmasterPid(path.join(options.dataDir, "pg"));
