@@ -6,6 +6,15 @@ import { DeliveryWorker } from "../../src/features/webhooks/delivery-worker.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 import { waitFor } from "../helpers/wait-for.js";
 
+async function createWebhook(db: TestDatabase, name: string) {
+  const org = await bootstrapOrg(db.knex, { orgName: name, teamName: "t", engineers: 0 });
+  const [webhook] = await db
+    .knex("webhooks")
+    .insert({ org_id: org.org_id, provider: "github", events: ["*"], config: { team_id: org.team_id }, secret_sealed: "x", secret_hint: "x" })
+    .returning("id");
+  return { org, webhook };
+}
+
 describe("the delivery queue", () => {
   let db: TestDatabase;
   beforeAll(async () => {
@@ -13,14 +22,7 @@ describe("the delivery queue", () => {
   });
   afterAll(() => db.drop());
 
-  const newWebhook = async (name: string) => {
-    const org = await bootstrapOrg(db.knex, { orgName: name, teamName: "t", engineers: 0 });
-    const [webhook] = await db
-      .knex("webhooks")
-      .insert({ org_id: org.org_id, provider: "github", events: ["*"], config: { team_id: org.team_id }, secret_sealed: "x", secret_hint: "x" })
-      .returning("id");
-    return { org, webhook };
-  };
+  const newWebhook = (name: string) => createWebhook(db, name);
 
   it("hands claimed deliveries over oldest first, whatever order their rows lie in", async () => {
     const { org, webhook } = await newWebhook("order");
@@ -80,11 +82,8 @@ describe("the delivery queue after traffic", () => {
   // marks entries dead, and a row locked by the transaction but updated in one of its savepoints gets
   // a multixact as xmax, which an index scan cannot judge dead.
   it("reads the entries of processed deliveries once, however many there are: the next claim skips them", async () => {
-    const org = await bootstrapOrg(db.knex, { orgName: "traffic", teamName: "t", engineers: 0 });
-    const [webhook] = await db
-      .knex("webhooks")
-      .insert({ org_id: org.org_id, provider: "github", events: ["*"], config: { team_id: org.team_id }, secret_sealed: "x", secret_hint: "x" })
-      .returning("id");
+    // A database of its own: the other tests leave deliveries pending.
+    const { org, webhook } = await createWebhook(db, "traffic");
     const insert = (prefix: string, count: number) =>
       db.knex.raw(
         `INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, created_at, next_attempt_at)
