@@ -1,7 +1,8 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapOrg } from "../../src/features/orgs/bootstrap-org.js";
-import { CLAIM_DELIVERIES_SQL, CLAIM_PLANNER_SETTINGS, claimDeliveries } from "../../src/features/webhooks/deliveries.store.js";
+import { CLAIM_PLANNER_SETTINGS } from "../../src/db/run-claim.js";
+import { claimDeliveries, claimDeliveriesStatement } from "../../src/features/webhooks/deliveries.store.js";
 import { DeliveryWorker } from "../../src/features/webhooks/delivery-worker.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -60,7 +61,7 @@ describe("the delivery queue", () => {
     await db.knex.raw("ANALYZE deliveries");
     const plan = await db.knex.transaction(async (trx) => {
       await trx.raw(CLAIM_PLANNER_SETTINGS); // as claimDeliveries sends it
-      return (await trx.raw(`EXPLAIN (FORMAT JSON) ${CLAIM_DELIVERIES_SQL}`, [100, 60, "w"])).rows[0]["QUERY PLAN"];
+      return (await trx.raw(`EXPLAIN (FORMAT JSON) ${claimDeliveriesStatement("w", 100, 60)}`)).rows[0]["QUERY PLAN"];
     });
     // Only the claimed rows are sorted (to hand them over in order), never the backlog they are picked from.
     const picked = JSON.stringify(findNode(plan[0].Plan, (node) => node["Subplan Name"] === "CTE picked"));

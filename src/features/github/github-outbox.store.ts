@@ -1,4 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
+import { runClaim, sqlLiteral } from "../../db/run-claim.js";
 
 export const GITHUB_ACTION_KINDS = ["issue_comment", "close_issue", "create_review", "add_labels"] as const;
 export type GithubActionKind = (typeof GITHUB_ACTION_KINDS)[number];
@@ -69,19 +70,18 @@ const VIEW_COLUMNS = ROW_COLUMNS.filter((column) => column !== "org_id");
  * come back) and counts the attempt now: a row with attempts > 1 may already have reached GitHub.
  */
 export async function claimGithubActions(db: Queryable, senderId: string, limit: number, leaseMs: number): Promise<ClaimedGithubAction[]> {
-  const result = await db.raw(
+  return runClaim<ClaimedGithubAction>(
+    db,
     `UPDATE github_outbox o
-        SET locked_by = ?, locked_until = now() + (? * interval '1 millisecond'), attempts = o.attempts + 1
+        SET locked_by = ${sqlLiteral(senderId)}, locked_until = now() + (${sqlLiteral(leaseMs)} * interval '1 millisecond'), attempts = o.attempts + 1
       WHERE o.id IN (
         SELECT id FROM github_outbox
          WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
          ORDER BY next_attempt_at, id
          FOR UPDATE SKIP LOCKED
-         LIMIT ?)
+         LIMIT ${sqlLiteral(limit)})
       RETURNING ${CLAIM_COLUMNS.map((c) => `o.${c}`).join(", ")}`,
-    [senderId, leaseMs, limit],
   );
-  return result.rows as ClaimedGithubAction[];
 }
 
 export type GithubActionSettlement =

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
-import pg from "pg";
 import type { Queryable } from "../../db/create-db.js";
+import { runClaim, sqlLiteral } from "../../db/run-claim.js";
 import { storableJson, storableText } from "../../lib/storable-text.js";
 import type { z } from "zod";
 import type { deliveryListItemOutput, DeliveryStatus } from "./webhooks.schema.js";
@@ -124,43 +124,33 @@ export interface ClaimedDelivery {
  * Claims up to `limit` due deliveries for `workerId` with a lease. SKIP LOCKED keeps concurrent
  * workers off each other's rows; an expired lease (a crashed worker) makes a row claimable again.
  * The attempt is counted at claim time, so a delivery that crashes its worker cannot loop forever.
- *
- * The statement goes with CLAIM_PLANNER_SETTINGS in one round trip (one implicit transaction, so the
- * settings end with it); its values are therefore written into the text, escaped.
  */
 export async function claimDeliveries(db: Queryable, workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
-  if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(leaseSeconds)) throw new TypeError("claim limit and lease must be integers");
-  const statement = CLAIM_DELIVERIES_SQL.replace("LIMIT ?", `LIMIT ${limit}`)
-    .replace("make_interval(secs => ?)", `make_interval(secs => ${leaseSeconds})`)
-    .replace("locked_by = ?", `locked_by = ${pg.escapeLiteral(workerId)}`);
-  const results = (await db.raw(`${CLAIM_PLANNER_SETTINGS}; ${statement}`)) as unknown as pg.QueryResult[];
-  return results.at(-1)!.rows as ClaimedDelivery[];
+  return runClaim<ClaimedDelivery>(db, claimDeliveriesStatement(workerId, limit, leaseSeconds));
 }
 
 /**
- * Every processed delivery leaves dead entries in the pending index until VACUUM, and a claim must
- * mark them dead as it steps over them, or each claim reads all of them again and the queue slows
- * with traffic. An index scan in order does; a bitmap scan never does, and it is what the planner
- * picks when it expects few pending rows, which is the usual case. These settings, local to the
- * claim's transaction, leave it the index scan.
+ * claimDeliveries' statement: the oldest due first, read in index order, and returned in that order
+ * (an UPDATE's RETURNING follows the table's physical order, and per-issue ordering depends on the
+ * worker seeing them in queue order).
  */
-export const CLAIM_PLANNER_SETTINGS = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off";
-
-export const CLAIM_DELIVERIES_SQL = `
+export function claimDeliveriesStatement(workerId: string, limit: number, leaseSeconds: number): string {
+  return `
   WITH picked AS (
     SELECT id, next_attempt_at, created_at FROM deliveries
      WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
      ORDER BY next_attempt_at, created_at
-     LIMIT ?
+     LIMIT ${sqlLiteral(limit)}
      FOR UPDATE SKIP LOCKED
   ), claimed AS (
     UPDATE deliveries d
-       SET locked_until = now() + make_interval(secs => ?), locked_by = ?, attempts = d.attempts + 1
+       SET locked_until = now() + make_interval(secs => ${sqlLiteral(leaseSeconds)}), locked_by = ${sqlLiteral(workerId)}, attempts = d.attempts + 1
       FROM picked
      WHERE d.id = picked.id
     RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts, d.via, picked.next_attempt_at, picked.created_at
   )
   SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, headers, attempts, via FROM claimed ORDER BY next_attempt_at, created_at`;
+}
 
 /** Locks a claimed delivery for its processing transaction; undefined if this worker lost the lease. */
 export async function lockClaimedDelivery(db: Queryable, id: string, workerId: string): Promise<{ id: string } | undefined> {
