@@ -1,4 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
+import { runClaim, sqlLiteral } from "../../db/run-claim.js";
 
 export const OUTBOUND_DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
 export type OutboundDeliveryStatus = (typeof OUTBOUND_DELIVERY_STATUSES)[number];
@@ -85,24 +86,23 @@ export async function claimDueDeliveries(
   db: Queryable,
   options: { limit: number; leaseMs: number; excludeEndpoints: string[] },
 ): Promise<ClaimedOutboundDelivery[]> {
-  const result = await db.raw(
+  return runClaim<ClaimedOutboundDelivery>(
+    db,
     `WITH due AS (
        SELECT d.id FROM outbound_deliveries d
        JOIN outbound_webhooks w ON w.id = d.endpoint_id AND w.active
        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
          AND (d.locked_until IS NULL OR d.locked_until <= now())
-         AND NOT (d.endpoint_id = ANY(?::uuid[]))
+         AND NOT (d.endpoint_id = ANY(${sqlLiteral(options.excludeEndpoints)}::uuid[]))
        ORDER BY d.next_attempt_at
-       LIMIT ?
+       LIMIT ${sqlLiteral(options.limit)}
        FOR UPDATE OF d SKIP LOCKED
      )
      UPDATE outbound_deliveries d
-     SET locked_until = now() + ? * interval '1 millisecond', claim_token = gen_random_uuid(), updated_at = now()
+     SET locked_until = now() + ${sqlLiteral(options.leaseMs)} * interval '1 millisecond', claim_token = gen_random_uuid(), updated_at = now()
      FROM due WHERE d.id = due.id
      RETURNING d.id, d.org_id, d.endpoint_id, d.event_type, d.body, d.attempt_count, d.retry_index, d.claim_token`,
-    [options.excludeEndpoints, options.limit, options.leaseMs],
   );
-  return result.rows as ClaimedOutboundDelivery[];
 }
 
 /** Gives a claimed delivery back untouched (this sender had no room for it). */
