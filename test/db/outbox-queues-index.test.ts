@@ -1,8 +1,8 @@
-import type { Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimGithubActions } from "../../src/features/github/github-outbox.store.js";
 import { claimDueDeliveries } from "../../src/features/notifications/outbound-deliveries.store.js";
 import { bootstrapOrg } from "../../src/features/orgs/bootstrap-org.js";
+import { secondClaimReads } from "../helpers/second-claim-reads.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 
 // The outbound and GitHub outbox queues have the delivery queue's shape (a partial index of pending
@@ -18,25 +18,6 @@ describe("the outbound and GitHub outbox queues after traffic", () => {
     orgId = (await bootstrapOrg(db.knex, { orgName: "queues", teamName: "t", engineers: 0 })).org_id;
   });
   afterAll(() => db.drop());
-
-  /** What the second of two claims in one transaction reads of `index` and `table`, and what it claims. */
-  async function secondClaim(index: string, table: string, claim: (trx: Knex.Transaction, limit: number) => Promise<unknown[]>) {
-    return db.knex.transaction(async (trx) => {
-      const counters = async () => {
-        const row = (
-          await trx.raw(`SELECT pg_stat_get_xact_tuples_returned(?::regclass) AS entries, pg_stat_get_xact_blocks_fetched(?::regclass) AS blocks`, [index, table])
-        ).rows[0];
-        return { entries: Number(row.entries), blocks: Number(row.blocks) };
-      };
-      // A planner that would rather not read the index in order (random pages made dear).
-      await trx.raw("SET LOCAL random_page_cost = 1000");
-      await claim(trx, 1);
-      const before = await counters();
-      const claimed = await claim(trx, 10);
-      const after = await counters();
-      return { claimed: claimed.length, entries: after.entries - before.entries, blocks: after.blocks - before.blocks };
-    });
-  }
 
   // Rows sent since the last VACUUM (their entries dead, all due before the pending ones), a long log
   // of older rows (so that reading the whole table is dear), then three pending rows.
@@ -60,10 +41,10 @@ describe("the outbound and GitHub outbox queues after traffic", () => {
     await insert(3, "pending", timeOf.pending);
     await db.knex.raw("ANALYZE outbound_deliveries"); // hardly anything pending, as autovacuum would learn
 
-    const read = await secondClaim("outbound_deliveries_due_idx", "outbound_deliveries", (trx, limit) =>
+    const read = await secondClaimReads(db.knex, "outbound_deliveries_due_idx", "outbound_deliveries", (trx, limit) =>
       claimDueDeliveries(trx, { limit, leaseMs: 60_000, excludeEndpoints: [] }),
     );
-    expect(read.claimed).toBe(2);
+    expect(read.claimed).toHaveLength(2);
     expect(read.entries).toBeLessThan(300);
     expect(read.blocks).toBeLessThan(300);
   });
@@ -81,8 +62,8 @@ describe("the outbound and GitHub outbox queues after traffic", () => {
     await insert("new-", 3, "pending", timeOf.pending);
     await db.knex.raw("ANALYZE github_outbox");
 
-    const read = await secondClaim("github_outbox_pending_idx", "github_outbox", (trx, limit) => claimGithubActions(trx, "sender", limit, 60_000));
-    expect(read.claimed).toBe(2);
+    const read = await secondClaimReads(db.knex, "github_outbox_pending_idx", "github_outbox", (trx, limit) => claimGithubActions(trx, "sender", limit, 60_000));
+    expect(read.claimed).toHaveLength(2);
     expect(read.entries).toBeLessThan(300);
     expect(read.blocks).toBeLessThan(300);
   });

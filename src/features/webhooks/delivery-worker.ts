@@ -188,8 +188,9 @@ export class DeliveryWorker {
             failures.push({ delivery, error });
           }
         }
-        const savepoints: string[] = []; // opened in this transaction, outermost first
-        const batched = await this.processBatch(trx, inputs, savepoints);
+        const { outcomes: batched, savepoint } = await this.processBatch(trx, inputs);
+        let outermost = savepoint; // the first savepoint this transaction opened, if any
+        let opened = 0;
         for (const input of inputs) {
           const { delivery, webhook } = input;
           let outcome = batched.get(input);
@@ -198,13 +199,13 @@ export class DeliveryWorker {
           } else if (!outcome) {
             // Savepoints are not released one by one (a round trip each): each nests in the last,
             // ROLLBACK TO undoes this delivery's work alone, and one RELEASE below ends them all.
-            const savepoint = `delivery_${savepoints.length}`;
-            savepoints.push(savepoint);
-            await trx.raw(`SAVEPOINT ${savepoint}`);
+            const mine = `delivery_${opened++}`;
+            outermost ??= mine;
+            await trx.raw(`SAVEPOINT ${mine}`);
             try {
               outcome = await processor(trx, input);
             } catch (error) {
-              await trx.raw(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+              await trx.raw(`ROLLBACK TO SAVEPOINT ${mine}`);
               failures.push({ delivery, error });
               continue;
             }
@@ -215,7 +216,7 @@ export class DeliveryWorker {
         // Back in the transaction itself before marking. It locked the group's rows; updated from a
         // savepoint (a subtransaction) each row would get a multixact as xmax, which an index scan
         // cannot judge dead, and every claim would step over those queue entries until VACUUM.
-        if (savepoints.length > 0) await trx.raw(`RELEASE SAVEPOINT ${savepoints[0]}`);
+        if (outermost) await trx.raw(`RELEASE SAVEPOINT ${outermost}`);
         await markDeliveriesDone(
           trx,
           done.map(({ delivery, status, actions }) => ({ id: delivery.id, status, actions })),
@@ -243,18 +244,20 @@ export class DeliveryWorker {
     }
   }
 
-  /** The processor's set-wise step, if it has one; when it throws, every delivery goes the per-delivery way. */
-  private async processBatch(trx: Knex.Transaction, inputs: DeliveryInput[], savepoints: string[]): Promise<Map<DeliveryInput, DeliveryOutcome>> {
+  /**
+   * The processor's set-wise step, if it has one, in a savepoint it names; when it throws, every
+   * delivery goes the per-delivery way.
+   */
+  private async processBatch(trx: Knex.Transaction, inputs: DeliveryInput[]): Promise<{ outcomes: Map<DeliveryInput, DeliveryOutcome>; savepoint?: string }> {
     const batch = this.options.processor.batch;
-    if (!batch || inputs.length < 2) return new Map();
-    savepoints.push("batch");
+    if (!batch || inputs.length < 2) return { outcomes: new Map() };
     await trx.raw("SAVEPOINT batch");
     try {
-      return await batch(trx, inputs);
+      return { outcomes: await batch(trx, inputs), savepoint: "batch" };
     } catch (error) {
       await trx.raw("ROLLBACK TO SAVEPOINT batch");
       this.options.logger.warn({ err: error, deliveries: inputs.length }, "the set-wise rules failed for a batch; applying them one delivery at a time");
-      return new Map();
+      return { outcomes: new Map(), savepoint: "batch" };
     }
   }
 
