@@ -70,6 +70,10 @@ export const configSchema = z
     ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),
     // How long a worker's claim on a delivery lasts: a crashed worker's deliveries are taken over after it.
     DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    // A worker's processing transactions in flight at once, and the most deliveries in each (a backlog
+    // fills them all; a steady stream runs one at a time). Measured on 2 cores: docs/performance.md.
+    DELIVERY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    DELIVERY_WORKER_GROUP_SIZE: z.coerce.number().int().min(1).max(500).default(50),
     // Outbound retry delays in seconds, comma-separated (e.g. "1,2,5"); unset: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
     OUTBOUND_RETRY_SCHEDULE: optionalString.pipe(
       z

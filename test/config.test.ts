@@ -42,4 +42,12 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ OUTBOUND_RETRY_SCHEDULE: "1,,2" })).toThrow(/OUTBOUND_RETRY_SCHEDULE/);
     expect(() => loadConfig({ DELIVERY_LEASE_SECONDS: "0" })).toThrow(/DELIVERY_LEASE_SECONDS/);
   });
+
+  it("sizes the delivery worker from the environment, refusing sizes it cannot use", () => {
+    expect(loadConfig({})).toMatchObject({ DELIVERY_WORKER_CONCURRENCY: 2, DELIVERY_WORKER_GROUP_SIZE: 50 });
+    expect(loadConfig({ DELIVERY_WORKER_CONCURRENCY: "8", DELIVERY_WORKER_GROUP_SIZE: "1" })).toMatchObject({ DELIVERY_WORKER_CONCURRENCY: 8, DELIVERY_WORKER_GROUP_SIZE: 1 });
+    expect(() => loadConfig({ DELIVERY_WORKER_CONCURRENCY: "0" })).toThrow(/DELIVERY_WORKER_CONCURRENCY/);
+    expect(() => loadConfig({ DELIVERY_WORKER_GROUP_SIZE: "2.5" })).toThrow(/DELIVERY_WORKER_GROUP_SIZE/);
+    expect(() => loadConfig({ DELIVERY_WORKER_GROUP_SIZE: "501" })).toThrow(/DELIVERY_WORKER_GROUP_SIZE/);
+  });
 });

@@ -5,6 +5,7 @@
 //      auto_assign PROFILE_AUTO_ASSIGN (default true), drained by one worker → statements per delivery.
 // For each phase: CPU µs per delivery (web + workers + PostgreSQL; PostgreSQL's part), and the top
 // statements by total execution time with calls and µs per delivery.
+// PROFILE_PG_SETTINGS="name=value,...": settings for the profiled server (shared_buffers=512MB).
 // PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof.
 // Run: npm run build && npx tsx bench/tools/profile-statements.ts
 import path from "node:path";
@@ -18,10 +19,17 @@ const ackSeconds = Number(process.env.PROFILE_ACK_SECONDS ?? 5);
 const backlog = Number(process.env.PROFILE_BACKLOG ?? 5_000);
 const autoAssign = process.env.PROFILE_AUTO_ASSIGN !== "false";
 const top = Number(process.env.PROFILE_TOP ?? 25);
+// PROFILE_PG_SETTINGS="shared_buffers=512MB,wal_buffers=16MB": server settings to try.
+const serverSettings = Object.fromEntries(
+  (process.env.PROFILE_PG_SETTINGS ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((pair) => pair.split("=") as [string, string]),
+);
 const cpuProf = process.env.PROFILE_CPU_PROF ? path.resolve(process.env.PROFILE_CPU_PROF) : undefined;
 
 async function main() {
-  await withProfiledEntourage({ label: "profile", settings: { track_io_timing: "off" }, cpuProfDir: cpuProf }, async (entourage) => {
+  await withProfiledEntourage({ label: "profile", settings: { track_io_timing: "off", ...serverSettings }, cpuProfDir: cpuProf }, async (entourage) => {
     const db = entourage.db;
     const webhook = await entourage.createWebhook({ autoAssign });
     const deliveries = createIssueDeliveries(webhook.secret);

@@ -25,13 +25,14 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
   /** Listen for NOTIFY from other instances' receive paths (omit in-process only). */
   databaseUrl?: string;
   workerId?: string;
-  /** Processing transactions open at once. */
+  /** Processing transactions open at once (default 2). */
   concurrency?: number;
-  /** Most deliveries claimed per round trip. */
+  /** Most deliveries claimed per round trip (default: enough for every transaction, concurrency × perTransaction). */
   batchSize?: number;
   /**
    * Most deliveries folded into one transaction, each in its own savepoint: under a backlog this
-   * saves a commit and several statements per delivery; when idle each delivery still goes alone.
+   * saves a commit and several statements per delivery; when idle each delivery still goes alone
+   * (default 50).
    */
   perTransaction?: number;
   /** How long a claim is held before another worker may take the delivery over. */
@@ -107,7 +108,8 @@ export class DeliveryWorker {
   }
 
   private async run(): Promise<void> {
-    const { concurrency = 4, batchSize = 100, perTransaction = 25, leaseSeconds = 60, pollMs = 1000 } = this.options;
+    const { concurrency = 2, perTransaction = 50, leaseSeconds = 60, pollMs = 1000 } = this.options;
+    const batchSize = this.options.batchSize ?? concurrency * perTransaction;
     let backlog = false;
     while (this.running) {
       this.signal.reset();

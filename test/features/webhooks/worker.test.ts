@@ -311,6 +311,48 @@ describe("delivery worker", () => {
     });
   });
 
+  describe("sized by DELIVERY_WORKER_CONCURRENCY and DELIVERY_WORKER_GROUP_SIZE", () => {
+    let app: TestApp;
+    let webhook: RegisteredWebhook;
+    let open: () => void = () => {};
+    const barrier = new Promise<void>((resolve) => (open = resolve));
+    /** Delivery ids by the transaction that processed them. */
+    const byTransaction = new Map<string, string[]>();
+
+    beforeAll(async () => {
+      app = await startTestApp(
+        { DELIVERY_WORKER_CONCURRENCY: "3", DELIVERY_WORKER_GROUP_SIZE: "2" },
+        {
+          // Every delivery waits until three transactions are in flight at once.
+          processor: async (trx, { delivery }) => {
+            const tx = String((await trx.raw("SELECT txid_current() AS id")).rows[0].id);
+            byTransaction.set(tx, [...(byTransaction.get(tx) ?? []), delivery.id]);
+            if (byTransaction.size >= 3) open();
+            await barrier;
+            return { actions: [] };
+          },
+        },
+      );
+      const acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.opened"] });
+    });
+    afterAll(async () => {
+      open(); // a failed test must not leave transactions waiting
+      await app.close();
+    });
+
+    it("drains a backlog in three transactions at once, of two deliveries each", async () => {
+      const worker = app.entourage.pipeline.worker!;
+      await worker.stop();
+      for (let number = 1; number <= 6; number++) {
+        expect((await sendDelivery(app.url, webhook, issuePayload("opened", { number }), { event: "issues" })).status).toBe(202);
+      }
+      await worker.start();
+      await waitFor(async () => (await app.db.knex("deliveries").where({ status: "processed" })).length === 6, "the backlog processed");
+      expect([...byTransaction.values()].map((ids) => ids.length)).toEqual([2, 2, 2]);
+    });
+  });
+
   describe("delivery log API", () => {
     let app: TestApp;
     let acme: BootstrapResult;
