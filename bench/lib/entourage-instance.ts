@@ -62,6 +62,9 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
       ? { DATABASE_URL: options.databaseUrl, JWT_SECRET: randomBytes(32).toString("hex"), ENCRYPTION_KEY: randomBytes(32).toString("hex") }
       : {}),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    // The worker's size, when the caller sets it (to compare settings on one build).
+    DELIVERY_WORKER_CONCURRENCY: process.env.DELIVERY_WORKER_CONCURRENCY,
+    DELIVERY_WORKER_GROUP_SIZE: process.env.DELIVERY_WORKER_GROUP_SIZE,
   };
   const cli = path.join(ROOT, "dist", "src", "cli.js");
   let spawned = 0;
