@@ -19,7 +19,6 @@ const ackSeconds = Number(process.env.PROFILE_ACK_SECONDS ?? 5);
 const backlog = Number(process.env.PROFILE_BACKLOG ?? 5_000);
 const autoAssign = process.env.PROFILE_AUTO_ASSIGN !== "false";
 const top = Number(process.env.PROFILE_TOP ?? 25);
-// PROFILE_PG_SETTINGS="shared_buffers=512MB,wal_buffers=16MB": server settings to try.
 const serverSettings = Object.fromEntries(
   (process.env.PROFILE_PG_SETTINGS ?? "")
     .split(",")

@@ -72,6 +72,7 @@ describe("the delivery queue", () => {
 });
 
 describe("the delivery queue after traffic", () => {
+  // A database of its own: the other tests leave deliveries pending.
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -84,7 +85,6 @@ describe("the delivery queue after traffic", () => {
   // marks entries dead, and a row locked by the transaction but updated in one of its savepoints gets
   // a multixact as xmax, which an index scan cannot judge dead.
   it("reads the entries of processed deliveries once, however many there are: the next claim skips them", async () => {
-    // A database of its own: the other tests leave deliveries pending.
     const { org, webhook } = await createWebhook(db, "traffic");
     const insert = (prefix: string, count: number) =>
       db.knex.raw(
