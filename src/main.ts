@@ -109,7 +109,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
     const metrics = createMetrics({
       knex: db.knex,
       sseClients: () => streams.size,
-      relaySettledId: relay && (() => relay!.settledId()),
+      relayPublishedId: relay && (() => relay!.publishedId()),
       unverifiedBodyBytes: () => pipeline?.bodyBudget.usedBytes ?? 0,
       abandonedUploads: () => pipeline?.clientAborts.count ?? 0,
     });

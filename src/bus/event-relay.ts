@@ -32,8 +32,13 @@ export interface EventRelayOptions {
 }
 
 export interface EventRelay {
-  /** Every event with an id up to this one has been published (or given up on after the grace). */
+  /**
+   * Every event with an id up to this one is final in the table (or given up on after the grace) and
+   * will be published; nothing above it has been published yet. A new SSE stream starts here.
+   */
   settledId(): Promise<number>;
+  /** Every event with an id up to this one has been handed to the bus. */
+  publishedId(): Promise<number>;
   /** Whether this instance publishes now (always true on an unshared bus once connected). */
   isLeader(): boolean;
   stop(): Promise<void>;
@@ -46,7 +51,8 @@ export interface EventRelay {
  * 2. On a shared (Redis) bus only the holder of an advisory lock publishes; the others stand by and
  *    retry each poll, so a crashed leader is replaced within one poll. Its cursor is kept in the
  *    database so the next leader resumes where it stopped. Duplicates in a hand-over are harmless:
- *    every SSE stream drops ids it has already sent.
+ *    every SSE stream drops ids it has already sent. Each round records the settled id before it
+ *    publishes, so no stream can start below an event already on the bus.
  * 3. Ids are assigned at insert but transactions commit out of order, so a missing id may still
  *    commit. The relay waits at a gap until every transaction that was running when it saw the gap
  *    has ended (then the id was rolled back) or `gapGraceMs` has passed, and never publishes past it.
@@ -58,7 +64,9 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
   const gapGraceMs = options.gapGraceMs ?? 10_000;
   const log = logger.child({ component: "event-relay" });
 
-  let cursor = bus.shared ? await ensureRelayCursor(knex, SHARED_CURSOR) : await maxEventId(knex);
+  // `cursor`: published through; `settled`: final in the table through (see EventRelay.settledId).
+  let cursor = bus.shared ? (await ensureRelayCursor(knex, SHARED_CURSOR)).publishedId : await maxEventId(knex);
+  let settled = cursor;
   let client: pg.Client | undefined;
   let connecting = false;
   let leader = false;
@@ -112,7 +120,9 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       const result = await current.query("SELECT pg_try_advisory_lock($1, $2) AS locked", LEADER_LOCK).catch(() => undefined);
       if (!result?.rows[0]?.locked || client !== current) return;
       // Resume from the last leader's record, not from what this instance saw when it last led.
-      cursor = Math.max(cursor, (await readRelayCursor(knex, SHARED_CURSOR)) ?? 0);
+      const recorded = await readRelayCursor(knex, SHARED_CURSOR);
+      cursor = Math.max(cursor, recorded?.publishedId ?? 0);
+      settled = Math.max(settled, cursor, recorded?.settledId ?? 0);
       log.info({ cursor }, "this instance now relays events to Redis");
     }
     leader = true;
@@ -150,23 +160,38 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
   async function pump(): Promise<void> {
     const start = cursor;
     const rows = await listAllEventsAfter(knex, cursor, BATCH_SIZE);
-    let blocked = false;
-    for (const row of rows) {
+    const ready = await settledPrefix(rows);
+    if (!leader || stopped) return;
+    if (ready.length > 0 && ready.at(-1)!.id > settled) {
+      // Recorded before the publish: a stream that reads it can only have missed what it covers.
+      if (bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, { settledId: ready.at(-1)!.id });
+      settled = ready.at(-1)!.id;
+    }
+    for (const row of ready) {
       if (!leader || stopped) break;
-      if (row.id !== cursor + 1 && !(await gapClosed(cursor + 1, row.id))) {
-        blocked = true;
-        if (!again) scheduleWake(GAP_RECHECK_MS);
-        break;
-      }
       if (!(await publish(row))) {
-        blocked = true;
         scheduleWake(PUBLISH_RETRY_MS);
         break;
       }
       cursor = row.id;
     }
-    if (cursor !== start && bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, cursor);
-    if (!blocked && rows.length === BATCH_SIZE) again = true;
+    if (cursor !== start && bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, { publishedId: cursor });
+    if (rows.length === BATCH_SIZE && cursor === rows.at(-1)!.id) again = true;
+  }
+
+  /** The rows up to the first missing id that may still commit; the relay never publishes past one. */
+  async function settledPrefix(rows: DomainEvent[]): Promise<DomainEvent[]> {
+    let expected = cursor + 1;
+    for (const [index, row] of rows.entries()) {
+      // Ids up to `settled` were decided in an earlier round (publishing may have stopped short of them).
+      const missing = Math.max(expected, settled + 1);
+      if (missing < row.id && !(await gapClosed(missing, row.id))) {
+        if (!again) scheduleWake(GAP_RECHECK_MS);
+        return rows.slice(0, index);
+      }
+      expected = row.id + 1;
+    }
+    return rows;
   }
 
   async function publish(row: DomainEvent): Promise<boolean> {
@@ -205,8 +230,12 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
 
   return {
     async settledId() {
+      if (!bus.shared) return settled;
+      return (await readRelayCursor(knex, SHARED_CURSOR))?.settledId ?? 0;
+    },
+    async publishedId() {
       if (!bus.shared) return cursor;
-      return (await readRelayCursor(knex, SHARED_CURSOR)) ?? 0;
+      return (await readRelayCursor(knex, SHARED_CURSOR))?.publishedId ?? 0;
     },
     isLeader: () => leader,
     async stop() {

@@ -147,4 +147,72 @@ describe("event relay", () => {
     expect(new Set(all)).toEqual(new Set([first, second, third]));
     expect(standbyBus.published.map((event) => event.id)).toEqual([second, third]);
   });
+
+  it("on a shared bus, never hands the bus an event above the settled id that new streams start from", async () => {
+    // A stream without Last-Event-ID starts after settledId(); an event published before that id
+    // covers it would reach the new stream through its bridge, though it happened before it connected.
+    const bus = recordingBus(true);
+    const relay = await start(bus);
+    await until(() => relay.isLeader(), "the relay to lead");
+    const holder = await db.knex.transaction();
+    try {
+      // Hold the cursor row so the relay's write of it waits, wherever in its round that write is.
+      await holder.raw("SELECT 1 FROM event_relay_cursors WHERE name = 'redis' FOR UPDATE");
+      const id = await append("test.behind_a_locked_cursor");
+      await vi.waitFor(
+        async () => {
+          const waiting = await db.knex.raw(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%event_relay_cursors%'`,
+          );
+          expect(waiting.rows[0].n).toBe(1);
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      const settled = await relay.settledId();
+      for (const event of bus.published) expect(event.id).toBeLessThanOrEqual(settled);
+      await holder.commit();
+      await until(() => bus.published.some((event) => event.id === id), "the publish once the cursor is free");
+      expect(await relay.settledId()).toBeGreaterThanOrEqual(id);
+    } finally {
+      if (!holder.isCompleted()) await holder.rollback();
+    }
+  });
+
+  it("on a shared bus that refuses publishes, settles the event but reports it unpublished until the bus takes it", async () => {
+    const bus = recordingBus(true);
+    let refusing = true;
+    const accept = bus.publish;
+    bus.publish = async (event) => {
+      if (refusing) throw new Error("Redis is away");
+      await accept(event);
+    };
+    const relay = await start(bus);
+    await until(() => relay.isLeader(), "the relay to lead");
+    const id = await append("test.while_the_bus_is_away");
+    await vi.waitFor(async () => expect(await relay.settledId()).toBeGreaterThanOrEqual(id), { timeout: 10_000, interval: 20 });
+    // What the lag metric reads: the event is not on the bus yet.
+    expect(await relay.publishedId()).toBeLessThan(id);
+    refusing = false;
+    await vi.waitFor(async () => expect(await relay.publishedId()).toBeGreaterThanOrEqual(id), { timeout: 10_000, interval: 20 });
+    expect(bus.published.map((event) => event.id)).toEqual([id]);
+  });
+
+  it("on a shared bus, a new leader publishes what its predecessor settled but never published", async () => {
+    const stuckBus = recordingBus(true);
+    stuckBus.publish = async () => {
+      throw new Error("Redis is away");
+    };
+    const stuck = await start(stuckBus);
+    await until(() => stuck.isLeader(), "the first relay to lead");
+    const id = await append("test.settled_not_published");
+    await vi.waitFor(async () => expect(await stuck.settledId()).toBeGreaterThanOrEqual(id), { timeout: 10_000, interval: 20 });
+    await stuck.stop();
+
+    const bus = recordingBus(true);
+    const successor = await start(bus);
+    await until(() => successor.isLeader(), "the successor to lead");
+    await until(() => bus.published.some((event) => event.id === id), "the successor's publish");
+    expect(bus.published.map((event) => event.id)).toEqual([id]);
+  });
 });

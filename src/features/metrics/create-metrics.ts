@@ -21,7 +21,7 @@ export interface MetricsSources {
   /** Open SSE streams of this process. */
   sseClients?: () => number;
   /** The event relay's watermark, where this process has one. */
-  relaySettledId?: () => Promise<number>;
+  relayPublishedId?: () => Promise<number>;
   /** Bytes of unverified webhook bodies held in memory right now (both doors share one budget). */
   unverifiedBodyBytes?: () => number;
   /** Uploads clients abandoned before their body arrived, since start. */
@@ -91,7 +91,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     help: "Age of the oldest domain event not yet published to live streams (0 when caught up)",
     registers: [registry],
     async collect() {
-      this.set(sources.relaySettledId ? await readEventRelayLag(sources.knex, await sources.relaySettledId()) : 0);
+      this.set(sources.relayPublishedId ? await readEventRelayLag(sources.knex, await sources.relayPublishedId()) : 0);
     },
   });
   new Gauge({

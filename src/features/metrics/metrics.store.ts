@@ -30,10 +30,10 @@ export async function countDisabledOutboundEndpoints(db: Queryable): Promise<num
   return Number(row.n);
 }
 
-/** Seconds since the oldest event after `settledId` was appended (0 when the relay is caught up). */
-export async function readEventRelayLag(db: Queryable, settledId: number): Promise<number> {
+/** Seconds since the oldest event after `publishedId` was appended (0 when the relay is caught up). */
+export async function readEventRelayLag(db: Queryable, publishedId: number): Promise<number> {
   const row = (await db("events")
-    .where("id", ">", settledId)
+    .where("id", ">", publishedId)
     .orderBy("id", "asc")
     .first(db.raw("EXTRACT(EPOCH FROM now() - created_at)::float8 AS lag"))) as { lag: number } | undefined;
   return Math.max(0, row?.lag ?? 0);
