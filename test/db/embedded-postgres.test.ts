@@ -45,4 +45,40 @@ describe("embedded PostgreSQL", () => {
     expect(handle).toBeDefined();
     expect(await selectOne(handle!.url, "SHOW backend_flush_after")).toBe("256kB");
   });
+
+  describe.skipIf(process.platform !== "linux")("the server's heap (glibc)", () => {
+    /** GLIBC_TUNABLES as a backend of the server sees it (backends inherit the postmaster's environment). */
+    async function serverTunables(url: string): Promise<string | undefined> {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { pid } = (await client.query("SELECT pg_backend_pid() AS pid")).rows[0];
+        const environ = await fs.readFile(`/proc/${pid}/environ`, "utf8");
+        return environ.split("\0").find((entry) => entry.startsWith("GLIBC_TUNABLES="))?.slice("GLIBC_TUNABLES=".length);
+      } finally {
+        await client.end();
+      }
+    }
+
+    it("keeps a pad at the top of each backend's heap, without changing this process's environment", async () => {
+      expect(handle).toBeDefined();
+      expect(process.env.GLIBC_TUNABLES).toBeUndefined();
+      expect(await serverTunables(handle!.url)).toBe("glibc.malloc.top_pad=16777216");
+    });
+
+    it("leaves an operator's own GLIBC_TUNABLES as it is", async () => {
+      expect(handle).toBeDefined();
+      const port = Number(new URL(handle!.url).port);
+      await handle!.stop();
+      handle = undefined;
+      process.env.GLIBC_TUNABLES = "glibc.malloc.top_pad=1048576";
+      try {
+        handle = await startEmbeddedPostgres({ dataDir: dataDir!, logger, port });
+        expect(await serverTunables(handle.url)).toBe("glibc.malloc.top_pad=1048576");
+        expect(process.env.GLIBC_TUNABLES).toBe("glibc.malloc.top_pad=1048576");
+      } finally {
+        delete process.env.GLIBC_TUNABLES;
+      }
+    });
+  });
 });
