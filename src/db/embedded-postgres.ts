@@ -37,9 +37,9 @@ const USER = "entourage";
 /**
  * glibc hands freed heap back to the kernel once 128 kB lie free at its top. A backend's multi-row
  * statement allocates and frees more than that, so every statement faulted fresh pages in, and the
- * trims' TLB flushes interrupted the other cores: on this project's 2-vCPU VM that was a third to a
- * half of PostgreSQL's CPU for an events INSERT (docs/performance.md, "PostgreSQL's heap"). A pad
- * keeps that much memory at the heap's top between statements. An operator's own GLIBC_TUNABLES wins.
+ * trims' TLB flushes interrupted the other cores. On the 2-vCPU VM it was measured on, that was ~15 %
+ * of PostgreSQL's CPU per acknowledged delivery (docs/performance.md, "PostgreSQL's heap"). The pad
+ * keeps that much freed memory at the heap's top between statements. An operator's GLIBC_TUNABLES wins.
  */
 const POSTGRES_MALLOC_TUNABLES = "glibc.malloc.top_pad=16777216";
 
