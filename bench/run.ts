@@ -1,6 +1,6 @@
 // Benchmarks (not tests): `npm run bench:ingest` (a, b, c + drain) and `npm run bench` (everything).
 // Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_BACKLOG, BENCH_E2E_RATE, BENCH_E2E_SECONDS, BENCH_E2E_WARMUP,
-// BENCH_DRAIN_BACKLOG, BENCH_TARGETS (a,b,c,d), BENCH_DATABASE_URL / BENCH_REDIS_URL (for d), BENCH_PG_FLUSH_AFTER (d),
+// BENCH_DRAIN_BACKLOG, BENCH_TARGETS (a,b,c,d), BENCH_DATABASE_URL / BENCH_REDIS_URL (for d), BENCH_PG_FLUSH_AFTER and BENCH_PG_GLIBC_TUNABLES (d),
 // BENCH_CPU_PROF (a directory).
 // Retention (target r, not in the default list: BENCH_TARGETS=r npm run bench): BENCH_HISTORY deliveries of
 // history (default 1,000,000) and BENCH_HISTORY_PAYLOAD=small|real (2 KB, or the real 11.6 KB issues.opened).

@@ -18,7 +18,8 @@ const asPostgres = (command: string, args: string[]) =>
 
 /**
  * A throwaway Debian PostgreSQL cluster on a free loopback port, durable settings (fsync, synchronous_commit on),
- * and backend_flush_after as the README advises for one's own server (BENCH_PG_FLUSH_AFTER=0 for the default).
+ * and what the README advises for one's own server: backend_flush_after (BENCH_PG_FLUSH_AFTER=0 for the default)
+ * and glibc's heap pad (BENCH_PG_GLIBC_TUNABLES, empty for none), as the embedded server has them.
  */
 export async function startPostgresCluster(): Promise<Server> {
   const versions = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));
@@ -38,7 +39,9 @@ export async function startPostgresCluster(): Promise<Server> {
   const port = await freePort();
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300 -c fsync=on -c synchronous_commit=on -c backend_flush_after=${process.env.BENCH_PG_FLUSH_AFTER ?? "256kB"}`;
   const [startCommand, startArgs] = asPostgres(`${bin}/pg_ctl`, ["-D", data, "-l", path.join(data, "server.log"), "-w", "-o", options, "start"]);
-  execFileSync(startCommand, startArgs, { stdio: "ignore" });
+  const tunables = process.env.BENCH_PG_GLIBC_TUNABLES ?? "glibc.malloc.top_pad=16777216";
+  const env = { ...process.env, GLIBC_TUNABLES: tunables || undefined };
+  execFileSync(startCommand, startArgs, { stdio: "ignore", env });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { cpuSecondsOfTrees, freePort, memoryOf, postmasterPid, sleep, startChild, type Child } from "./processes.js";
@@ -81,7 +82,7 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
   const databaseUrl = options.databaseUrl ?? embeddedUrl(options.dataDir);
   const db = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   const setting = async (name: string) => String(Object.values((await db.query(`SHOW ${name}`)).rows[0])[0]);
-  const postgresVersion = `${await setting("server_version")} (fsync ${await setting("fsync")}, synchronous_commit ${await setting("synchronous_commit")}, backend_flush_after ${await setting("backend_flush_after")})`;
+  const postgresVersion = `${await setting("server_version")} (fsync ${await setting("fsync")}, synchronous_commit ${await setting("synchronous_commit")}, backend_flush_after ${await setting("backend_flush_after")}, GLIBC_TUNABLES ${await serverTunables(db)})`;
   const workers: Child[] = [];
   const finishedWorkers: number[] = [];
   const embedded = options.databaseUrl ? undefined : postmasterPid(path.join(options.dataDir, "pg"));
@@ -180,3 +181,16 @@ export async function pendingCount(db: pg.Pool): Promise<number> {
 }
 
 export { sleep };
+
+/** The server's GLIBC_TUNABLES as one of its backends has it (a local server only; "unknown" otherwise). */
+async function serverTunables(db: pg.Pool): Promise<string> {
+  const client = await db.connect();
+  try {
+    const pid = Number((await client.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+    const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => undefined);
+    if (environ === undefined) return "unknown";
+    return environ.split("\0").find((entry) => entry.startsWith("GLIBC_TUNABLES="))?.slice("GLIBC_TUNABLES=".length) ?? "none";
+  } finally {
+    client.release();
+  }
+}
