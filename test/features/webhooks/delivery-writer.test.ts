@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { insertDeliveries } from "../../../src/features/webhooks/deliveries.store.js";
 import { DeliveryWriter, type NewDelivery } from "../../../src/features/webhooks/delivery-writer.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
@@ -72,5 +73,34 @@ describe("DeliveryWriter", () => {
         [results[2]!.id, "writer-twice"],
       ]),
     );
+  });
+
+  it("keeps one statement in flight: the writes that arrive meanwhile go together in the next one", async () => {
+    const fresh = new DeliveryWriter(app.db.knex);
+    const blocker = await app.db.knex.transaction();
+    const statements: string[] = [];
+    const onQuery = (query: { sql: string }) => {
+      if (query.sql.includes("INSERT INTO deliveries")) statements.push(query.sql);
+    };
+    try {
+      // An uncommitted row with the same GUID holds the first write's INSERT until it is rolled back.
+      await insertDeliveries(blocker, [row("received", "writer-held")]);
+      app.db.knex.on("query", onQuery);
+      const first = fresh.write(row("received", "writer-held"));
+      await vi.waitFor(() => expect(statements).toHaveLength(1));
+      const later: Promise<unknown>[] = [];
+      for (let i = 0; i < 6; i++) {
+        later.push(fresh.write(row("received")));
+        // A turn of the event loop after each: time enough to start a statement of its own.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await blocker.rollback();
+      const results = (await Promise.all([first, ...later])) as { outcome: string }[];
+      expect(results.map((result) => result.outcome)).toEqual(Array(7).fill("inserted"));
+      expect(statements).toHaveLength(2);
+    } finally {
+      app.db.knex.off("query", onQuery);
+      if (!blocker.isCompleted()) await blocker.rollback();
+    }
   });
 });
