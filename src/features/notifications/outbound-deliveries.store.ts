@@ -182,12 +182,12 @@ export async function listAttempts(db: Queryable, deliveryIds: string[]): Promis
   return (await db("outbound_delivery_attempts").select(ATTEMPT_COLUMNS).whereIn("delivery_id", deliveryIds).orderBy("id")) as OutboundAttemptRow[];
 }
 
-/** Puts a delivery back in the queue, due now, at the start of the retry schedule. */
-export async function requeueDelivery(db: Queryable, id: string): Promise<OutboundDeliveryRow> {
+/** Puts a delivery back in the queue, due now, at the start of the retry schedule; undefined when it is gone (its endpoint deleted meanwhile). */
+export async function requeueDelivery(db: Queryable, id: string): Promise<OutboundDeliveryRow | undefined> {
   const [row] = (await db("outbound_deliveries")
     .where("id", id)
     .update({ status: "pending", retry_index: 0, next_attempt_at: db.fn.now(), updated_at: db.fn.now() })
     .returning(COLUMNS)) as OutboundDeliveryRow[];
-  await notifyOutboundSenders(db);
-  return row!;
+  if (row) await notifyOutboundSenders(db);
+  return row;
 }

@@ -180,6 +180,7 @@ export async function redeliverOutboundDelivery(db: Queryable, orgId: string, en
   if (!row) throw new NotFoundError(`Delivery ${deliveryId} not found`);
   if (!endpoint.active) throw new ConflictError(`Outbound webhook ${endpointId} is disabled; re-activate it first (PATCH {"active": true})`);
   const requeued = await requeueDelivery(db, row.id);
+  if (!requeued) throw new NotFoundError(`Delivery ${deliveryId} not found`); // deleted with its endpoint meanwhile
   return outboundDeliveryView(requeued, await listAttempts(db, [row.id]));
 }
 

@@ -206,6 +206,36 @@ describe("outbound delivery > retries, failures and safety", () => {
     expect(redeliver.status).toBe(409);
   });
 
+  it("answers 404, not 500, to a redeliver whose endpoint is deleted while it runs", async () => {
+    const org = await app.bootstrap({ name: "redeliver-race" });
+    const hook = await register(org, "https://example.com/hook");
+    await createTask(org);
+    const [delivery] = await waitFor(async () => {
+      const list = await deliveries(org, hook.id);
+      return list.length ? list : undefined;
+    }, "the outbound delivery");
+    // The endpoint's deletion (cascading to the delivery) holds the row until it commits; the
+    // redeliver has already read both and waits on that row.
+    const deletion = await app.db.knex.transaction();
+    try {
+      await deletion("outbound_webhooks").where({ id: hook.id }).delete();
+      const answer = app.request("POST", `/api/v1/outbound-webhooks/${hook.id}/deliveries/${delivery.id}/redeliver`, { key: org.api_key });
+      await waitFor(async () => {
+        const waiting = await app.db.knex.raw(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%outbound_deliveries%'`,
+        );
+        return waiting.rows[0].n === 1 ? true : undefined;
+      }, "the redeliver to wait on the deleted row");
+      await deletion.commit();
+      const res = await answer;
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe("not_found");
+    } finally {
+      if (!deletion.isCompleted()) await deletion.rollback();
+    }
+  });
+
   it("disables an endpoint that keeps failing for the configured stretch", async () => {
     const org = await app.bootstrap({ name: "broken" });
     const broken = await receiver(() => ({ status: 500 }));
