@@ -6,6 +6,7 @@ import { createMemoryEventBus } from "../../src/bus/memory-event-bus.js";
 import { appendEvents } from "../../src/features/events/events.store.js";
 import { bootstrapOrg } from "../../src/features/orgs/bootstrap-org.js";
 import { sleep } from "../../src/lib/sleep.js";
+import { waitForLockWait } from "../helpers/lock-wait.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -159,16 +160,7 @@ describe("event relay", () => {
       // Hold the cursor row so the relay's write of it waits, wherever in its round that write is.
       await holder.raw("SELECT 1 FROM event_relay_cursors WHERE name = 'redis' FOR UPDATE");
       const id = await append("test.behind_a_locked_cursor");
-      await vi.waitFor(
-        async () => {
-          const waiting = await db.knex.raw(
-            `SELECT count(*)::int AS n FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%event_relay_cursors%'`,
-          );
-          expect(waiting.rows[0].n).toBe(1);
-        },
-        { timeout: 10_000, interval: 20 },
-      );
+      await waitForLockWait(db.knex, "%event_relay_cursors%");
       const settled = await relay.settledId();
       for (const event of bus.published) expect(event.id).toBeLessThanOrEqual(settled);
       await holder.commit();

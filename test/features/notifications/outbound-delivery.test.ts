@@ -7,6 +7,7 @@ import { OUTBOUND_NOTIFY_CHANNEL, releaseOutboundDelivery, type ClaimedOutboundD
 import { startOutboundSender, type OutboundSender, type OutboundSenderOptions } from "../../../src/features/notifications/outbound-sender.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../../helpers/start-webhook-receiver.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitForLockWait } from "../../helpers/lock-wait.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const hexSignature = (secret: string, body: string) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
@@ -220,13 +221,7 @@ describe("outbound delivery > retries, failures and safety", () => {
     try {
       await deletion("outbound_webhooks").where({ id: hook.id }).delete();
       const answer = app.request("POST", `/api/v1/outbound-webhooks/${hook.id}/deliveries/${delivery.id}/redeliver`, { key: org.api_key });
-      await waitFor(async () => {
-        const waiting = await app.db.knex.raw(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%outbound_deliveries%'`,
-        );
-        return waiting.rows[0].n === 1 ? true : undefined;
-      }, "the redeliver to wait on the deleted row");
+      await waitForLockWait(app.db.knex, "%outbound_deliveries%");
       await deletion.commit();
       const res = await answer;
       expect(res.status).toBe(404);

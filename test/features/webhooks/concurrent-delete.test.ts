@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
+import { waitForLockWait } from "../../helpers/lock-wait.js";
 import { registerWebhook } from "../../helpers/webhooks.js";
 
 /**
@@ -45,13 +46,7 @@ describe("a webhook or outbound endpoint deleted while a change to it is in flig
       await holder(target.table).where({ id }).forUpdate().first();
       const answer = app.request(method, `${target.path(id)}${suffix}`, { key: org.api_key, body });
       // The marker: the request's UPDATE of that row is waiting for our lock.
-      await vi.waitFor(
-        async () => {
-          const waiting = await knex.raw(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE ?`, [`update "${target.table}"%`]);
-          expect(waiting.rows.length).toBe(1);
-        },
-        { timeout: 10_000, interval: 20 },
-      );
+      await waitForLockWait(knex, `update "${target.table}"%`);
       await holder(target.table).where({ id }).delete();
       await holder.commit();
       const res = await answer;
