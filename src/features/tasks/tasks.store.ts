@@ -174,6 +174,7 @@ export async function lockNextWaitingTask(db: Queryable, teamId: string): Promis
     .where({ team_id: teamId, status: "todo" })
     .whereNull("assignee_id")
     .whereRaw("source->>'auto_assign' = 'true'")
+    // tasks_hand_out_idx holds the waiting tasks in this order: change both together.
     .orderByRaw("array_position(ARRAY['critical','high','medium','low']::text[], priority), created_at, id")
     .first()
     .forUpdate()
