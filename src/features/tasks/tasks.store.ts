@@ -1,3 +1,4 @@
+import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
 import { OPEN_TASK_STATUSES, taskOutput, type TaskPriority, type TaskStatus, type TaskType } from "./tasks.schema.js";
 
@@ -9,6 +10,20 @@ type TaskRow = Omit<Task, "depends_on">;
 
 /** The columns of a task row: its output schema's fields, but depends_on (a table of its own). */
 const COLUMNS = Object.keys(taskOutput.shape).filter((field) => field !== "depends_on");
+
+/**
+ * A whole task from one statement: its row's columns and its dependencies (ids ascending) read
+ * beside them, rather than by a second round trip after each SELECT or UPDATE … RETURNING.
+ */
+function taskColumns(db: Queryable, ...extra: string[]): (string | Knex.Raw)[] {
+  return [
+    ...COLUMNS,
+    ...extra,
+    db.raw(
+      "coalesce((SELECT array_agg(d.depends_on_id ORDER BY d.depends_on_id) FROM task_dependencies d WHERE d.task_id = tasks.id), '{}') AS depends_on",
+    ),
+  ];
+}
 
 export interface NewTask {
   org_id: string;
@@ -60,11 +75,9 @@ export async function findTask(
   id: number,
   options: { forUpdate?: boolean } = {},
 ): Promise<Task | undefined> {
-  const q = db("tasks").select(COLUMNS).where({ org_id: orgId, id }).first();
+  const q = db("tasks").select(taskColumns(db)).where({ org_id: orgId, id }).first();
   if (options.forUpdate) q.forUpdate();
-  const row = (await q) as TaskRow | undefined;
-  if (!row) return undefined;
-  return (await withDependencies(db, [row]))[0];
+  return (await q) as Task | undefined;
 }
 
 export interface TaskFilter {
@@ -81,25 +94,23 @@ export interface TaskFilter {
 
 /** Tasks newest first (by id), filtered. */
 export async function listTasks(db: Queryable, filter: TaskFilter): Promise<Task[]> {
-  const q = db("tasks").select(COLUMNS).where({ org_id: filter.org_id }).orderBy("id", "desc").limit(filter.limit);
+  const q = db("tasks").select(taskColumns(db)).where({ org_id: filter.org_id }).orderBy("id", "desc").limit(filter.limit);
   if (filter.team_id) q.where("team_id", filter.team_id);
   if (filter.status) q.where("status", filter.status);
   if (filter.assignee_id) q.where("assignee_id", filter.assignee_id);
   if (filter.parent_id) q.where("parent_id", filter.parent_id);
   if (filter.tag) q.whereRaw("tags @> ARRAY[?]::text[]", [filter.tag]);
   if (filter.before_id) q.where("id", "<", filter.before_id);
-  return withDependencies(db, (await q) as TaskRow[]);
+  return (await q) as Task[];
 }
 
 export async function findTasksByIds(db: Queryable, orgId: string, ids: number[]): Promise<Task[]> {
   if (ids.length === 0) return [];
-  const rows = (await db("tasks").select(COLUMNS).where("org_id", orgId).whereIn("id", ids).orderBy("id")) as TaskRow[];
-  return withDependencies(db, rows);
+  return (await db("tasks").select(taskColumns(db)).where("org_id", orgId).whereIn("id", ids).orderBy("id")) as Task[];
 }
 
 export async function listSubtasks(db: Queryable, orgId: string, parentId: number): Promise<Task[]> {
-  const rows = (await db("tasks").select(COLUMNS).where({ org_id: orgId, parent_id: parentId }).orderBy("id")) as TaskRow[];
-  return withDependencies(db, rows);
+  return (await db("tasks").select(taskColumns(db)).where({ org_id: orgId, parent_id: parentId }).orderBy("id")) as Task[];
 }
 
 export async function updateTask(
@@ -112,11 +123,11 @@ export async function updateTask(
 ): Promise<Task> {
   const values: Record<string, unknown> = { ...changes, updated_at: db.fn.now() };
   if (changes.source) values.source = JSON.stringify(changes.source);
-  const [row] = (await db("tasks")
+  const [task] = (await db("tasks")
     .where({ org_id: orgId, id })
     .update(values)
-    .returning(COLUMNS)) as TaskRow[];
-  return (await withDependencies(db, [row!]))[0]!;
+    .returning(taskColumns(db))) as Task[];
+  return task!;
 }
 
 /** Status of each dependency of a task. */
@@ -126,20 +137,6 @@ export async function dependencyStatuses(db: Queryable, taskId: number): Promise
     .select("t.id", "t.status")
     .where("d.task_id", taskId)
     .orderBy("t.id");
-}
-
-async function withDependencies(db: Queryable, rows: TaskRow[]): Promise<Task[]> {
-  if (rows.length === 0) return [];
-  const deps = (await db("task_dependencies")
-    .select("task_id", "depends_on_id")
-    .whereIn(
-      "task_id",
-      rows.map((row) => row.id),
-    )
-    .orderBy("depends_on_id")) as { task_id: number; depends_on_id: number }[];
-  const byTask = new Map<number, number[]>();
-  for (const dep of deps) byTask.set(dep.task_id, [...(byTask.get(dep.task_id) ?? []), dep.depends_on_id]);
-  return rows.map((row) => ({ ...row, depends_on: byTask.get(row.id) ?? [] }));
 }
 
 /** Adds dependency edges (task_id waits for depends_on_id). */
@@ -154,12 +151,9 @@ export async function findTaskBySourceKey(
   sourceKey: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<(Task & { source_updated_at: Date | null }) | undefined> {
-  const q = db("tasks").select([...COLUMNS, "source_updated_at"]).where({ org_id: orgId, source_key: sourceKey }).first();
+  const q = db("tasks").select(taskColumns(db, "source_updated_at")).where({ org_id: orgId, source_key: sourceKey }).first();
   if (options.forUpdate) q.forUpdate();
-  const row = (await q) as (TaskRow & { source_updated_at: Date | null }) | undefined;
-  if (!row) return undefined;
-  const [withDeps] = await withDependencies(db, [row]);
-  return withDeps as Task & { source_updated_at: Date | null };
+  return (await q) as (Task & { source_updated_at: Date | null }) | undefined;
 }
 
 /** Whether the agent is the assignee of any open task. */
