@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { webhookConfig } from "../webhooks/webhooks.schema.js";
 import { assignToAvailableEngineer } from "../tasks/task-assignment.js";
-import { changeTaskStatus, createTask } from "../tasks/tasks.service.js";
+import { changeTaskStatus, createTask, type StatusChange } from "../tasks/tasks.service.js";
 import { findTaskBySourceKey, updateTask, type Task } from "../tasks/tasks.store.js";
 import { taskEvent } from "../tasks/task-event.js";
 import { appendEvents } from "../events/events.store.js";
@@ -40,9 +40,7 @@ export async function applyIssueEvent(trx: Knex.Transaction, input: DeliveryInpu
     }
     return createIssueTask(trx, input, payload, key, updatedAt);
   }
-  if (existing.source_updated_at && updatedAt < existing.source_updated_at) {
-    return { actions: [`ignored: older than the state already applied to task #${existing.id} (updated_at ${issue.updated_at})`], status: "ignored" };
-  }
+  if (isOlderThanApplied(existing, issue)) return olderThanApplied(existing, issue);
 
   const actions: string[] = [];
   let task: Task = existing;
@@ -100,13 +98,33 @@ async function createIssueTask(
   return { actions };
 }
 
+/** Whether the task already reflects a later state of the issue than this event's (the payload's updated_at). */
+export function isOlderThanApplied(task: { source_updated_at: Date | null }, issue: IssuePayload["issue"]): boolean {
+  return task.source_updated_at !== null && new Date(issue.updated_at) < task.source_updated_at;
+}
+
+export function olderThanApplied(task: Task, issue: IssuePayload["issue"]): DeliveryOutcome {
+  return { actions: [`ignored: older than the state already applied to task #${task.id} (updated_at ${issue.updated_at})`], status: "ignored" };
+}
+
+/** The status a task takes to follow its issue's open/closed state: the change, or undefined when it has it. */
+export function followedState(task: Task, issue: IssuePayload["issue"]): StatusChange | undefined {
+  const to = issue.state === "open" ? "todo" : issue.state_reason === "not_planned" ? "cancelled" : "done";
+  if (task.status === to) return undefined;
+  const reason = issue.state === "open" ? "issue reopened on GitHub" : "issue closed on GitHub";
+  return { task, to, options: { enforceTransitions: false, reason, mirrorsGithubIssue: true } };
+}
+
+/** What following the state did, in words. */
+export function followedStateAction({ task, to }: StatusChange): string {
+  return `task #${task.id} ${task.status} → ${to}`;
+}
+
 /** The task follows the issue's open/closed state. */
 async function followState(trx: Knex.Transaction, task: Task, payload: IssuePayload, actions: string[]): Promise<Task> {
-  const { issue } = payload;
-  const target = issue.state === "open" ? "todo" : issue.state_reason === "not_planned" ? "cancelled" : "done";
-  if (task.status === target) return task;
-  const reason = issue.state === "open" ? "issue reopened on GitHub" : "issue closed on GitHub";
-  const updated = await changeTaskStatus(trx, task, target, { enforceTransitions: false, reason, mirrorsGithubIssue: true });
-  actions.push(`task #${task.id} ${task.status} → ${target}`);
+  const change = followedState(task, payload.issue);
+  if (!change) return task;
+  const updated = await changeTaskStatus(trx, task, change.to, change.options);
+  actions.push(followedStateAction(change));
   return updated;
 }

@@ -16,6 +16,7 @@ import {
   insertTasks,
   listSubtasks,
   updateTask,
+  updateTaskStatuses,
   type NewTask,
   type Task,
 } from "./tasks.store.js";
@@ -92,6 +93,13 @@ export interface StatusChangeOptions {
   mirrorsGithubIssue?: boolean;
 }
 
+/** One task's move to a new status (each task at most once in a call). */
+export interface StatusChange {
+  task: Task;
+  to: TaskStatus;
+  options?: StatusChangeOptions;
+}
+
 /**
  * Moves a task to a new status inside `trx`:
  * 1. check the transition and, when starting, that every dependency is done;
@@ -99,40 +107,59 @@ export interface StatusChangeOptions {
  * 3. when it became done or cancelled, complete its parent if every sibling is finished and one at
  *    least is done (a parent whose sub-tasks were all cancelled stays open), and so on upward.
  */
-export async function changeTaskStatus(
-  trx: Knex.Transaction,
-  task: Task,
-  to: TaskStatus,
-  options: StatusChangeOptions = {},
-): Promise<Task> {
-  const from = task.status;
-  if (from === to) return task;
-  if (options.enforceTransitions !== false && !TASK_TRANSITIONS[from].includes(to)) {
-    throw new ConflictError(
-      `Task #${task.id} cannot go from ${from} to ${to}; from ${from} it can go to: ${TASK_TRANSITIONS[from].join(", ")}`,
-      { from, to, allowed: TASK_TRANSITIONS[from] },
-    );
-  }
-  if (to === "in_progress") {
-    const blocking = (await dependencyStatuses(trx, task.id)).filter((dep) => dep.status !== "done");
-    if (blocking.length) {
+export async function changeTaskStatus(trx: Knex.Transaction, task: Task, to: TaskStatus, options: StatusChangeOptions = {}): Promise<Task> {
+  const [updated] = await changeTaskStatuses(trx, [{ task, to, options }]);
+  return updated!;
+}
+
+/**
+ * changeTaskStatus for many tasks at once: the checks of each, then one UPDATE and one events
+ * append for all of them; what a finished task sets off (its done hook, its assignee freed, its
+ * parent completed) follows task by task, in the order given. Returns the tasks in that order.
+ */
+export async function changeTaskStatuses(trx: Knex.Transaction, changes: StatusChange[]): Promise<Task[]> {
+  const moving = changes.filter(({ task, to }) => task.status !== to);
+  for (const { task, to, options = {} } of moving) {
+    const from = task.status;
+    if (options.enforceTransitions !== false && !TASK_TRANSITIONS[from].includes(to)) {
       throw new ConflictError(
-        `Task #${task.id} cannot start: it depends on ${blocking.map((dep) => `#${dep.id} (${dep.status})`).join(", ")}`,
-        { blocked_by: blocking },
+        `Task #${task.id} cannot go from ${from} to ${to}; from ${from} it can go to: ${TASK_TRANSITIONS[from].join(", ")}`,
+        { from, to, allowed: TASK_TRANSITIONS[from] },
       );
     }
+    if (to === "in_progress") {
+      const blocking = (await dependencyStatuses(trx, task.id)).filter((dep) => dep.status !== "done");
+      if (blocking.length) {
+        throw new ConflictError(
+          `Task #${task.id} cannot start: it depends on ${blocking.map((dep) => `#${dep.id} (${dep.status})`).join(", ")}`,
+          { blocked_by: blocking },
+        );
+      }
+    }
   }
-  const updated = await updateTask(trx, task.org_id, task.id, {
-    status: to,
-    completed_at: to === "done" ? new Date() : null,
-  });
-  const events: DomainEventInput[] = [taskEvent(updated, "task.status_changed", { from, to, reason: options.reason ?? null })];
-  if (to === "done") events.push(taskEvent(updated, "task.completed", {}));
+  const now = new Date();
+  const updated = new Map(
+    (
+      await updateTaskStatuses(
+        trx,
+        moving.map(({ task, to }) => ({ org_id: task.org_id, id: task.id, status: to, completed_at: to === "done" ? now : null })),
+      )
+    ).map((task) => [task.id, task]),
+  );
+  const events: DomainEventInput[] = [];
+  for (const { task, to, options = {} } of moving) {
+    const after = updated.get(task.id)!;
+    events.push(taskEvent(after, "task.status_changed", { from: task.status, to, reason: options.reason ?? null }));
+    if (to === "done") events.push(taskEvent(after, "task.completed", {}));
+  }
   await appendEvents(trx, events);
-  if (to === "done") await runTaskDoneHook(trx, updated, { mirrorsGithubIssue: options.mirrorsGithubIssue === true });
-  if ((to === "done" || to === "cancelled") && updated.assignee_id) await releaseAgent(trx, updated.assignee_id);
-  if ((to === "done" || to === "cancelled") && updated.parent_id) await completeParentIfFinished(trx, updated.org_id, updated.parent_id);
-  return updated;
+  for (const { task, to, options = {} } of moving) {
+    const after = updated.get(task.id)!;
+    if (to === "done") await runTaskDoneHook(trx, after, { mirrorsGithubIssue: options.mirrorsGithubIssue === true });
+    if ((to === "done" || to === "cancelled") && after.assignee_id) await releaseAgent(trx, after.assignee_id);
+    if ((to === "done" || to === "cancelled") && after.parent_id) await completeParentIfFinished(trx, after.org_id, after.parent_id);
+  }
+  return changes.map(({ task }) => updated.get(task.id) ?? task);
 }
 
 async function completeParentIfFinished(trx: Knex.Transaction, orgId: string, parentId: number): Promise<void> {

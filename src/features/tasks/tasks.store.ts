@@ -61,11 +61,19 @@ export async function insertTasks(db: Queryable, tasks: NewTask[]): Promise<Task
   return rows.sort((a, b) => a.id - b.id).map((row) => ({ ...row, depends_on: [] }));
 }
 
-/** Locks the tasks of an org with these source keys for the rest of the transaction; returns their keys. */
-export async function lockTasksBySourceKeys(db: Queryable, orgId: string, sourceKeys: string[]): Promise<Set<string>> {
-  if (sourceKeys.length === 0) return new Set();
-  const rows = (await db("tasks").select("source_key").where({ org_id: orgId }).whereIn("source_key", sourceKeys).forUpdate()) as { source_key: string }[];
-  return new Set(rows.map((row) => row.source_key));
+/** The tasks of an org with these source keys, by key, locked for the rest of the transaction. */
+export async function lockTasksBySourceKeys(
+  db: Queryable,
+  orgId: string,
+  sourceKeys: string[],
+): Promise<Map<string, Task & { source_key: string; source_updated_at: Date | null }>> {
+  if (sourceKeys.length === 0) return new Map();
+  const rows = (await db("tasks")
+    .select(taskColumns(db, "source_key", "source_updated_at"))
+    .where({ org_id: orgId })
+    .whereIn("source_key", sourceKeys)
+    .forUpdate()) as (Task & { source_key: string; source_updated_at: Date | null })[];
+  return new Map(rows.map((row) => [row.source_key, row]));
 }
 
 /** One task of an org; `forUpdate` locks its row for the rest of the transaction. */
@@ -128,6 +136,35 @@ export async function updateTask(
     .update(values)
     .returning(taskColumns(db))) as Task[];
   return task!;
+}
+
+/** Sets the status and completed_at of many tasks in one statement; returns them, in no particular order. */
+export async function updateTaskStatuses(
+  db: Queryable,
+  changes: { org_id: string; id: number; status: TaskStatus; completed_at: Date | null }[],
+): Promise<Task[]> {
+  if (changes.length === 0) return [];
+  const returning = taskColumns(db).map((column) => (typeof column === "string" ? `tasks.${column}` : column.toString()));
+  const { rows } = await db.raw(
+    `UPDATE tasks SET status = v.status, completed_at = v.completed_at, updated_at = CURRENT_TIMESTAMP
+       FROM unnest(?::uuid[], ?::int[], ?::text[], ?::timestamptz[]) AS v(org_id, id, status, completed_at)
+      WHERE tasks.org_id = v.org_id AND tasks.id = v.id
+      RETURNING ${returning.join(", ")}`,
+    // A null in an array of dates is PostgreSQL's NULL; knex's binding type has no word for it.
+    [changes.map((c) => c.org_id), changes.map((c) => c.id), changes.map((c) => c.status), changes.map((c) => c.completed_at) as Date[]],
+  );
+  return rows as Task[];
+}
+
+/** Records, for many tasks in one statement, the source's updated_at last applied to each. */
+export async function recordSourceUpdatedAt(db: Queryable, applied: { org_id: string; id: number; source_updated_at: Date }[]): Promise<void> {
+  if (applied.length === 0) return;
+  await db.raw(
+    `UPDATE tasks SET source_updated_at = v.at, updated_at = CURRENT_TIMESTAMP
+       FROM unnest(?::uuid[], ?::int[], ?::timestamptz[]) AS v(org_id, id, at)
+      WHERE tasks.org_id = v.org_id AND tasks.id = v.id`,
+    [applied.map((a) => a.org_id), applied.map((a) => a.id), applied.map((a) => a.source_updated_at)],
+  );
 }
 
 /** Status of each dependency of a task. */

@@ -176,6 +176,114 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     expect(logLines.filter((line) => line.includes("applying them one delivery at a time"))).toEqual([]);
   });
 
+  /** Opens the issues (processed by a worker of their own, then stopped); returns their tasks by issue number. */
+  const openIssues = async (org: BootstrapResult, webhook: RegisteredWebhook, repository: string, numbers: number[]) => {
+    const ids: string[] = [];
+    for (const number of numbers) ids.push(await store(webhook, issuePayload("opened", { number, repository, title: `issue ${number}` })));
+    await startWorker("opener");
+    await settled(ids);
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+    const tasks = await tasksOf(org);
+    return new Map(numbers.map((number) => [number, tasks.find((task) => task.title === `issue ${number}`)!]));
+  };
+  const later = "2026-02-01T12:00:00Z";
+
+  it("closes many issues' tasks in one batch as one by one would, and the engineer it frees takes a task that stays open", async () => {
+    const { org, webhook, repository } = await setup(1);
+    const numbers = Array.from({ length: 6 }, () => nextIssue++);
+    const [first, second, third, stale, fifth, sixth] = numbers as [number, number, number, number, number, number];
+    const tasks = await openIssues(org, webhook, repository, numbers);
+    const engineer = org.agents[0]!.id;
+    expect(tasks.get(first)!.assignee_id).toBe(engineer); // the rest wait for it
+    const eventsBefore = Number((await app.db.knex("events").where({ org_id: org.org_id }).max({ id: "id" }))[0]!.id);
+
+    const ids = [
+      await store(webhook, issuePayload("closed", { number: first, repository, updated_at: later })),
+      await store(webhook, issuePayload("closed", { number: second, repository, updated_at: later })),
+      await store(webhook, issuePayload("closed", { number: third, repository, updated_at: later, state_reason: "not_planned" })),
+      // Older than the opened event already applied to its task: changes nothing.
+      await store(webhook, issuePayload("closed", { number: stale, repository, updated_at: "2001-01-01T00:00:00Z" })),
+    ];
+    logLines.length = 0;
+    await startWorker("closer");
+    const rows = await settled(ids);
+
+    const after = new Map((await tasksOf(org)).map((task) => [task.id, task]));
+    const task = (number: number) => after.get(tasks.get(number)!.id)!;
+    expect(ids.map((id) => rows.get(id)!.actions)).toEqual([
+      [`task #${task(first).id} todo → done`],
+      [`task #${task(second).id} todo → done`],
+      [`task #${task(third).id} todo → cancelled`],
+      [`ignored: older than the state already applied to task #${task(stale).id} (updated_at 2001-01-01T00:00:00Z)`],
+    ]);
+    expect(ids.map((id) => rows.get(id)!.status)).toEqual(["processed", "processed", "processed", "ignored"]);
+    expect([first, second, third, stale, fifth, sixth].map((number) => task(number).status)).toEqual(["done", "done", "cancelled", "todo", "todo", "todo"]);
+    expect(task(first).completed_at).not.toBeNull();
+    expect(task(second).source_updated_at.toISOString()).toBe("2026-02-01T12:00:00.000Z");
+    // Freed, the engineer took the oldest waiting task still open. One by one, it would first have
+    // been handed the second and third issues' tasks, which this batch closes.
+    expect([...after.values()].filter((t) => t.assignee_id === engineer).map((t) => t.id)).toEqual([task(first).id, task(stale).id]);
+    const events = await app.db.knex("events").where({ org_id: org.org_id }).where("id", ">", eventsBefore).orderBy("id");
+    const about = (type: string) => events.filter((event) => event.type === type).map((event) => event.data.task_id);
+    expect(about("task.status_changed")).toEqual([task(first).id, task(second).id, task(third).id]);
+    expect(about("task.completed")).toEqual([task(first).id, task(second).id]);
+    expect(about("task.assigned")).toEqual([task(stale).id]);
+    // Nothing is announced on issues GitHub itself closed.
+    expect(await app.db.knex("github_outbox").where({ org_id: org.org_id })).toEqual([]);
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
+  });
+
+  it("reopens tasks in a batch, and fails a delivery with an unreadable updated_at alone", async () => {
+    const { org, webhook, repository } = await setup(0);
+    const numbers = Array.from({ length: 3 }, () => nextIssue++);
+    const tasks = await openIssues(org, webhook, repository, numbers);
+    const closes = [];
+    for (const number of numbers) closes.push(await store(webhook, issuePayload("closed", { number, repository, updated_at: later })));
+    await startWorker("closer");
+    await settled(closes);
+    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+
+    const ids = numbers.map((number, i) =>
+      issuePayload("reopened", { number, repository, updated_at: i === 1 ? "not a date" : "2026-02-02T12:00:00Z" }),
+    );
+    const stored: string[] = [];
+    for (const payload of ids) stored.push(await store(webhook, payload));
+    logLines.length = 0;
+    await startWorker("reopener");
+    const rows = await settled(stored);
+
+    const statuses = new Map((await tasksOf(org)).map((task) => [task.id, task.status]));
+    expect(numbers.map((number) => statuses.get(tasks.get(number)!.id))).toEqual(["todo", "done", "todo"]);
+    expect(stored.map((id) => rows.get(id)!.status)).toEqual(["processed", "failed", "processed"]);
+    expect(rows.get(stored[0]!)!.actions).toEqual([`task #${tasks.get(numbers[0]!)!.id} done → todo`]);
+    // The set-wise step failed as a whole and its deliveries went one at a time, in the same transaction.
+    expect(logLines.some((line) => line.includes("applying them one delivery at a time"))).toBe(true);
+    expect(logLines.some((line) => line.includes("could not be committed"))).toBe(false);
+  });
+
+  it("closes each task once when two workers race on batches closing the same issues", async () => {
+    const { org, webhook, repository } = await setup(0);
+    const numbers = Array.from({ length: 10 }, () => nextIssue++);
+    const tasks = await openIssues(org, webhook, repository, numbers);
+    const ids: string[] = [];
+    // Each close arrives twice (two GUIDs): the first ten go to one worker's batch, the second ten to the other's.
+    for (let round = 0; round < 2; round++) {
+      for (const number of numbers) ids.push(await store(webhook, issuePayload("closed", { number, repository, updated_at: later })));
+    }
+    logLines.length = 0;
+    await Promise.all([startWorker("w1", 10), startWorker("w2", 10)]);
+    const rows = await settled(ids);
+
+    expect([...rows.values()].every((row) => row.status === "processed")).toBe(true);
+    expect((await tasksOf(org)).every((task) => task.status === "done")).toBe(true);
+    const moves = [...rows.values()].filter((row) => row.actions[0]?.endsWith("todo → done"));
+    expect(moves).toHaveLength(numbers.length);
+    expect([...rows.values()].filter((row) => row.actions[0]?.endsWith("already up to date"))).toHaveLength(numbers.length);
+    const completed = await app.db.knex("events").where({ org_id: org.org_id, type: "task.completed" });
+    expect(completed.map((event) => event.data.task_id).sort()).toEqual([...tasks.values()].map((task) => task.id).sort());
+    expect(logLines.filter((line) => line.includes("applying them one delivery at a time"))).toEqual([]);
+  });
+
   it("makes no task for an issues.opened about a pull request in a batch, beside one it does", async () => {
     const { org, webhook, repository } = await setup(0);
     const [pull, issue] = [nextIssue++, nextIssue++];

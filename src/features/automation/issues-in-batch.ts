@@ -1,48 +1,79 @@
 import type { Knex } from "knex";
 import { lockKeys } from "../../db/lock-key.js";
 import { assignToAvailableEngineer } from "../tasks/task-assignment.js";
-import { createTasks } from "../tasks/tasks.service.js";
-import { lockTasksBySourceKeys } from "../tasks/tasks.store.js";
+import { changeTaskStatuses, createTasks, type StatusChange } from "../tasks/tasks.service.js";
+import { lockTasksBySourceKeys, recordSourceUpdatedAt, type Task } from "../tasks/tasks.store.js";
 import type { DeliveryBatchProcessor, DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { knownEntitlement } from "../webhooks/repository-entitlement.js";
 import { claimFirstRepository } from "../webhooks/webhooks.store.js";
 import { webhookConfig, type WebhookConfig } from "../webhooks/webhooks.schema.js";
 import { issueSourceKey } from "./github-issue-source.js";
 import { issuePayload, type IssuePayload } from "./github-payloads.js";
-import { NO_ENGINEER_FREE } from "./issue-rules.js";
+import { followedState, followedStateAction, isOlderThanApplied, NO_ENGINEER_FREE, olderThanApplied } from "./issue-rules.js";
 import { issueTaskInput } from "./issue-task-input.js";
 
-interface NewIssue {
+/** One picked delivery: an issues event the batch can apply, about an issue no other delivery of the batch touches. */
+interface IssueEvent {
   input: DeliveryInput;
   payload: IssuePayload;
   config: WebhookConfig;
   key: string;
 }
 
+type ExistingTask = Task & { source_updated_at: Date | null };
+
+/** The actions taken set-wise: opened (a new task), closed and reopened (the task follows). */
+const BATCH_ACTIONS = new Set(["opened", "closed", "reopened"]);
+
 /**
- * `issues.opened` of new issues, many at once: what applyIssueEvent does for each, in a few statements.
- * 1. Take the deliveries that open an issue no other delivery of the batch touches, that their
- *    webhook may act on, and whose payload is complete; the rest go one by one.
- * 2. Lock their issues (one statement) and leave out those that already have a task.
- * 3. Create the tasks (one INSERT, one events append).
- * 4. auto_assign: hand them to free engineers in order until a team has none free; the rest wait.
+ * `issues.opened`, `.closed` and `.reopened`, many at once: what applyIssueEvent does for each, in
+ * a few statements.
+ * 1. Take the deliveries about an issue no other delivery of the batch touches, that their webhook
+ *    may act on, and whose payload is complete; the rest go one by one.
+ * 2. Lock their issues (one statement) and their tasks (one per org).
+ * 3. opened of an issue without a task: create the tasks (one INSERT, one events append);
+ *    auto_assign hands them to free engineers in order until a team has none free; the rest wait.
+ * 4. closed or reopened of an issue with a task: the tasks follow the issues' state (one UPDATE,
+ *    one events append, then what each finished task sets off), unless the task already reflects a
+ *    later state of its issue.
+ * Any other case (opened of an issue that has a task, closed of one that has none) goes one by one.
  */
-export const openIssuesInBatch: DeliveryBatchProcessor = async (trx, inputs) => {
+export const issuesInBatch: DeliveryBatchProcessor = async (trx, inputs) => {
   const outcomes = new Map<DeliveryInput, DeliveryOutcome>();
-  let issues = pickNewIssues(await recordFirstRepositories(trx, inputs));
-  if (issues.length === 0) return outcomes;
+  const events = pickIssueEvents(await recordFirstRepositories(trx, inputs));
+  if (events.length === 0) return outcomes;
   await lockKeys(
     trx,
-    issues.map((issue) => issue.key),
+    events.map((event) => event.key),
   );
-  for (const orgId of new Set(issues.map((issue) => issue.input.webhook.org_id))) {
+  const tasks = new Map<IssueEvent, ExistingTask>();
+  for (const orgId of new Set(events.map((event) => event.input.webhook.org_id))) {
+    const ofOrg = events.filter((event) => event.input.webhook.org_id === orgId);
     const existing = await lockTasksBySourceKeys(
       trx,
       orgId,
-      issues.filter((issue) => issue.input.webhook.org_id === orgId).map((issue) => issue.key),
+      ofOrg.map((event) => event.key),
     );
-    issues = issues.filter((issue) => issue.input.webhook.org_id !== orgId || !existing.has(issue.key));
+    for (const event of ofOrg) {
+      const task = existing.get(event.key);
+      if (task) tasks.set(event, task);
+    }
   }
+  await openIssues(
+    trx,
+    events.filter((event) => event.payload.action === "opened" && !tasks.has(event)),
+    outcomes,
+  );
+  await followIssues(
+    trx,
+    events.filter((event) => event.payload.action !== "opened" && tasks.has(event)).map((event) => ({ event, task: tasks.get(event)! })),
+    outcomes,
+  );
+  return outcomes;
+};
+
+async function openIssues(trx: Knex.Transaction, issues: IssueEvent[], outcomes: Map<DeliveryInput, DeliveryOutcome>): Promise<void> {
+  if (issues.length === 0) return;
   const tasks = await createTasks(
     trx,
     issues.map(({ input, payload, config, key }) => ({
@@ -62,8 +93,29 @@ export const openIssuesInBatch: DeliveryBatchProcessor = async (trx, inputs) => 
     }
     outcomes.set(input, { actions });
   }
-  return outcomes;
-};
+}
+
+async function followIssues(
+  trx: Knex.Transaction,
+  follows: { event: IssueEvent; task: ExistingTask }[],
+  outcomes: Map<DeliveryInput, DeliveryOutcome>,
+): Promise<void> {
+  const changes: StatusChange[] = [];
+  const applied: { org_id: string; id: number; source_updated_at: Date }[] = [];
+  for (const { event, task } of follows) {
+    const { issue } = event.payload;
+    if (isOlderThanApplied(task, issue)) {
+      outcomes.set(event.input, olderThanApplied(task, issue));
+      continue;
+    }
+    const change = followedState(task, issue);
+    if (change) changes.push(change);
+    applied.push({ org_id: task.org_id, id: task.id, source_updated_at: new Date(issue.updated_at) });
+    outcomes.set(event.input, { actions: [change ? followedStateAction(change) : `task #${task.id} already up to date`] });
+  }
+  await changeTaskStatuses(trx, changes);
+  await recordSourceUpdatedAt(trx, applied);
+}
 
 /**
  * A webhook that has not recorded its first repository yet records it once for the batch (as the
@@ -83,22 +135,25 @@ async function recordFirstRepositories(trx: Knex.Transaction, inputs: DeliveryIn
   });
 }
 
-function pickNewIssues(inputs: { view: DeliveryInput; input: DeliveryInput }[]): NewIssue[] {
-  const picked: NewIssue[] = [];
+function pickIssueEvents(inputs: { view: DeliveryInput; input: DeliveryInput }[]): IssueEvent[] {
+  const picked: IssueEvent[] = [];
   const touched = new Map<string, number>();
   for (const { input } of inputs) {
     const key = looseIssueKey(input);
     if (key) touched.set(key, (touched.get(key) ?? 0) + 1);
   }
   for (const { input, view } of inputs) {
-    if (input.webhook.provider !== "github" || input.delivery.event_type !== "issues.opened") continue;
+    const action = input.delivery.event_type.startsWith("issues.") ? input.delivery.event_type.slice("issues.".length) : undefined;
+    if (input.webhook.provider !== "github" || !action || !BATCH_ACTIONS.has(action)) continue;
     const entitlement = knownEntitlement(view);
     if (!entitlement || entitlement.refused) continue;
     const parsed = issuePayload.safeParse(input.payload);
     const config = webhookConfig.safeParse(input.webhook.config);
     if (!parsed.success || !config.success) continue;
     const payload = parsed.data;
-    if (payload.action !== "opened" || payload.issue.state !== "open" || payload.issue.pull_request) continue;
+    if (payload.action !== action || payload.issue.pull_request) continue;
+    // An issue opened already closed is created and closed one by one.
+    if (action === "opened" && payload.issue.state !== "open") continue;
     const key = issueSourceKey(payload.repository.full_name, payload.issue.number);
     if (touched.get(key) !== 1) continue;
     // A webhook's own secret is no credential for an installation: its payload's `installation` is dropped.
