@@ -76,7 +76,7 @@ export async function applyIssueEvent(trx: Knex.Transaction, input: DeliveryInpu
       actions.push(`no rule for issues.${payload.action}`);
   }
   await updateTask(trx, orgId, task.id, { source_updated_at: updatedAt });
-  return { actions: actions.length ? actions : [`task #${task.id} already up to date`] };
+  return { actions: actions.length ? actions : [alreadyUpToDate(task)] };
 }
 
 async function createIssueTask(
@@ -113,6 +113,11 @@ export function followedState(task: Task, issue: IssuePayload["issue"]): StatusC
   if (task.status === to) return undefined;
   const reason = issue.state === "open" ? "issue reopened on GitHub" : "issue closed on GitHub";
   return { task, to, options: { enforceTransitions: false, reason, mirrorsGithubIssue: true } };
+}
+
+/** What an event that changed nothing did, in words. */
+export function alreadyUpToDate(task: Task): string {
+  return `task #${task.id} already up to date`;
 }
 
 /** What following the state did, in words. */

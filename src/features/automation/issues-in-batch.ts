@@ -9,7 +9,7 @@ import { claimFirstRepository } from "../webhooks/webhooks.store.js";
 import { webhookConfig, type WebhookConfig } from "../webhooks/webhooks.schema.js";
 import { issueSourceKey } from "./github-issue-source.js";
 import { issuePayload, type IssuePayload } from "./github-payloads.js";
-import { followedState, followedStateAction, isOlderThanApplied, NO_ENGINEER_FREE, olderThanApplied } from "./issue-rules.js";
+import { alreadyUpToDate, followedState, followedStateAction, isOlderThanApplied, NO_ENGINEER_FREE, olderThanApplied } from "./issue-rules.js";
 import { issueTaskInput } from "./issue-task-input.js";
 
 /** One picked delivery: an issues event the batch can apply, about an issue no other delivery of the batch touches. */
@@ -111,7 +111,7 @@ async function followIssues(
     const change = followedState(task, issue);
     if (change) changes.push(change);
     applied.push({ org_id: task.org_id, id: task.id, source_updated_at: new Date(issue.updated_at) });
-    outcomes.set(event.input, { actions: [change ? followedStateAction(change) : `task #${task.id} already up to date`] });
+    outcomes.set(event.input, { actions: [change ? followedStateAction(change) : alreadyUpToDate(task)] });
   }
   await changeTaskStatuses(trx, changes);
   await recordSourceUpdatedAt(trx, applied);
@@ -120,7 +120,7 @@ async function followIssues(
 /**
  * A webhook that has not recorded its first repository yet records it once for the batch (as the
  * first of its deliveries would, one by one), so that its deliveries' entitlement is known.
- * Returns views of the inputs carrying it; `NewIssue.input` stays the caller's object.
+ * Returns views of the inputs carrying it; `IssueEvent.input` stays the caller's object.
  */
 async function recordFirstRepositories(trx: Knex.Transaction, inputs: DeliveryInput[]): Promise<{ view: DeliveryInput; input: DeliveryInput }[]> {
   const recorded = new Map<string, string | undefined>();
