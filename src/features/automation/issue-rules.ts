@@ -112,7 +112,7 @@ export function followedState(task: Task, issue: IssuePayload["issue"]): StatusC
   const to = issue.state === "open" ? "todo" : issue.state_reason === "not_planned" ? "cancelled" : "done";
   if (task.status === to) return undefined;
   const reason = issue.state === "open" ? "issue reopened on GitHub" : "issue closed on GitHub";
-  return { task, to, options: { enforceTransitions: false, reason, mirrorsGithubIssue: true } };
+  return { task, to, options: { enforceTransitions: false, reason, mirrorsGithubIssue: true, sourceUpdatedAt: new Date(issue.updated_at) } };
 }
 
 /** What an event that changed nothing did, in words. */

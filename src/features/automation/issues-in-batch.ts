@@ -108,9 +108,10 @@ async function followIssues(
       outcomes.set(event.input, olderThanApplied(task, issue));
       continue;
     }
+    // A task that moves records the issue's updated_at with its status; one that does not, here.
     const change = followedState(task, issue);
     if (change) changes.push(change);
-    applied.push({ org_id: task.org_id, id: task.id, source_updated_at: new Date(issue.updated_at) });
+    else applied.push({ org_id: task.org_id, id: task.id, source_updated_at: new Date(issue.updated_at) });
     outcomes.set(event.input, { actions: [change ? followedStateAction(change) : alreadyUpToDate(task)] });
   }
   await changeTaskStatuses(trx, changes);

@@ -91,6 +91,8 @@ export interface StatusChangeOptions {
   reason?: string;
   /** The change follows what GitHub already did to the task's issue (closed it): nothing is announced there. */
   mirrorsGithubIssue?: boolean;
+  /** The source's updated_at this change follows, recorded in the same statement. */
+  sourceUpdatedAt?: Date;
 }
 
 /** One task's move to a new status (each task at most once in a call). */
@@ -142,7 +144,13 @@ export async function changeTaskStatuses(trx: Knex.Transaction, changes: StatusC
     (
       await updateTaskStatuses(
         trx,
-        moving.map(({ task, to }) => ({ org_id: task.org_id, id: task.id, status: to, completed_at: to === "done" ? now : null })),
+        moving.map(({ task, to, options = {} }) => ({
+          org_id: task.org_id,
+          id: task.id,
+          status: to,
+          completed_at: to === "done" ? now : null,
+          source_updated_at: options.sourceUpdatedAt ?? null,
+        })),
       )
     ).map((task) => [task.id, task]),
   );

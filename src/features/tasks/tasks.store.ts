@@ -138,20 +138,31 @@ export async function updateTask(
   return task!;
 }
 
-/** Sets the status and completed_at of many tasks in one statement; returns them, in no particular order. */
+/**
+ * Sets the status and completed_at of many tasks in one statement, and source_updated_at where one
+ * is given (null keeps it); returns them, in no particular order.
+ */
 export async function updateTaskStatuses(
   db: Queryable,
-  changes: { org_id: string; id: number; status: TaskStatus; completed_at: Date | null }[],
+  changes: { org_id: string; id: number; status: TaskStatus; completed_at: Date | null; source_updated_at: Date | null }[],
 ): Promise<Task[]> {
   if (changes.length === 0) return [];
   const returning = taskColumns(db).map((column) => (typeof column === "string" ? `tasks.${column}` : column.toString()));
   const { rows } = await db.raw(
-    `UPDATE tasks SET status = v.status, completed_at = v.completed_at, updated_at = CURRENT_TIMESTAMP
-       FROM unnest(?::uuid[], ?::int[], ?::text[], ?::timestamptz[]) AS v(org_id, id, status, completed_at)
+    `UPDATE tasks
+        SET status = v.status, completed_at = v.completed_at, source_updated_at = coalesce(v.source_updated_at, tasks.source_updated_at),
+            updated_at = CURRENT_TIMESTAMP
+       FROM unnest(?::uuid[], ?::int[], ?::text[], ?::timestamptz[], ?::timestamptz[]) AS v(org_id, id, status, completed_at, source_updated_at)
       WHERE tasks.org_id = v.org_id AND tasks.id = v.id
       RETURNING ${returning.join(", ")}`,
     // A null in an array of dates is PostgreSQL's NULL; knex's binding type has no word for it.
-    [changes.map((c) => c.org_id), changes.map((c) => c.id), changes.map((c) => c.status), changes.map((c) => c.completed_at) as Date[]],
+    [
+      changes.map((c) => c.org_id),
+      changes.map((c) => c.id),
+      changes.map((c) => c.status),
+      changes.map((c) => c.completed_at) as Date[],
+      changes.map((c) => c.source_updated_at) as Date[],
+    ],
   );
   return rows as Task[];
 }

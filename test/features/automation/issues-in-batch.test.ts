@@ -203,6 +203,8 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
       await store(webhook, issuePayload("closed", { number: third, repository, updated_at: later, state_reason: "not_planned" })),
       // Older than the opened event already applied to its task: changes nothing.
       await store(webhook, issuePayload("closed", { number: stale, repository, updated_at: "2001-01-01T00:00:00Z" })),
+      // Its task is open already: nothing moves, but the issue's updated_at is recorded.
+      await store(webhook, issuePayload("reopened", { number: sixth, repository, updated_at: later })),
     ];
     logLines.length = 0;
     await startWorker("closer");
@@ -215,11 +217,13 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
       [`task #${task(second).id} todo → done`],
       [`task #${task(third).id} todo → cancelled`],
       [`ignored: older than the state already applied to task #${task(stale).id} (updated_at 2001-01-01T00:00:00Z)`],
+      [`task #${task(sixth).id} already up to date`],
     ]);
-    expect(ids.map((id) => rows.get(id)!.status)).toEqual(["processed", "processed", "processed", "ignored"]);
+    expect(ids.map((id) => rows.get(id)!.status)).toEqual(["processed", "processed", "processed", "ignored", "processed"]);
     expect([first, second, third, stale, fifth, sixth].map((number) => task(number).status)).toEqual(["done", "done", "cancelled", "todo", "todo", "todo"]);
     expect(task(first).completed_at).not.toBeNull();
-    expect(task(second).source_updated_at.toISOString()).toBe("2026-02-01T12:00:00.000Z");
+    for (const number of [second, sixth]) expect(task(number).source_updated_at.toISOString()).toBe("2026-02-01T12:00:00.000Z");
+    expect(task(stale).source_updated_at.toISOString()).toBe(tasks.get(stale)!.source_updated_at.toISOString());
     // Freed, the engineer took the oldest waiting task still open. One by one, it would first have
     // been handed the second and third issues' tasks, which this batch closes.
     expect([...after.values()].filter((t) => t.assignee_id === engineer).map((t) => t.id)).toEqual([task(first).id, task(stale).id]);
