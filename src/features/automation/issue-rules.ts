@@ -1,9 +1,9 @@
 import type { Knex } from "knex";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
-import { webhookConfig } from "../webhooks/webhooks.schema.js";
+import { webhookConfig, type WebhookConfig } from "../webhooks/webhooks.schema.js";
 import { assignToAvailableEngineer } from "../tasks/task-assignment.js";
 import { changeTaskStatus, createTask, type StatusChange } from "../tasks/tasks.service.js";
-import { findTaskBySourceKey, updateTask, type Task } from "../tasks/tasks.store.js";
+import { findTaskBySourceKey, updateTask, type Task, type TaskFieldChanges } from "../tasks/tasks.store.js";
 import { taskEvent } from "../tasks/task-event.js";
 import { appendEvents } from "../events/events.store.js";
 import { issueSourceKey } from "./github-issue-source.js";
@@ -49,27 +49,15 @@ export async function applyIssueEvent(trx: Knex.Transaction, input: DeliveryInpu
     case "reopened":
       task = await followState(trx, task, payload, actions);
       break;
-    case "edited": {
-      const description = issueDescription(payload);
-      if (task.title !== issue.title || task.description !== description) {
-        task = await updateTask(trx, orgId, task.id, { title: issue.title, description });
-        await appendEvents(trx, [taskEvent(task, "task.updated", { changes: ["title", "description"], reason: "issue edited" })]);
-        actions.push(`updated task #${task.id} title and description`);
-      }
-      break;
-    }
+    case "edited":
     case "labeled":
     case "unlabeled": {
-      const config = webhookConfig.parse(input.webhook.config);
-      const labels = issue.labels.map((l) => l.name);
-      const changes = {
-        priority: priorityFromLabels(labels),
-        task_type: taskTypeFromLabels(labels, config.default_task_type),
-        tags: issueTags(payload),
-      };
-      task = await updateTask(trx, orgId, task.id, changes);
-      await appendEvents(trx, [taskEvent(task, "task.updated", { changes: Object.keys(changes), reason: `issue ${payload.action}` })]);
-      actions.push(`task #${task.id} priority ${changes.priority}, type ${changes.task_type}`);
+      const change = followedFields(task, payload, webhookConfig.parse(input.webhook.config));
+      if (change) {
+        task = await updateTask(trx, orgId, task.id, change.fields);
+        await appendEvents(trx, [taskEvent(task, "task.updated", change.event)]);
+        actions.push(change.action);
+      }
       break;
     }
     default:
@@ -113,6 +101,37 @@ export function followedState(task: Task, issue: IssuePayload["issue"]): StatusC
   if (task.status === to) return undefined;
   const reason = issue.state === "open" ? "issue reopened on GitHub" : "issue closed on GitHub";
   return { task, to, options: { enforceTransitions: false, reason, mirrorsGithubIssue: true, sourceUpdatedAt: new Date(issue.updated_at) } };
+}
+
+/** What an edited or labeled/unlabeled issue changes on its task: the fields, its task.updated event's data, and in words. */
+export interface FieldChange {
+  fields: TaskFieldChanges;
+  event: { changes: string[]; reason: string };
+  action: string;
+}
+
+/**
+ * edited → title and description (undefined when both are as they were); labeled, unlabeled →
+ * priority, type and tags from the issue's labels now.
+ */
+export function followedFields(task: Task, payload: IssuePayload, config: WebhookConfig): FieldChange | undefined {
+  const { issue } = payload;
+  if (payload.action === "edited") {
+    const description = issueDescription(payload);
+    if (task.title === issue.title && task.description === description) return undefined;
+    return {
+      fields: { title: issue.title, description },
+      event: { changes: ["title", "description"], reason: "issue edited" },
+      action: `updated task #${task.id} title and description`,
+    };
+  }
+  const labels = issue.labels.map((l) => l.name);
+  const fields = { priority: priorityFromLabels(labels), task_type: taskTypeFromLabels(labels, config.default_task_type), tags: issueTags(payload) };
+  return {
+    fields,
+    event: { changes: Object.keys(fields), reason: `issue ${payload.action}` },
+    action: `task #${task.id} priority ${fields.priority}, type ${fields.task_type}`,
+  };
 }
 
 /** What an event that changed nothing did, in words. */

@@ -2,14 +2,25 @@ import type { Knex } from "knex";
 import { lockKeys } from "../../db/lock-key.js";
 import { assignToAvailableEngineer } from "../tasks/task-assignment.js";
 import { changeTaskStatuses, createTasks, type StatusChange } from "../tasks/tasks.service.js";
-import { lockTasksBySourceKeys, recordSourceUpdatedAt, type Task } from "../tasks/tasks.store.js";
+import { appendEvents } from "../events/events.store.js";
+import { taskEvent } from "../tasks/task-event.js";
+import { lockTasksBySourceKeys, updateTaskFields, type Task, type TaskFieldChanges } from "../tasks/tasks.store.js";
 import type { DeliveryBatchProcessor, DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { knownEntitlement } from "../webhooks/repository-entitlement.js";
 import { claimFirstRepository } from "../webhooks/webhooks.store.js";
 import { webhookConfig, type WebhookConfig } from "../webhooks/webhooks.schema.js";
 import { issueSourceKey } from "./github-issue-source.js";
 import { issuePayload, type IssuePayload } from "./github-payloads.js";
-import { alreadyUpToDate, followedState, followedStateAction, isOlderThanApplied, NO_ENGINEER_FREE, olderThanApplied } from "./issue-rules.js";
+import {
+  alreadyUpToDate,
+  followedFields,
+  followedState,
+  followedStateAction,
+  isOlderThanApplied,
+  NO_ENGINEER_FREE,
+  olderThanApplied,
+  type FieldChange,
+} from "./issue-rules.js";
 import { issueTaskInput } from "./issue-task-input.js";
 
 /** One picked delivery: an issues event the batch can apply, about an issue no other delivery of the batch touches. */
@@ -22,21 +33,21 @@ interface IssueEvent {
 
 type ExistingTask = Task & { source_updated_at: Date | null };
 
-/** The actions taken set-wise: opened (a new task), closed and reopened (the task follows). */
-const BATCH_ACTIONS = new Set(["opened", "closed", "reopened"]);
+/** The actions taken set-wise: opened (a new task); closed, reopened, edited, labeled, unlabeled (the task follows). */
+const BATCH_ACTIONS = new Set(["opened", "closed", "reopened", "edited", "labeled", "unlabeled"]);
 
 /**
- * `issues.opened`, `.closed` and `.reopened`, many at once: what applyIssueEvent does for each, in
- * a few statements.
+ * `issues.*` events, many at once: what applyIssueEvent does for each, in a few statements.
  * 1. Take the deliveries about an issue no other delivery of the batch touches, that their webhook
  *    may act on, and whose payload is complete; the rest go one by one.
  * 2. Lock their issues (one statement) and their tasks (one per org).
  * 3. opened of an issue without a task: create the tasks (one INSERT, one events append);
  *    auto_assign hands them to free engineers in order until a team has none free; the rest wait.
  * 4. closed or reopened of an issue with a task: the tasks follow the issues' state (one UPDATE,
- *    one events append, then what each finished task sets off), unless the task already reflects a
- *    later state of its issue.
- * Any other case (opened of an issue that has a task, closed of one that has none) goes one by one.
+ *    one events append, then what each finished task sets off); edited, labeled or unlabeled: their
+ *    fields follow (one UPDATE, which also records the issue's updated_at of the tasks that do not
+ *    move, and one events append). Nothing changes a task that reflects a later state of its issue.
+ * Any other case (opened of an issue that has a task, an event about an issue without one) goes one by one.
  */
 export const issuesInBatch: DeliveryBatchProcessor = async (trx, inputs) => {
   const outcomes = new Map<DeliveryInput, DeliveryOutcome>();
@@ -100,22 +111,29 @@ async function followIssues(
   follows: { event: IssueEvent; task: ExistingTask }[],
   outcomes: Map<DeliveryInput, DeliveryOutcome>,
 ): Promise<void> {
-  const changes: StatusChange[] = [];
-  const applied: { org_id: string; id: number; source_updated_at: Date }[] = [];
+  const moves: StatusChange[] = [];
+  const edits: { org_id: string; id: number; fields: TaskFieldChanges; source_updated_at: Date }[] = [];
+  const updated = new Map<number, FieldChange>();
   for (const { event, task } of follows) {
-    const { issue } = event.payload;
-    if (isOlderThanApplied(task, issue)) {
-      outcomes.set(event.input, olderThanApplied(task, issue));
+    const { payload } = event;
+    if (isOlderThanApplied(task, payload.issue)) {
+      outcomes.set(event.input, olderThanApplied(task, payload.issue));
       continue;
     }
-    // A task that moves records the issue's updated_at with its status; one that does not, here.
-    const change = followedState(task, issue);
-    if (change) changes.push(change);
-    else applied.push({ org_id: task.org_id, id: task.id, source_updated_at: new Date(issue.updated_at) });
-    outcomes.set(event.input, { actions: [change ? followedStateAction(change) : alreadyUpToDate(task)] });
+    // A task that moves records the issue's updated_at with its status; any other, with its fields.
+    const move = payload.action === "closed" || payload.action === "reopened" ? followedState(task, payload.issue) : undefined;
+    const edit = payload.action === "closed" || payload.action === "reopened" ? undefined : followedFields(task, payload, event.config);
+    if (move) moves.push(move);
+    else edits.push({ org_id: task.org_id, id: task.id, fields: edit?.fields ?? {}, source_updated_at: new Date(payload.issue.updated_at) });
+    if (edit) updated.set(task.id, edit);
+    outcomes.set(event.input, { actions: [move ? followedStateAction(move) : edit ? edit.action : alreadyUpToDate(task)] });
   }
-  await changeTaskStatuses(trx, changes);
-  await recordSourceUpdatedAt(trx, applied);
+  await changeTaskStatuses(trx, moves);
+  const edited = (await updateTaskFields(trx, edits)).filter((task) => updated.has(task.id)).sort((a, b) => a.id - b.id);
+  await appendEvents(
+    trx,
+    edited.map((task) => taskEvent(task, "task.updated", updated.get(task.id)!.event)),
+  );
 }
 
 /**

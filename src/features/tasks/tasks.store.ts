@@ -167,15 +167,49 @@ export async function updateTaskStatuses(
   return rows as Task[];
 }
 
-/** Records, for many tasks in one statement, the source's updated_at last applied to each. */
-export async function recordSourceUpdatedAt(db: Queryable, applied: { org_id: string; id: number; source_updated_at: Date }[]): Promise<void> {
-  if (applied.length === 0) return;
-  await db.raw(
-    `UPDATE tasks SET source_updated_at = v.at, updated_at = CURRENT_TIMESTAMP
-       FROM unnest(?::uuid[], ?::int[], ?::timestamptz[]) AS v(org_id, id, at)
-      WHERE tasks.org_id = v.org_id AND tasks.id = v.id`,
-    [applied.map((a) => a.org_id), applied.map((a) => a.id), applied.map((a) => a.source_updated_at)],
+/** Fields a rule may set on a task; one left out keeps its value. */
+export interface TaskFieldChanges {
+  title?: string;
+  description?: string;
+  priority?: TaskPriority;
+  task_type?: TaskType;
+  tags?: string[];
+}
+
+/**
+ * Sets fields of many tasks in one statement, each task its own, and records the source's
+ * updated_at last applied to each; returns them, in no particular order.
+ */
+export async function updateTaskFields(
+  db: Queryable,
+  changes: { org_id: string; id: number; fields: TaskFieldChanges; source_updated_at: Date }[],
+): Promise<Task[]> {
+  if (changes.length === 0) return [];
+  const returning = taskColumns(db).map((column) => (typeof column === "string" ? `tasks.${column}` : column.toString()));
+  const column = (pick: (fields: TaskFieldChanges) => string | undefined) => changes.map((c) => pick(c.fields) ?? null) as string[];
+  const { rows } = await db.raw(
+    `UPDATE tasks
+        SET title = coalesce(v.title, tasks.title), description = coalesce(v.description, tasks.description),
+            priority = coalesce(v.priority, tasks.priority), task_type = coalesce(v.task_type, tasks.task_type),
+            tags = CASE WHEN v.tags IS NULL THEN tasks.tags
+                        ELSE ARRAY(SELECT tag FROM jsonb_array_elements_text(v.tags::jsonb) WITH ORDINALITY AS t(tag, n) ORDER BY n) END,
+            source_updated_at = v.source_updated_at, updated_at = CURRENT_TIMESTAMP
+       FROM unnest(?::uuid[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+            AS v(org_id, id, title, description, priority, task_type, tags, source_updated_at)
+      WHERE tasks.org_id = v.org_id AND tasks.id = v.id
+      RETURNING ${returning.join(", ")}`,
+    [
+      changes.map((c) => c.org_id),
+      changes.map((c) => c.id),
+      column((f) => f.title),
+      column((f) => f.description),
+      column((f) => f.priority),
+      column((f) => f.task_type),
+      column((f) => (f.tags ? JSON.stringify(f.tags) : undefined)),
+      changes.map((c) => c.source_updated_at),
+    ],
   );
+  return rows as Task[];
 }
 
 /** Status of each dependency of a task. */

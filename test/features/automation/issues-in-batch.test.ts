@@ -177,9 +177,9 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
   });
 
   /** Opens the issues (processed by a worker of their own, then stopped); returns their tasks by issue number. */
-  const openIssues = async (org: BootstrapResult, webhook: RegisteredWebhook, repository: string, numbers: number[]) => {
+  const openIssues = async (org: BootstrapResult, webhook: RegisteredWebhook, repository: string, numbers: number[], labels: Record<number, string[]> = {}) => {
     const ids: string[] = [];
-    for (const number of numbers) ids.push(await store(webhook, issuePayload("opened", { number, repository, title: `issue ${number}` })));
+    for (const number of numbers) ids.push(await store(webhook, issuePayload("opened", { number, repository, title: `issue ${number}`, labels: labels[number] })));
     await startWorker("opener");
     await settled(ids);
     await Promise.all(workers.splice(0).map((worker) => worker.stop()));
@@ -263,6 +263,53 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     // The set-wise step failed as a whole and its deliveries went one at a time, in the same transaction.
     expect(logLines.some((line) => line.includes("applying them one delivery at a time"))).toBe(true);
     expect(logLines.some((line) => line.includes("could not be committed"))).toBe(false);
+  });
+
+  it("edits and relabels many issues' tasks in one batch as one by one would", async () => {
+    const { org, webhook, repository } = await setup(0);
+    const numbers = Array.from({ length: 5 }, () => nextIssue++);
+    const [edited, unchanged, labeled, unlabeled, stale] = numbers as [number, number, number, number, number];
+    const tasks = await openIssues(org, webhook, repository, numbers, { [unlabeled]: ["enhancement", "low"] });
+    expect(tasks.get(unlabeled)).toMatchObject({ priority: "low", task_type: "feature" });
+    const opened = tasks.get(unchanged)!;
+    const eventsBefore = Number((await app.db.knex("events").where({ org_id: org.org_id }).max({ id: "id" }))[0]!.id);
+
+    const ids = [
+      await store(webhook, issuePayload("labeled", { number: labeled, repository, title: `issue ${labeled}`, labels: ["bug", "P0: urgent"], updated_at: later })),
+      await store(webhook, issuePayload("edited", { number: edited, repository, title: "a new title", body: "a new body", updated_at: later })),
+      // The same title and body as its task has: nothing to change.
+      await store(webhook, issuePayload("edited", { number: unchanged, repository, title: `issue ${unchanged}`, updated_at: later })),
+      await store(webhook, issuePayload("unlabeled", { number: unlabeled, repository, title: `issue ${unlabeled}`, labels: [], updated_at: later })),
+      await store(webhook, issuePayload("edited", { number: stale, repository, title: "too late", updated_at: "2001-01-01T00:00:00Z" })),
+    ];
+    logLines.length = 0;
+    await startWorker("editor");
+    const rows = await settled(ids);
+
+    const after = new Map((await tasksOf(org)).map((task) => [task.id, task]));
+    const task = (number: number) => after.get(tasks.get(number)!.id)!;
+    expect(ids.map((id) => rows.get(id)!.actions)).toEqual([
+      [`task #${task(labeled).id} priority critical, type bugfix`],
+      [`updated task #${task(edited).id} title and description`],
+      [`task #${task(unchanged).id} already up to date`],
+      [`task #${task(unlabeled).id} priority medium, type bugfix`], // the webhook's default type
+      [`ignored: older than the state already applied to task #${task(stale).id} (updated_at 2001-01-01T00:00:00Z)`],
+    ]);
+    expect(task(labeled)).toMatchObject({ priority: "critical", task_type: "bugfix", tags: ["github", `issue:${labeled}`, `repo:${repository}`, "bug", "P0: urgent"] });
+    expect(task(edited).title).toBe("a new title");
+    expect(task(edited).description).toMatch(/^a new body\n\nGitHub issue: https:/);
+    expect(task(unchanged)).toMatchObject({ title: opened.title, description: opened.description, tags: opened.tags });
+    expect(task(unlabeled)).toMatchObject({ priority: "medium", task_type: "bugfix", tags: ["github", `issue:${unlabeled}`, `repo:${repository}`] });
+    expect(task(stale).title).toBe(`issue ${stale}`);
+    for (const number of [edited, unchanged, labeled, unlabeled]) expect(task(number).source_updated_at.toISOString()).toBe("2026-02-01T12:00:00.000Z");
+    const updates = await app.db.knex("events").where({ org_id: org.org_id, type: "task.updated" }).where("id", ">", eventsBefore).orderBy("id");
+    expect(updates.map((event) => [event.data.task_id, event.data.reason, event.data.changes, event.data.task.title])).toEqual([
+      [task(edited).id, "issue edited", ["title", "description"], "a new title"],
+      [task(labeled).id, "issue labeled", ["priority", "task_type", "tags"], `issue ${labeled}`],
+      [task(unlabeled).id, "issue unlabeled", ["priority", "task_type", "tags"], `issue ${unlabeled}`],
+    ]);
+    expect(updates[1].data.task.tags).toEqual(task(labeled).tags);
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
   });
 
   it("closes each task once when two workers race on batches closing the same issues", async () => {
