@@ -91,6 +91,7 @@ export function isOlderThanApplied(task: { source_updated_at: Date | null }, iss
   return task.source_updated_at !== null && new Date(issue.updated_at) < task.source_updated_at;
 }
 
+/** The outcome of such an event: ignored, saying why. */
 export function olderThanApplied(task: Task, issue: IssuePayload["issue"]): DeliveryOutcome {
   return { actions: [`ignored: older than the state already applied to task #${task.id} (updated_at ${issue.updated_at})`], status: "ignored" };
 }
