@@ -187,6 +187,14 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     return new Map(numbers.map((number) => [number, tasks.find((task) => task.title === `issue ${number}`)!]));
   };
   const later = "2026-02-01T12:00:00Z";
+  /** Processes the stored follow-ups with a new worker; returns their rows, and each issue's task as it is now. */
+  const processFollowUps = async (name: string, ids: string[], org: BootstrapResult, opened: Map<number, { id: number }>) => {
+    logLines.length = 0;
+    await startWorker(name);
+    const rows = await settled(ids);
+    const after = new Map((await tasksOf(org)).map((task) => [task.id, task]));
+    return { rows, task: (number: number) => after.get(opened.get(number)!.id)! };
+  };
 
   it("closes many issues' tasks in one batch as one by one would, and the engineer it frees takes a task that stays open", async () => {
     const { org, webhook, repository } = await setup(1);
@@ -206,12 +214,7 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
       // Its task is open already: nothing moves, but the issue's updated_at is recorded.
       await store(webhook, issuePayload("reopened", { number: sixth, repository, updated_at: later })),
     ];
-    logLines.length = 0;
-    await startWorker("closer");
-    const rows = await settled(ids);
-
-    const after = new Map((await tasksOf(org)).map((task) => [task.id, task]));
-    const task = (number: number) => after.get(tasks.get(number)!.id)!;
+    const { rows, task } = await processFollowUps("closer", ids, org, tasks);
     expect(ids.map((id) => rows.get(id)!.actions)).toEqual([
       [`task #${task(first).id} todo → done`],
       [`task #${task(second).id} todo → done`],
@@ -226,7 +229,7 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     expect(task(stale).source_updated_at.toISOString()).toBe(tasks.get(stale)!.source_updated_at.toISOString());
     // Freed, the engineer took the oldest waiting task still open. One by one, it would first have
     // been handed the second and third issues' tasks, which this batch closes.
-    expect([...after.values()].filter((t) => t.assignee_id === engineer).map((t) => t.id)).toEqual([task(first).id, task(stale).id]);
+    expect((await tasksOf(org)).filter((t) => t.assignee_id === engineer).map((t) => t.id)).toEqual([task(first).id, task(stale).id]);
     const events = await app.db.knex("events").where({ org_id: org.org_id }).where("id", ">", eventsBefore).orderBy("id");
     const about = (type: string) => events.filter((event) => event.type === type).map((event) => event.data.task_id);
     expect(about("task.status_changed")).toEqual([task(first).id, task(second).id, task(third).id]);
@@ -282,12 +285,7 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
       await store(webhook, issuePayload("unlabeled", { number: unlabeled, repository, title: `issue ${unlabeled}`, labels: [], updated_at: later })),
       await store(webhook, issuePayload("edited", { number: stale, repository, title: "too late", updated_at: "2001-01-01T00:00:00Z" })),
     ];
-    logLines.length = 0;
-    await startWorker("editor");
-    const rows = await settled(ids);
-
-    const after = new Map((await tasksOf(org)).map((task) => [task.id, task]));
-    const task = (number: number) => after.get(tasks.get(number)!.id)!;
+    const { rows, task } = await processFollowUps("editor", ids, org, tasks);
     expect(ids.map((id) => rows.get(id)!.actions)).toEqual([
       [`task #${task(labeled).id} priority critical, type bugfix`],
       [`updated task #${task(edited).id} title and description`],
