@@ -270,8 +270,8 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
 
   it("edits and relabels many issues' tasks in one batch as one by one would", async () => {
     const { org, webhook, repository } = await setup(0);
-    const numbers = Array.from({ length: 5 }, () => nextIssue++);
-    const [edited, unchanged, labeled, unlabeled, stale] = numbers as [number, number, number, number, number];
+    const numbers = Array.from({ length: 6 }, () => nextIssue++);
+    const [edited, unchanged, labeled, unlabeled, stale, assigned] = numbers as [number, number, number, number, number, number];
     const tasks = await openIssues(org, webhook, repository, numbers, { [unlabeled]: ["enhancement", "low"] });
     expect(tasks.get(unlabeled)).toMatchObject({ priority: "low", task_type: "feature" });
     const opened = tasks.get(unchanged)!;
@@ -284,6 +284,8 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
       await store(webhook, issuePayload("edited", { number: unchanged, repository, title: `issue ${unchanged}`, updated_at: later })),
       await store(webhook, issuePayload("unlabeled", { number: unlabeled, repository, title: `issue ${unlabeled}`, labels: [], updated_at: later })),
       await store(webhook, issuePayload("edited", { number: stale, repository, title: "too late", updated_at: "2001-01-01T00:00:00Z" })),
+      // No rule for it: recorded, nothing else (the labels it carries change nothing).
+      await store(webhook, { ...issuePayload("labeled", { number: assigned, repository, labels: ["critical"], updated_at: later }), action: "assigned" }),
     ];
     const { rows, task } = await processFollowUps("editor", ids, org, tasks);
     expect(ids.map((id) => rows.get(id)!.actions)).toEqual([
@@ -292,7 +294,9 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
       [`task #${task(unchanged).id} already up to date`],
       [`task #${task(unlabeled).id} priority medium, type bugfix`], // the webhook's default type
       [`ignored: older than the state already applied to task #${task(stale).id} (updated_at 2001-01-01T00:00:00Z)`],
+      ["no rule for issues.assigned"],
     ]);
+    expect(task(assigned)).toMatchObject({ priority: tasks.get(assigned)!.priority, tags: tasks.get(assigned)!.tags });
     expect(task(labeled)).toMatchObject({ priority: "critical", task_type: "bugfix", tags: ["github", `issue:${labeled}`, `repo:${repository}`, "bug", "P0: urgent"] });
     expect(task(edited).title).toBe("a new title");
     expect(task(edited).description).toMatch(/^a new body\n\nGitHub issue: https:/);
@@ -331,6 +335,27 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     const completed = await app.db.knex("events").where({ org_id: org.org_id, type: "task.completed" });
     expect(completed.map((event) => event.data.task_id).sort()).toEqual([...tasks.values()].map((task) => task.id).sort());
     expect(logLines.filter((line) => line.includes("applying them one delivery at a time"))).toEqual([]);
+  });
+
+  it("holds a batch to the webhook's entitlement: its first repository only, and no installation from the payload", async () => {
+    const { org, webhook, repository } = await setup(0);
+    const [first, elsewhere] = [nextIssue++, nextIssue++];
+    // Signed with the webhook's own secret: an `installation` in it is data a sender wrote, never a credential.
+    const forged = { ...issuePayload("opened", { number: first, repository, title: "ours" }), installation: { id: 4242 } };
+    const ids = [await store(webhook, forged), await store(webhook, issuePayload("opened", { number: elsewhere, repository: "acme/not-this-one", title: "theirs" }))];
+    logLines.length = 0;
+    await startWorker("batcher");
+    const rows = await settled(ids);
+
+    expect(ids.map((id) => rows.get(id)!.status)).toEqual(["processed", "ignored"]);
+    expect(rows.get(ids[1]!)!.actions).toEqual([
+      `ignored: this webhook acts only on ${repository}, the first repository it received from (name others in config.repositories), not on acme/not-this-one`,
+    ]);
+    const tasks = await tasksOf(org);
+    expect(tasks.map((task) => task.title)).toEqual(["ours"]);
+    expect(tasks[0].source.installation_id).toBeNull();
+    expect((await app.db.knex("webhooks").where({ id: webhook.id }).first()).first_repository).toBe(repository);
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
   });
 
   it("makes no task for an issues.opened about a pull request in a batch, beside one it does", async () => {
