@@ -121,8 +121,9 @@ async function followIssues(
       continue;
     }
     // A task that moves records the issue's updated_at with its status; any other, with its fields.
-    const move = payload.action === "closed" || payload.action === "reopened" ? followedState(task, payload.issue) : undefined;
-    const edit = payload.action === "closed" || payload.action === "reopened" ? undefined : followedFields(task, payload, event.config);
+    const followsState = payload.action === "closed" || payload.action === "reopened";
+    const move = followsState ? followedState(task, payload.issue) : undefined;
+    const edit = followsState ? undefined : followedFields(task, payload, event.config);
     if (move) moves.push(move);
     else edits.push({ org_id: task.org_id, id: task.id, fields: edit?.fields ?? {}, source_updated_at: new Date(payload.issue.updated_at) });
     if (edit) updated.set(task.id, edit);

@@ -12,18 +12,19 @@ type TaskRow = Omit<Task, "depends_on">;
 const COLUMNS = Object.keys(taskOutput.shape).filter((field) => field !== "depends_on");
 
 /**
- * A whole task from one statement: its row's columns and its dependencies (ids ascending) read
- * beside them, rather than by a second round trip after each SELECT or UPDATE … RETURNING.
+ * A task's dependencies (ids ascending) as a column of its row, so that one SELECT or UPDATE …
+ * RETURNING gives whole tasks rather than a second round trip after each.
  */
+const DEPENDS_ON =
+  "coalesce((SELECT array_agg(d.depends_on_id ORDER BY d.depends_on_id) FROM task_dependencies d WHERE d.task_id = tasks.id), '{}') AS depends_on";
+
+/** A whole task's columns, for knex: its row's, any `extra`, and its dependencies. */
 function taskColumns(db: Queryable, ...extra: string[]): (string | Knex.Raw)[] {
-  return [
-    ...COLUMNS,
-    ...extra,
-    db.raw(
-      "coalesce((SELECT array_agg(d.depends_on_id ORDER BY d.depends_on_id) FROM task_dependencies d WHERE d.task_id = tasks.id), '{}') AS depends_on",
-    ),
-  ];
+  return [...COLUMNS, ...extra, db.raw(DEPENDS_ON)];
 }
+
+/** The same, for the RETURNING of an `UPDATE tasks … FROM` written by hand (columns qualified). */
+const RETURNING_TASK = [...COLUMNS.map((column) => `tasks.${column}`), DEPENDS_ON].join(", ");
 
 export interface NewTask {
   org_id: string;
@@ -147,14 +148,13 @@ export async function updateTaskStatuses(
   changes: { org_id: string; id: number; status: TaskStatus; completed_at: Date | null; source_updated_at: Date | null }[],
 ): Promise<Task[]> {
   if (changes.length === 0) return [];
-  const returning = taskColumns(db).map((column) => (typeof column === "string" ? `tasks.${column}` : column.toString()));
   const { rows } = await db.raw(
     `UPDATE tasks
         SET status = v.status, completed_at = v.completed_at, source_updated_at = coalesce(v.source_updated_at, tasks.source_updated_at),
             updated_at = CURRENT_TIMESTAMP
        FROM unnest(?::uuid[], ?::int[], ?::text[], ?::timestamptz[], ?::timestamptz[]) AS v(org_id, id, status, completed_at, source_updated_at)
       WHERE tasks.org_id = v.org_id AND tasks.id = v.id
-      RETURNING ${returning.join(", ")}`,
+      RETURNING ${RETURNING_TASK}`,
     // A null in an array of dates is PostgreSQL's NULL; knex's binding type has no word for it.
     [
       changes.map((c) => c.org_id),
@@ -185,7 +185,6 @@ export async function updateTaskFields(
   changes: { org_id: string; id: number; fields: TaskFieldChanges; source_updated_at: Date }[],
 ): Promise<Task[]> {
   if (changes.length === 0) return [];
-  const returning = taskColumns(db).map((column) => (typeof column === "string" ? `tasks.${column}` : column.toString()));
   const column = (pick: (fields: TaskFieldChanges) => string | undefined) => changes.map((c) => pick(c.fields) ?? null) as string[];
   const { rows } = await db.raw(
     `UPDATE tasks
@@ -197,7 +196,7 @@ export async function updateTaskFields(
        FROM unnest(?::uuid[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
             AS v(org_id, id, title, description, priority, task_type, tags, source_updated_at)
       WHERE tasks.org_id = v.org_id AND tasks.id = v.id
-      RETURNING ${returning.join(", ")}`,
+      RETURNING ${RETURNING_TASK}`,
     [
       changes.map((c) => c.org_id),
       changes.map((c) => c.id),
