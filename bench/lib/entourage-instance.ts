@@ -32,7 +32,8 @@ export interface Entourage {
   databaseUrl: string;
   /** The PostgreSQL server's version. */
   postgresVersion: string;
-  createWebhook(options: { autoAssign: boolean }): Promise<{ id: string; secret: string; receiveUrl: string }>;
+  /** `events` defaults to `issues.*`, what the bench sends. */
+  createWebhook(options: { autoAssign: boolean; events?: string[] }): Promise<{ id: string; secret: string; receiveUrl: string }>;
   /** CPU seconds used so far by the web process, the workers and the database (and Redis) they use. */
   cpuSeconds(): number;
   /** The part of cpuSeconds() used by the database server's processes. */
@@ -109,11 +110,11 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
     db,
     databaseUrl,
     postgresVersion,
-    async createWebhook({ autoAssign }) {
+    async createWebhook({ autoAssign, events = ["issues.*"] }) {
       const webhook = await api("POST", "/api/v1/webhooks", {
         name: `bench (auto_assign ${autoAssign})`,
         provider: "github",
-        events: ["issues.*"],
+        events,
         config: { team_id: teamId, auto_assign: autoAssign },
       });
       return { id: webhook.id, secret: webhook.secret, receiveUrl: `${url}/api/v1/webhooks/${webhook.id}/receive` };

@@ -45,3 +45,34 @@ export function createIssueDeliveries(secret: string, repository = "bench/entour
     },
   };
 }
+
+/** Markers in the pull request template, replaced per row in SQL (see pullRequestTemplate). */
+export const PULL_REQUEST_MARKERS = { issue: "987654321", pull: "987654322", sha: "a".repeat(40) };
+
+/**
+ * The real `pull_request.opened` example (or, with `merged`, its merged close) as text, for a pull
+ * request in `repository` that fixes an issue: its number, the issue's and its head SHA are
+ * PULL_REQUEST_MARKERS, for a seed to replace.
+ */
+export function pullRequestTemplate(merged: boolean, repository = "bench/entourage"): string {
+  const group = examples.find((entry) => entry.name === "pull_request");
+  const example = group?.examples.find((candidate) => candidate.action === "opened");
+  if (!example) throw new Error("@octokit/webhooks-examples has no pull_request.opened example");
+  const { issue, pull, sha } = PULL_REQUEST_MARKERS;
+  const payload = structuredClone(example);
+  payload.action = merged ? "closed" : "opened";
+  Object.assign(payload.pull_request, {
+    number: Number(pull),
+    title: `Fix issue ${issue}`,
+    body: `Fixes #${issue}`,
+    draft: false,
+    state: merged ? "closed" : "open",
+    merged,
+    html_url: `https://github.com/${repository}/pull/${pull}`,
+  });
+  payload.pull_request.head.ref = `issue-${issue}-fix`;
+  payload.pull_request.head.sha = sha;
+  payload.repository.full_name = repository;
+  payload.repository.name = repository.split("/")[1];
+  return JSON.stringify(payload);
+}

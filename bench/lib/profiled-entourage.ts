@@ -68,7 +68,7 @@ export async function withProfiledEntourage(
 /** Prints pg_stat_statements since its last reset per delivery: all statements, then the `top` by time. */
 export async function printStatements(db: pg.Pool, deliveries: number, top: number): Promise<void> {
   const { rows } = await db.query(
-    `SELECT calls, total_exec_time + total_plan_time AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS query
+    `SELECT calls, total_exec_time + total_plan_time AS ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), ${Number(process.env.PROFILE_QUERY_WIDTH ?? 150)}) AS query
        FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY 2 DESC LIMIT $1`,
     [top],
   );
