@@ -3,9 +3,9 @@ import { appendEvents } from "../events/events.store.js";
 import { assignTask } from "../tasks/tasks.service.js";
 import { findTask, findTasksByIds } from "../tasks/tasks.store.js";
 import { takeAvailableAgent } from "../teams/agent-pool.js";
-import type { Agent } from "../teams/teams.store.js";
+import { hasAvailableAgent, type Agent } from "../teams/teams.store.js";
 import { reviewEvent } from "./review-event.js";
-import { lockWaitingReviews, updateReview, type Review } from "./reviews.store.js";
+import { lockNextWaitingReview, updateReview, type Review } from "./reviews.store.js";
 
 /** How many waiting reviews one hand-out looks at; the rest wait for the next agent to free up. */
 const HAND_OUT_BATCH = 50;
@@ -31,10 +31,18 @@ export async function assignReview(db: Queryable, review: Review, agent: Pick<Ag
   return updated;
 }
 
-/** Assigns the team's waiting reviews, oldest first, while agents who may review them are free. */
+/**
+ * Assigns the team's waiting reviews, oldest first, while agents who may review them are free.
+ * A review is locked only when an agent is free to take it, so a busy team locks none, and the
+ * hand-out stops at the last free agent instead of reading the whole queue.
+ */
 export async function handOutWaitingReviews(db: Queryable, teamId: string): Promise<Review[]> {
   const assigned: Review[] = [];
-  for (const review of await lockWaitingReviews(db, teamId, HAND_OUT_BATCH)) {
+  let after = 0;
+  for (let looked = 0; looked < HAND_OUT_BATCH && (await hasAvailableAgent(db, teamId, ["reviewer", "engineer"])); looked++) {
+    const review = await lockNextWaitingReview(db, teamId, after);
+    if (!review) break;
+    after = review.id;
     // Another waiting review may still fit an agent this one could not take (its own author).
     const agent = await takeReviewAgent(db, review);
     if (agent) assigned.push(await assignReview(db, review, agent));

@@ -91,17 +91,18 @@ export async function listPullRequestReviews(
   return ((await q) as unknown[]).map(toReview);
 }
 
-/** The team's oldest pending reviews without an agent, locked (SKIP LOCKED) for hand-out. */
-export async function lockWaitingReviews(db: Queryable, teamId: string, limit: number): Promise<Review[]> {
-  const rows = await db("reviews")
+/** The team's oldest pending review without an agent after `afterId`, locked (SKIP LOCKED) for hand-out. */
+export async function lockNextWaitingReview(db: Queryable, teamId: string, afterId: number): Promise<Review | undefined> {
+  const row = await db("reviews")
     .select(COLUMNS)
     .where({ team_id: teamId, status: "pending" })
     .whereNull("assignee_id")
+    .where("id", ">", afterId)
     .orderBy("id")
-    .limit(limit)
+    .first()
     .forUpdate()
     .skipLocked();
-  return (rows as unknown[]).map(toReview);
+  return row ? toReview(row) : undefined;
 }
 
 function toReview(row: unknown): Review {

@@ -1,7 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
 import { appendEvents } from "../events/events.store.js";
 import { takeAvailableAgent } from "../teams/agent-pool.js";
-import type { Agent } from "../teams/teams.store.js";
+import { hasAvailableAgent, type Agent } from "../teams/teams.store.js";
 import { taskEvent } from "./task-event.js";
 import { findTask, lockNextWaitingTask, updateTask, type Task } from "./tasks.store.js";
 
@@ -14,10 +14,14 @@ export async function assignToAvailableEngineer(db: Queryable, task: Task): Prom
   return { task: updated, agent };
 }
 
-/** Assigns the team's waiting auto-assign tasks, highest priority first then oldest, while engineers are available. */
+/**
+ * Assigns the team's waiting auto-assign tasks, highest priority first then oldest, while engineers
+ * are available; a task is locked only when an engineer is free to take it.
+ */
 export async function assignWaitingTasks(db: Queryable, teamId: string): Promise<Task[]> {
   const assigned: Task[] = [];
   for (;;) {
+    if (!(await hasAvailableAgent(db, teamId, ["engineer"]))) return assigned;
     const waiting = await lockNextWaitingTask(db, teamId);
     if (!waiting) return assigned;
     const task = (await findTask(db, waiting.org_id, waiting.id))!;

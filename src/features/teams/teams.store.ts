@@ -90,6 +90,14 @@ export async function lockAvailableAgent(db: Queryable, teamId: string, role: Ag
   return (await q) as Agent | undefined;
 }
 
+/**
+ * Whether any agent of the team in one of `roles` is available, without locking it: a hand-out asks
+ * first, so that a team whose agents are all busy locks none of its waiting work.
+ */
+export async function hasAvailableAgent(db: Queryable, teamId: string, roles: AgentRole[]): Promise<boolean> {
+  return Boolean(await db("agents").where({ team_id: teamId, status: "available" }).whereIn("role", roles).first("id"));
+}
+
 /** An agent by id (any org), locked for the transaction. */
 export async function lockAgent(db: Queryable, id: string): Promise<Agent | undefined> {
   return (await db("agents").select(AGENT_COLUMNS).where({ id }).forUpdate().first()) as Agent | undefined;
