@@ -2,17 +2,11 @@ import type { Knex } from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapOrg, type BootstrapResult } from "../../src/features/orgs/bootstrap-org.js";
 import { holdsOpenTask, lockNextWaitingTask } from "../../src/features/tasks/tasks.store.js";
+import { pagesRead } from "../helpers/pages-read.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 
-/** Heap pages of `tasks` that `read` fetched, counted by this transaction's own statistics. */
-async function tasksPagesRead<T>(knex: Knex, read: (trx: Knex.Transaction) => Promise<T>): Promise<{ result: T; pages: number }> {
-  return knex.transaction(async (trx) => {
-    const pages = async () => Number((await trx.raw("SELECT pg_stat_get_xact_blocks_fetched('tasks'::regclass) AS n")).rows[0].n);
-    const before = await pages();
-    const result = await read(trx);
-    return { result, pages: (await pages()) - before };
-  });
-}
+/** Heap pages of `tasks` that `read` fetched. */
+const tasksPagesRead = <T>(knex: Knex, read: (trx: Knex.Transaction) => Promise<T>) => pagesRead(knex, "tasks", read);
 
 // Every engineer that finishes a task asks for the team's next waiting task, and every release asks
 // whether the engineer still holds an open task. Both must cost the same with 3 waiting tasks or

@@ -1,5 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
-import { countTaskEvents } from "../events/events.store.js";
+import { countTaskCompletions } from "../events/events.store.js";
 import { enqueueGithubAction } from "../github/github-outbox.store.js";
 import { listSubtasks, type Task } from "../tasks/tasks.store.js";
 import { formatTaskRanges } from "./format-task-ranges.js";
@@ -23,7 +23,7 @@ export async function announceResolution(trx: Queryable, task: Task, done: TaskD
   if (!parsed.success || done.mirrorsGithubIssue) return;
   const source = parsed.data;
   const subtasks = await listSubtasks(trx, task.org_id, task.id);
-  const round = Math.max(1, await countTaskEvents(trx, task.org_id, task.id, "task.completed"));
+  const round = Math.max(1, await countTaskCompletions(trx, task.org_id, task.id));
   const common = { org_id: task.org_id, repository: source.repository, installation_id: source.installation_id ?? null, task_id: task.id };
   await enqueueGithubAction(trx, {
     ...common,

@@ -77,8 +77,13 @@ export async function maxEventId(db: Queryable): Promise<number> {
   return Number(row?.max ?? 0);
 }
 
-/** How many events of a type an org has appended about one task. */
-export async function countTaskEvents(db: Queryable, orgId: string, taskId: number, type: string): Promise<number> {
-  const row = (await db("events").where({ org_id: orgId, type }).whereRaw("(data->>'task_id')::int = ?", [taskId]).count({ n: "*" }).first()) as { n: number };
+/** How many times a task of an org was completed (its `task.completed` events). */
+export async function countTaskCompletions(db: Queryable, orgId: string, taskId: number): Promise<number> {
+  // events_task_completions_idx holds exactly these rows, by this expression: change both together.
+  const row = (await db("events")
+    .where({ org_id: orgId })
+    .whereRaw("type = 'task.completed' AND data->>'task_id' = ?", [String(taskId)])
+    .count({ n: "*" })
+    .first()) as { n: number };
   return row.n;
 }
