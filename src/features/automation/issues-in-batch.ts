@@ -39,7 +39,8 @@ const BATCH_ACTIONS = new Set(["opened", "closed", "reopened", "edited", "labele
 /**
  * `issues.*` events, many at once: what applyIssueEvent does for each, in a few statements.
  * 1. Take the deliveries about an issue no other delivery of the batch touches, that their webhook
- *    may act on, and whose payload is complete; the rest go one by one.
+ *    may act on, whose payload is complete, and that come before any pull request event of their
+ *    repository in the batch; the rest go one by one, in order.
  * 2. Lock their issues (one statement) and their tasks (one per org).
  * 3. opened of an issue without a task: create the tasks (one INSERT, one events append);
  *    auto_assign hands them to free engineers in order until a team has none free; the rest wait.
@@ -162,9 +163,15 @@ function pickIssueEvents(inputs: { view: DeliveryInput; input: DeliveryInput }[]
     const key = looseIssueKey(input);
     if (key) touched.set(key, (touched.get(key) ?? 0) + 1);
   }
+  // Repositories with a pull request event so far: it goes one by one, after the set-wise step, and
+  // may move the tasks of that repository's issues (a merge finishes them), so their later events wait for it.
+  const pulledBefore = new Set<string>();
   for (const { input, view } of inputs) {
+    const repository = (input.payload.repository as { full_name?: unknown } | undefined)?.full_name;
+    if (input.delivery.event_type.startsWith("pull_request.") && typeof repository === "string") pulledBefore.add(repository.toLowerCase());
     const action = input.delivery.event_type.startsWith("issues.") ? input.delivery.event_type.slice("issues.".length) : undefined;
     if (input.webhook.provider !== "github" || !action || !BATCH_ACTIONS.has(action)) continue;
+    if (typeof repository !== "string" || pulledBefore.has(repository.toLowerCase())) continue;
     const entitlement = knownEntitlement(view);
     if (!entitlement || entitlement.refused) continue;
     const parsed = issuePayload.safeParse(input.payload);

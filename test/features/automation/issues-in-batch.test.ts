@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createAutomationProcessor } from "../../../src/features/automation/automation-processor.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { DeliveryWorker } from "../../../src/features/webhooks/delivery-worker.js";
-import { issuePayload } from "../../helpers/github-payloads.js";
+import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
@@ -35,11 +35,11 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
   const setup = async (engineers: number) => {
     const org = await app.bootstrap({ engineers, name: `org-${Math.random()}` });
     const repository = `acme/r${Math.random().toString(36).slice(2, 8)}`;
-    const webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.*"], config: { auto_assign: true } });
+    const webhook = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.*", "pull_request.*"], config: { auto_assign: true } });
     return { org, webhook, repository };
   };
-  const store = async (webhook: RegisteredWebhook, payload: unknown) => {
-    const res = await sendDelivery(app.url, webhook, payload, { event: "issues" });
+  const store = async (webhook: RegisteredWebhook, payload: unknown, event = "issues") => {
+    const res = await sendDelivery(app.url, webhook, payload, { event });
     expect(res.status).toBe(202);
     return res.body.delivery_id as string;
   };
@@ -369,5 +369,39 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
 
     expect(ids.map((id) => rows.get(id)!.status)).toEqual(["ignored", "processed"]);
     expect((await tasksOf(org)).map((task) => task.title)).toEqual(["a real issue"]);
+  });
+
+  describe("beside pull requests of the same repository, in the order they came", () => {
+    const merged = (repository: string, pull: number, issue: number) => pullRequestPayload("merged", { number: pull, repository, body: `Fixes #${issue}`, head_sha: `${pull}`.padStart(40, "0") });
+    const comments = (taskId: number) => app.db.knex("github_outbox").where({ task_id: taskId, kind: "issue_comment" }).orderBy("id").pluck("dedupe_key");
+
+    it("a merge, then the close GitHub sends for the issue it fixed: the task is done by the merge, and its resolution announced", async () => {
+      const { org, webhook, repository } = await setup(1);
+      const issue = nextIssue++;
+      const tasks = await openIssues(org, webhook, repository, [issue]);
+      const ids = [await store(webhook, merged(repository, 70_000 + issue, issue), "pull_request"), await store(webhook, issuePayload("closed", { number: issue, repository, updated_at: later }))];
+      const { rows, task } = await processFollowUps("merger", ids, org, tasks);
+      expect(rows.get(ids[0]!)!.actions).toEqual([`task #${task(issue).id} todo → done`]);
+      expect(task(issue).status).toBe("done");
+      // Applied before the merge (as a set), the close would have finished the task as GitHub's own, announcing nothing.
+      expect(await comments(task(issue).id)).toEqual([`resolution:${task(issue).id}:1`]);
+    });
+
+    it("merged, reopened and merged again in one batch: announced twice, once for each completion", async () => {
+      const { org, webhook, repository } = await setup(1);
+      const issue = nextIssue++;
+      const tasks = await openIssues(org, webhook, repository, [issue]);
+      const ids = [
+        await store(webhook, merged(repository, 80_000 + issue, issue), "pull_request"),
+        await store(webhook, issuePayload("reopened", { number: issue, repository, updated_at: later })),
+        await store(webhook, merged(repository, 90_000 + issue, issue), "pull_request"),
+      ];
+      const { rows, task } = await processFollowUps("merger", ids, org, tasks);
+      expect(ids.map((id) => rows.get(id)!.status)).toEqual(["processed", "processed", "processed"]);
+      const id = task(issue).id;
+      expect(task(issue).status).toBe("done");
+      expect(await comments(id)).toEqual([`resolution:${id}:1`, `resolution:${id}:2`]);
+      expect(await app.db.knex("events").where({ org_id: org.org_id, type: "task.completed" }).whereRaw("data->>'task_id' = ?", [String(id)])).toHaveLength(2);
+    });
   });
 });
