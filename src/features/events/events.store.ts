@@ -10,12 +10,55 @@ const COLUMNS = ["id", "org_id", "team_id", "type", "data", "created_at"] as con
 /** Channel the relay LISTENs on; a NOTIFY inside a transaction is delivered at its commit. */
 export const EVENTS_NOTIFY_CHANNEL = "entourage_events";
 
+/** The events each holding transaction keeps back (see holdEvents), in the order they were appended. */
+const heldEvents = new WeakMap<object, DomainEventInput[]>();
+
+/** A transaction's held events (see holdEvents). */
+export interface HeldEvents {
+  /** How many are held: a mark to come back to. */
+  readonly count: number;
+  /** Forgets those held after `mark`, for the savepoint the caller rolled back to. */
+  dropAfter(mark: number): void;
+  /** Returns the held events in order and stops holding. */
+  take(): DomainEventInput[];
+}
+
+/**
+ * Until `take()`, appendEvents on this transaction keeps its events instead of inserting them: the
+ * delivery worker appends all of a group's events in one statement at its end (each INSERT is a
+ * round trip, and a pull request event appends three or four). Readers of the events table within
+ * the transaction must count held events too (countTaskCompletions does).
+ */
+export function holdEvents(db: Queryable): HeldEvents {
+  if (heldEvents.has(db)) throw new Error("this transaction already holds its events");
+  const held: DomainEventInput[] = [];
+  heldEvents.set(db, held);
+  return {
+    get count() {
+      return held.length;
+    },
+    dropAfter(mark) {
+      held.length = mark;
+    },
+    take() {
+      heldEvents.delete(db);
+      return held;
+    },
+  };
+}
+
 /**
  * Appends domain events; call it inside the transaction that made the change.
  * Outbound notifications for them are queued in that same transaction (the outbox).
+ * Returns their ids; none while the transaction holds its events (see holdEvents).
  */
 export async function appendEvents(db: Queryable, events: DomainEventInput[]): Promise<number[]> {
   if (events.length === 0) return [];
+  const held = heldEvents.get(db);
+  if (held) {
+    held.push(...events);
+    return [];
+  }
   // The NOTIFY rides on the INSERT (one round trip); it wakes the relay at commit, and never if the
   // transaction rolls back. Repeats of one notification in a transaction are folded into one.
   const inserted = db("events")
@@ -77,13 +120,14 @@ export async function maxEventId(db: Queryable): Promise<number> {
   return Number(row?.max ?? 0);
 }
 
-/** How many times a task of an org was completed (its `task.completed` events). */
+/** How many times a task of an org was completed (its `task.completed` events, held ones included). */
 export async function countTaskCompletions(db: Queryable, orgId: string, taskId: number): Promise<number> {
   // events_task_completions_idx holds exactly these rows, by this expression: change both together.
   const row = (await db("events")
     .where({ org_id: orgId })
     .whereRaw("type = 'task.completed' AND data->>'task_id' = ?", [String(taskId)])
     .count({ n: "*" })
-    .first()) as { n: number };
-  return row.n;
+    .first()) as { n: number | string };
+  const held = (heldEvents.get(db) ?? []).filter((event) => event.org_id === orgId && event.type === "task.completed" && event.data.task_id === taskId);
+  return Number(row.n) + held.length;
 }

@@ -4,7 +4,7 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { listenForNotifications, WakeSignal, type NotificationListener } from "../../db/listen-for-notifications.js";
 import { secondsUntilRetry, type RetryPolicy } from "./delivery-retry-policy.js";
-import { appendEvents } from "../events/events.store.js";
+import { appendEvents, holdEvents, type HeldEvents } from "../events/events.store.js";
 import {
   claimDeliveries,
   lockClaimedDeliveries,
@@ -190,7 +190,9 @@ export class DeliveryWorker {
             failures.push({ delivery, error });
           }
         }
-        const { outcomes: batched, savepoint } = await this.processBatch(trx, inputs);
+        // Every event of the group goes in one INSERT at its end, with the deliveries' own.
+        const events = holdEvents(trx);
+        const { outcomes: batched, savepoint } = await this.processBatch(trx, inputs, events);
         let outermost = savepoint; // the first savepoint this transaction opened, if any
         let opened = 0;
         for (const input of inputs) {
@@ -202,12 +204,14 @@ export class DeliveryWorker {
             // Savepoints are not released one by one (a round trip each): each nests in the last,
             // ROLLBACK TO undoes this delivery's work alone, and one RELEASE below ends them all.
             const mine = `delivery_${opened++}`;
+            const mark = events.count;
             outermost ??= mine;
             await trx.raw(`SAVEPOINT ${mine}`);
             try {
               outcome = await processor(trx, input);
             } catch (error) {
               await trx.raw(`ROLLBACK TO SAVEPOINT ${mine}`);
+              events.dropAfter(mark); // its events go with the rest of its work
               failures.push({ delivery, error });
               continue;
             }
@@ -223,10 +227,10 @@ export class DeliveryWorker {
           trx,
           done.map(({ delivery, status, actions }) => ({ id: delivery.id, status, actions })),
         );
-        await appendEvents(
-          trx,
-          done.map(({ delivery, webhook, status, actions }) => deliveryEvent(delivery, webhook.config.team_id, `delivery.${status}`, { actions })),
-        );
+        await appendEvents(trx, [
+          ...events.take(),
+          ...done.map(({ delivery, webhook, status, actions }) => deliveryEvent(delivery, webhook.config.team_id, `delivery.${status}`, { actions })),
+        ]);
       });
     } catch (error) {
       if (single) {
@@ -248,9 +252,9 @@ export class DeliveryWorker {
 
   /**
    * The processor's set-wise step, if it has one, in a savepoint it names; when it throws, every
-   * delivery goes the per-delivery way.
+   * delivery goes the per-delivery way. Its events are held for the group's one events INSERT.
    */
-  private async processBatch(trx: Knex.Transaction, inputs: DeliveryInput[]): Promise<{ outcomes: Map<DeliveryInput, DeliveryOutcome>; savepoint?: string }> {
+  private async processBatch(trx: Knex.Transaction, inputs: DeliveryInput[], held: HeldEvents): Promise<{ outcomes: Map<DeliveryInput, DeliveryOutcome>; savepoint?: string }> {
     const batch = this.options.processor.batch;
     if (!batch || inputs.length < 2) return { outcomes: new Map() };
     await trx.raw("SAVEPOINT batch");
@@ -258,6 +262,7 @@ export class DeliveryWorker {
       return { outcomes: await batch(trx, inputs), savepoint: "batch" };
     } catch (error) {
       await trx.raw("ROLLBACK TO SAVEPOINT batch");
+      held.dropAfter(0);
       this.options.logger.warn({ err: error, deliveries: inputs.length }, "the set-wise rules failed for a batch; applying them one delivery at a time");
       return { outcomes: new Map(), savepoint: "batch" };
     }

@@ -1,6 +1,7 @@
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { appendEvents } from "../../../src/features/events/events.store.js";
 import { claimDeliveries } from "../../../src/features/webhooks/deliveries.store.js";
 import { DeliveryWorker } from "../../../src/features/webhooks/delivery-worker.js";
 import { githubExample } from "../../helpers/github-examples.js";
@@ -205,6 +206,7 @@ describe("delivery worker", () => {
         processor: async (trx, { delivery, payload }) => {
           calls.set(delivery.id, (calls.get(delivery.id) ?? 0) + 1);
           await trx("side_effects").insert({ delivery_id: delivery.id });
+          await appendEvents(trx, [{ org_id: delivery.org_id, type: "test.rule_event", data: { delivery_id: delivery.id } }]);
           // A database error aborts the statement: the savepoint must bring the transaction back.
           if (delivery.id === poisoned) await trx.raw("SELECT * FROM no_such_table");
           return { actions: [`issue ${(payload.issue as { number: number }).number}`] };
@@ -237,6 +239,9 @@ describe("delivery worker", () => {
       expect(effects.map((e) => e.delivery_id).sort()).toEqual(sent.map((s) => s.body.delivery_id).filter((id) => id !== poisoned).sort());
       const processedEvents = await app.db.knex("events").where({ type: "delivery.processed" }).whereRaw("data->>'webhook_id' = ?", [webhook.id]);
       expect(processedEvents).toHaveLength(5);
+      // The rules' events: one for each delivery that committed, in the order the deliveries ran, none of the rolled-back one's.
+      const ruleEvents = await app.db.knex("events").where({ type: "test.rule_event" }).orderBy("id");
+      expect(ruleEvents.map((event) => event.data.delivery_id)).toEqual(sent.map((s) => s.body.delivery_id).filter((id) => id !== poisoned));
     });
   });
 
