@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { changeTaskStatus } from "../tasks/tasks.service.js";
-import { findTask, findTaskBySourceKey, type Task } from "../tasks/tasks.store.js";
+import { findTask, findTaskBySourceKey, findTasksByIds, type Task } from "../tasks/tasks.store.js";
 import { OPEN_TASK_STATUSES, type TaskStatus } from "../tasks/tasks.schema.js";
 import { issueSourceKey } from "./github-issue-source.js";
 import { parsePayload, pullRequestPayload, type PullRequestPayload } from "./github-payloads.js";
@@ -44,20 +44,23 @@ export async function applyPullRequestEvent(trx: Knex.Transaction, input: Delive
   const repository = payload.repository.full_name;
   await lockKey(trx, `github:pull:${repository.toLowerCase()}#${pr.number}`);
 
-  const linked = await findLinkedTasks(trx, input.webhook.org_id, payload);
   const action: PullRequestAction = input.delivery.event_type === "pull_request.merged" ? "merged" : payload.action;
-  const actions: string[] = [];
   const move = MOVES[action];
+  // The tasks a move may change are read locked.
+  const linked = await findLinkedTasks(trx, input.webhook.org_id, payload, { forUpdate: Boolean(move && !pr.draft) });
+  const actions: string[] = [];
   // A draft neither puts tasks in review nor takes them out of it (opened, reopened or closed).
   if (move && pr.draft) {
     actions.push(`draft pull request #${pr.number}: linked tasks stay as they are`);
   } else if (move) {
+    let moved = false;
     for (const task of linked) {
-      // Re-read under lock: an earlier task's cascade (parent completion) may have changed this one.
-      const current = (await findTask(trx, task.org_id, task.id, { forUpdate: true }))!;
+      // After a move, re-read: what it set off (a parent completed, a freed engineer handed this task) may have changed it.
+      const current = moved ? (await findTask(trx, task.org_id, task.id, { forUpdate: true }))! : task;
       if (!move.from.includes(current.status)) continue;
       await changeTaskStatus(trx, current, move.to, { enforceTransitions: false, reason: `${move.reason} (#${pr.number})` });
       actions.push(`task #${current.id} ${current.status} → ${move.to}`);
+      moved = true;
     }
   }
   if (actions.length === 0) {
@@ -70,23 +73,33 @@ export async function applyPullRequestEvent(trx: Knex.Transaction, input: Delive
 /**
  * The org's tasks a pull request refers to, each once, in id order. Only tasks of the pull
  * request's own repository (or tasks from no repository, made by hand): one repository's
- * deliveries never touch another's tasks.
+ * deliveries never touch another's tasks. `forUpdate` locks them: as it reads them when the pull
+ * request names one, else afterwards in id order (transactions locking the same tasks take them in
+ * one order, and cannot deadlock on them).
  */
-export async function findLinkedTasks(trx: Knex.Transaction, orgId: string, payload: PullRequestPayload): Promise<Task[]> {
+export async function findLinkedTasks(trx: Knex.Transaction, orgId: string, payload: PullRequestPayload, options: { forUpdate?: boolean } = {}): Promise<Task[]> {
   const pr = payload.pull_request;
   const repository = payload.repository.full_name;
   const links = parseTaskLinks({ title: pr.title, body: pr.body, branch: pr.head.ref }, repository);
+  const lockOnRead = { forUpdate: options.forUpdate && links.issues.length + links.taskIds.length === 1 };
   const tasks = new Map<number, Task>();
   for (const issue of links.issues) {
     if (!sameRepository(issue.repository, repository)) continue;
-    const task = await findTaskBySourceKey(trx, orgId, issueSourceKey(issue.repository, issue.number));
+    const task = await findTaskBySourceKey(trx, orgId, issueSourceKey(issue.repository, issue.number), lockOnRead);
     if (task) tasks.set(task.id, task);
   }
   for (const id of links.taskIds) {
-    const task = await findTask(trx, orgId, id);
+    const task = await findTask(trx, orgId, id, lockOnRead);
     if (task && inRepository(task, repository)) tasks.set(task.id, task);
   }
-  return [...tasks.values()].sort((a, b) => a.id - b.id);
+  const found = [...tasks.values()].sort((a, b) => a.id - b.id);
+  if (!options.forUpdate || lockOnRead.forUpdate || found.length === 0) return found;
+  return findTasksByIds(
+    trx,
+    orgId,
+    found.map((task) => task.id),
+    { forUpdate: true },
+  );
 }
 
 function inRepository(task: Task, repository: string): boolean {

@@ -51,7 +51,7 @@ export async function requestReview(trx: Knex.Transaction, request: ReviewReques
 
   const kept = keepReviewer ? await findAgent(trx, review.org_id, keepReviewer) : undefined;
   // The previous reviewer is still busy with the outdated review: it carries straight on.
-  const agent = kept?.status === "busy" ? kept : await takeReviewAgent(trx, review);
+  const agent = kept?.status === "busy" ? kept : await takeReviewAgent(trx, review, linked);
   if (!agent) return { review };
   review = await assignReview(trx, review, agent);
   return { review, assignee: agent.name };

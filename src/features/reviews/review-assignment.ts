@@ -1,7 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
 import { appendEvents } from "../events/events.store.js";
 import { assignTask } from "../tasks/tasks.service.js";
-import { findTask, findTasksByIds } from "../tasks/tasks.store.js";
+import { findTask, findTasksByIds, type Task } from "../tasks/tasks.store.js";
 import { takeAvailableAgent } from "../teams/agent-pool.js";
 import { hasAvailableAgent, type Agent } from "../teams/teams.store.js";
 import { reviewEvent } from "./review-event.js";
@@ -13,12 +13,14 @@ const HAND_OUT_BATCH = 50;
 /**
  * Takes an agent for a review and marks it busy: the team's first available reviewer, else the
  * first available engineer who is not the assignee of a task the pull request is linked to
- * (nobody reviews their own work). Undefined when nobody fits: the review waits.
+ * (nobody reviews their own work). Undefined when nobody fits: the review waits. `linked`: those
+ * tasks, when the caller has just read them.
  */
-export async function takeReviewAgent(db: Queryable, review: Review): Promise<Agent | undefined> {
+export async function takeReviewAgent(db: Queryable, review: Review, linked?: Task[]): Promise<Agent | undefined> {
   const reviewer = await takeAvailableAgent(db, review.team_id, "reviewer");
   if (reviewer) return reviewer;
-  const authors = (await findTasksByIds(db, review.org_id, review.linked_task_ids)).flatMap((task) => (task.assignee_id ? [task.assignee_id] : []));
+  const tasks = linked ?? (await findTasksByIds(db, review.org_id, review.linked_task_ids));
+  const authors = tasks.flatMap((task) => (task.assignee_id ? [task.assignee_id] : []));
   return takeAvailableAgent(db, review.team_id, "engineer", { excludeIds: authors });
 }
 

@@ -113,9 +113,12 @@ export async function listTasks(db: Queryable, filter: TaskFilter): Promise<Task
   return (await q) as Task[];
 }
 
-export async function findTasksByIds(db: Queryable, orgId: string, ids: number[]): Promise<Task[]> {
+/** Tasks of an org by id, in id order; `forUpdate` locks them in that order. */
+export async function findTasksByIds(db: Queryable, orgId: string, ids: number[], options: { forUpdate?: boolean } = {}): Promise<Task[]> {
   if (ids.length === 0) return [];
-  return (await db("tasks").select(taskColumns(db)).where("org_id", orgId).whereIn("id", ids).orderBy("id")) as Task[];
+  const q = db("tasks").select(taskColumns(db)).where("org_id", orgId).whereIn("id", ids).orderBy("id");
+  if (options.forUpdate) q.forUpdate();
+  return (await q) as Task[];
 }
 
 export async function listSubtasks(db: Queryable, orgId: string, parentId: number): Promise<Task[]> {

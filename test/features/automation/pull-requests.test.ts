@@ -55,6 +55,27 @@ describe("automation: pull requests move their linked tasks", () => {
     expect([await statusOf(a.task.id), await statusOf(b.task.id), await statusOf(c.task.id)]).toEqual(["in_review", "in_review", "in_review"]);
   });
 
+  it("a merge finishing two tasks: the engineer freed by the first is handed the second, finishes it with the merge, and takes the next", async () => {
+    const org = await app.bootstrap({ engineers: 1, name: `solo-${Math.random()}` });
+    const solo = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.*", "pull_request.*"], config: { auto_assign: true } });
+    const numbers = [nextNumber++, nextNumber++, nextNumber++];
+    for (const number of numbers) await deliverAndWait(app, solo, issuePayload("opened", { number }), { event: "issues" });
+    const tasks = await app.db.knex("tasks").where({ org_id: org.org_id }).orderBy("id");
+    const engineer = org.agents[0]!.id;
+    expect(tasks.map((task) => task.assignee_id)).toEqual([engineer, null, null]);
+
+    const merged = await deliverAndWait(app, solo, pullRequestPayload("merged", { number: 907, body: `Fixes #${numbers[0]}, fixes #${numbers[1]}` }), { event: "pull_request" });
+    expect(merged.actions).toEqual([`task #${tasks[0].id} todo → done`, `task #${tasks[1].id} todo → done`]);
+    // The second task was handed to the freed engineer before the merge finished it: finishing it freed the engineer again.
+    const after = await app.db.knex("tasks").where({ org_id: org.org_id }).orderBy("id");
+    expect(after.map((task) => [task.status, task.assignee_id])).toEqual([
+      ["done", engineer],
+      ["done", engineer],
+      ["todo", engineer],
+    ]);
+    expect((await app.db.knex("agents").where({ id: engineer }).first()).status).toBe("busy");
+  });
+
   it("moves nothing for a draft, and does on ready_for_review", async () => {
     const { number, task } = await openIssue();
     const draft = await deliver("pull_request", pullRequestPayload("opened", { number: 904, body: `closes #${number}`, draft: true }));
