@@ -371,6 +371,31 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     expect((await tasksOf(org)).map((task) => task.title)).toEqual(["a real issue"]);
   });
 
+  it("opens issues of two webhooks of one team in one batch: only the auto_assign one's tasks take engineers", async () => {
+    const { org, webhook, repository } = await setup(2);
+    const manual = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.*"], config: { auto_assign: false } });
+    const manualRepository = `${repository}-manual`;
+    const numbers = Array.from({ length: 4 }, () => nextIssue++);
+    // Manual first, so that a manual task handed an engineer would take one the auto_assign tasks need.
+    const ids = [
+      await store(manual, issuePayload("opened", { number: numbers[0], repository: manualRepository, title: "manual 1" })),
+      await store(webhook, issuePayload("opened", { number: numbers[1], repository, title: "auto 1" })),
+      await store(manual, issuePayload("opened", { number: numbers[2], repository: manualRepository, title: "manual 2" })),
+      await store(webhook, issuePayload("opened", { number: numbers[3], repository, title: "auto 2" })),
+    ];
+    await startWorker("batcher");
+    const rows = await settled(ids);
+    const tasks = new Map((await tasksOf(org)).map((task) => [task.title, task]));
+    expect(ids.map((id) => rows.get(id)!.actions)).toEqual([
+      [`created task #${tasks.get("manual 1")!.id}`],
+      [`created task #${tasks.get("auto 1")!.id}`, "assigned to eng-1"],
+      [`created task #${tasks.get("manual 2")!.id}`],
+      [`created task #${tasks.get("auto 2")!.id}`, "assigned to eng-2"],
+    ]);
+    expect(["manual 1", "auto 1", "manual 2", "auto 2"].map((title) => tasks.get(title)!.assignee_id)).toEqual([null, org.agents[0]!.id, null, org.agents[1]!.id]);
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
+  });
+
   describe("beside pull requests of the same repository, in the order they came", () => {
     const merged = (repository: string, pull: number, issue: number) => pullRequestPayload("merged", { number: pull, repository, body: `Fixes #${issue}`, head_sha: `${pull}`.padStart(40, "0") });
     const comments = (taskId: number) => app.db.knex("github_outbox").where({ task_id: taskId, kind: "issue_comment" }).orderBy("id").pluck("dedupe_key");
