@@ -412,6 +412,19 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
       expect(await comments(task(issue).id)).toEqual([`resolution:${task(issue).id}:1`]);
     });
 
+    it("two merges finishing two issues' tasks in one batch: each is its own task's first completion", async () => {
+      const { org, webhook, repository } = await setup(1);
+      const [first, second] = [nextIssue++, nextIssue++];
+      const tasks = await openIssues(org, webhook, repository, [first, second]);
+      const ids = [
+        await store(webhook, merged(repository, 70_000 + first, first), "pull_request"),
+        await store(webhook, merged(repository, 70_000 + second, second), "pull_request"),
+      ];
+      const { task } = await processFollowUps("merger", ids, org, tasks);
+      expect(await comments(task(first).id)).toEqual([`resolution:${task(first).id}:1`]);
+      expect(await comments(task(second).id)).toEqual([`resolution:${task(second).id}:1`]);
+    });
+
     it("merged, reopened and merged again in one batch: announced twice, once for each completion", async () => {
       const { org, webhook, repository } = await setup(1);
       const issue = nextIssue++;

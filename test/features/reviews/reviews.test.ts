@@ -113,6 +113,8 @@ describe("reviews: a pull request gets a structured review, posted to GitHub thr
       const events = await app.db.knex("events").where({ org_id: ctx.org.org_id, type: "review.requested" });
       expect(events).toHaveLength(1);
       expect(events[0].data).toMatchObject({ review_id: review.id, task_id: linked.id, review_task_id: review.task_id, review: { status: "pending" } });
+      const assigned = await app.db.knex("events").where({ org_id: ctx.org.org_id, type: "review.assigned" });
+      expect(assigned.map((event) => event.data)).toEqual([expect.objectContaining({ review_id: review.id, assignee_id: ctx.reviewerId, assignee_name: "rev-1" })]);
 
       // The same delivery again (a redelivery has a new GUID) requests nothing more.
       const again = await pullRequest(ctx, "opened", { number, body: `Fixes #${issueNumberOf(linked)}` });
