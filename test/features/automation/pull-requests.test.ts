@@ -4,7 +4,9 @@ import { parseTaskLinks } from "../../../src/features/automation/parse-task-link
 import { githubExample } from "../../helpers/github-examples.js";
 import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
-import { deliverAndWait, registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { waitForLockWait } from "../../helpers/lock-wait.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 describe("automation: pull requests move their linked tasks", () => {
   let app: TestApp;
@@ -74,6 +76,31 @@ describe("automation: pull requests move their linked tasks", () => {
       ["todo", engineer],
     ]);
     expect((await app.db.knex("agents").where({ id: engineer }).first()).status).toBe("busy");
+  });
+
+  it("a push moves nothing, and locks none of the tasks it links while its transaction runs", async () => {
+    const { number, task } = await openIssue();
+    const body = `Fixes #${number}`;
+    await deliver("pull_request", pullRequestPayload("opened", { number: 908, body }));
+    const review = await app.db.knex("reviews").where({ org_id: acme.org_id, pull_number: 908 }).first();
+    const held = await app.db.knex.transaction();
+    let sent: Awaited<ReturnType<typeof sendDelivery>>;
+    try {
+      // Hold the pull request's review: the push's transaction stops in the review rule, after reading its tasks.
+      await held.raw("SELECT id FROM reviews WHERE id = ? FOR UPDATE", [review.id]);
+      sent = await sendDelivery(app.url, webhook, pullRequestPayload("synchronize", { number: 908, body, head_sha: "f".repeat(40) }), { event: "pull_request" });
+      expect(sent.status).toBe(202);
+      await waitForLockWait(app.db.knex, '%from "reviews"%for update');
+      await app.db.knex.transaction((other) => other.raw("SELECT id FROM tasks WHERE id = ? FOR UPDATE NOWAIT", [task.id]));
+    } finally {
+      await held.rollback();
+    }
+    const done = await waitFor(async () => {
+      const row = await app.db.knex("deliveries").where({ id: sent.body.delivery_id }).first();
+      return row.status !== "received" && row;
+    }, "the push processed");
+    expect(done.status).toBe("processed");
+    expect(await statusOf(task.id)).toBe("in_review");
   });
 
   it("moves nothing for a draft, and does on ready_for_review", async () => {
