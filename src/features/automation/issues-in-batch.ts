@@ -167,11 +167,11 @@ function pickIssueEvents(inputs: { view: DeliveryInput; input: DeliveryInput }[]
   // may move the tasks of that repository's issues (a merge finishes them), so their later events wait for it.
   const pulledBefore = new Set<string>();
   for (const { input, view } of inputs) {
-    const repository = (input.payload.repository as { full_name?: unknown } | undefined)?.full_name;
-    if (input.delivery.event_type.startsWith("pull_request.") && typeof repository === "string") pulledBefore.add(repository.toLowerCase());
+    const repository = looseRepository(input);
+    if (input.delivery.event_type.startsWith("pull_request.") && repository !== undefined) pulledBefore.add(repository.toLowerCase());
     const action = input.delivery.event_type.startsWith("issues.") ? input.delivery.event_type.slice("issues.".length) : undefined;
     if (input.webhook.provider !== "github" || !action || !BATCH_ACTIONS.has(action)) continue;
-    if (typeof repository !== "string" || pulledBefore.has(repository.toLowerCase())) continue;
+    if (repository === undefined || pulledBefore.has(repository.toLowerCase())) continue;
     const entitlement = knownEntitlement(view);
     if (!entitlement || entitlement.refused) continue;
     const parsed = issuePayload.safeParse(input.payload);
@@ -193,8 +193,14 @@ function pickIssueEvents(inputs: { view: DeliveryInput; input: DeliveryInput }[]
 /** The issue a delivery is about, read loosely (any issues.* event), or undefined. */
 function looseIssueKey(input: DeliveryInput): string | undefined {
   if (!input.delivery.event_type.startsWith("issues.")) return undefined;
-  const repository = (input.payload.repository as { full_name?: unknown } | undefined)?.full_name;
+  const repository = looseRepository(input);
   const number = (input.payload.issue as { number?: unknown } | undefined)?.number;
-  if (typeof repository !== "string" || typeof number !== "number") return undefined;
+  if (repository === undefined || typeof number !== "number") return undefined;
   return issueSourceKey(repository, number);
+}
+
+/** The repository's full name a delivery's payload gives, read loosely (before any schema), or undefined. */
+function looseRepository(input: DeliveryInput): string | undefined {
+  const name = (input.payload.repository as { full_name?: unknown } | undefined)?.full_name;
+  return typeof name === "string" ? name : undefined;
 }

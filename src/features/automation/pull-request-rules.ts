@@ -93,7 +93,7 @@ export async function findLinkedTasks(trx: Knex.Transaction, orgId: string, payl
     if (task && inRepository(task, repository)) tasks.set(task.id, task);
   }
   const found = [...tasks.values()].sort((a, b) => a.id - b.id);
-  if (!options.forUpdate || lockOnRead.forUpdate || found.length === 0) return found;
+  if (!options.forUpdate || lockOnRead.forUpdate) return found;
   return findTasksByIds(
     trx,
     orgId,

@@ -257,12 +257,13 @@ export class DeliveryWorker {
   private async processBatch(trx: Knex.Transaction, inputs: DeliveryInput[], held: HeldEvents): Promise<{ outcomes: Map<DeliveryInput, DeliveryOutcome>; savepoint?: string }> {
     const batch = this.options.processor.batch;
     if (!batch || inputs.length < 2) return { outcomes: new Map() };
+    const mark = held.count;
     await trx.raw("SAVEPOINT batch");
     try {
       return { outcomes: await batch(trx, inputs), savepoint: "batch" };
     } catch (error) {
       await trx.raw("ROLLBACK TO SAVEPOINT batch");
-      held.dropAfter(0);
+      held.dropAfter(mark);
       this.options.logger.warn({ err: error, deliveries: inputs.length }, "the set-wise rules failed for a batch; applying them one delivery at a time");
       return { outcomes: new Map(), savepoint: "batch" };
     }

@@ -1,6 +1,7 @@
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import type { DeliveryProcessor } from "../../../src/features/webhooks/delivery-processor.js";
 import { appendEvents } from "../../../src/features/events/events.store.js";
 import { claimDeliveries } from "../../../src/features/webhooks/deliveries.store.js";
 import { DeliveryWorker } from "../../../src/features/webhooks/delivery-worker.js";
@@ -242,6 +243,33 @@ describe("delivery worker", () => {
       // The rules' events: one for each delivery that committed, in the order the deliveries ran, none of the rolled-back one's.
       const ruleEvents = await app.db.knex("events").where({ type: "test.rule_event" }).orderBy("id");
       expect(ruleEvents.map((event) => event.data.delivery_id)).toEqual(sent.map((s) => s.body.delivery_id).filter((id) => id !== poisoned));
+    });
+
+    it("drops the events of a set-wise step that throws with the rest of its work; each delivery then goes alone", async () => {
+      await worker?.stop();
+      const sent: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const payload = githubExample("issues", "opened");
+        payload.issue.number = 9100 + i;
+        sent.push((await sendDelivery(app.url, webhook, payload, { event: "issues" })).body.delivery_id);
+      }
+      const processor: DeliveryProcessor = async (trx, { delivery }) => {
+        await appendEvents(trx, [{ org_id: delivery.org_id, type: "test.one_by_one", data: { delivery_id: delivery.id } }]);
+        return { actions: ["alone"] };
+      };
+      processor.batch = async (trx, inputs) => {
+        await appendEvents(trx, inputs.map(({ delivery }) => ({ org_id: delivery.org_id, type: "test.set_wise", data: { delivery_id: delivery.id } })));
+        throw new Error("the set-wise step failed");
+      };
+      worker = new DeliveryWorker({ knex: app.db.knex, logger: silent, workerId: "batcher-2", pollMs: 50, concurrency: 1, perTransaction: 25, maxAttempts: 2, backoffSeconds: () => 0, processor });
+      await worker.start();
+      await waitFor(async () => {
+        const rows = await app.db.knex("deliveries").whereIn("id", sent).select("status");
+        return rows.every((row) => row.status === "processed");
+      }, "all processed", 15_000);
+      expect(await app.db.knex("events").where({ type: "test.set_wise" })).toEqual([]);
+      const alone = await app.db.knex("events").where({ type: "test.one_by_one" }).orderBy("id");
+      expect(alone.map((event) => event.data.delivery_id)).toEqual(sent);
     });
   });
 
