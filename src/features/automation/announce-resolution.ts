@@ -1,7 +1,6 @@
 import type { Queryable } from "../../db/create-db.js";
-import { countTaskCompletions } from "../events/events.store.js";
 import { enqueueGithubAction } from "../github/github-outbox.store.js";
-import { listSubtasks, type Task } from "../tasks/tasks.store.js";
+import { listSubtasks, taskCompletions, type Task } from "../tasks/tasks.store.js";
 import { formatTaskRanges } from "./format-task-ranges.js";
 import type { TaskDone } from "../tasks/task-done-hook.js";
 import { githubIssueSource } from "./github-issue-source.js";
@@ -14,8 +13,8 @@ export function resolutionComment(taskId: number, subtaskIds: number[]): string 
 
 /**
  * When a task that came from a GitHub issue reaches done, queue (same transaction) one comment
- * on the issue — and closing it when the webhook says `close_issue`. The dedupe key counts the
- * task's completions, so a retried transaction or sender never posts twice, while a task reopened
+ * on the issue — and closing it when the webhook says `close_issue`. The dedupe key carries the
+ * task's count of completions (kept on the task: events are pruned sooner than the outbox), so a retried transaction or sender never posts twice, while a task reopened
  * and finished again is announced again. Nothing is posted when GitHub itself closed the issue.
  */
 export async function announceResolution(trx: Queryable, task: Task, done: TaskDone): Promise<void> {
@@ -23,7 +22,7 @@ export async function announceResolution(trx: Queryable, task: Task, done: TaskD
   if (!parsed.success || done.mirrorsGithubIssue) return;
   const source = parsed.data;
   const subtasks = await listSubtasks(trx, task.org_id, task.id);
-  const round = Math.max(1, await countTaskCompletions(trx, task.org_id, task.id));
+  const round = Math.max(1, await taskCompletions(trx, task.org_id, task.id));
   const common = { org_id: task.org_id, repository: source.repository, installation_id: source.installation_id ?? null, task_id: task.id };
   await enqueueGithubAction(trx, {
     ...common,

@@ -26,8 +26,8 @@ export interface HeldEvents {
 /**
  * Until `take()`, appendEvents on this transaction keeps its events instead of inserting them: the
  * delivery worker appends all of a group's events in one statement at its end (each INSERT is a
- * round trip, and a pull request event appends three or four). Readers of the events table within
- * the transaction must count held events too (countTaskCompletions does).
+ * round trip, and a pull request event appends three or four). A reader of the events table within
+ * the transaction would not see them: nothing in a worker's rules reads it.
  */
 export function holdEvents(db: Queryable): HeldEvents {
   if (heldEvents.has(db)) throw new Error("this transaction already holds its events");
@@ -118,16 +118,4 @@ export async function listAllEventsAfter(db: Queryable, afterId: number, limit: 
 export async function maxEventId(db: Queryable): Promise<number> {
   const row = (await db("events").max({ max: "id" }).first()) as { max: number | null } | undefined;
   return Number(row?.max ?? 0);
-}
-
-/** How many times a task of an org was completed (its `task.completed` events, held ones included). */
-export async function countTaskCompletions(db: Queryable, orgId: string, taskId: number): Promise<number> {
-  // events_task_completions_idx holds exactly these rows, by this expression: change both together.
-  const row = (await db("events")
-    .where({ org_id: orgId })
-    .whereRaw("type = 'task.completed' AND data->>'task_id' = ?", [String(taskId)])
-    .count({ n: "*" })
-    .first()) as { n: number | string };
-  const held = (heldEvents.get(db) ?? []).filter((event) => event.org_id === orgId && event.type === "task.completed" && event.data.task_id === taskId);
-  return Number(row.n) + held.length;
 }

@@ -142,8 +142,14 @@ export async function updateTask(
   return task!;
 }
 
+/** How many times a task has reached done (updateTaskStatuses counts them). */
+export async function taskCompletions(db: Queryable, orgId: string, id: number): Promise<number> {
+  const row = (await db("tasks").select("completions").where({ org_id: orgId, id }).first()) as { completions: number } | undefined;
+  return row?.completions ?? 0;
+}
+
 /**
- * Sets the status and completed_at of many tasks in one statement, and source_updated_at where one
+ * Sets the status and completed_at of many tasks in one statement, counting each move to done, and source_updated_at where one
  * is given (null keeps it); returns them, in no particular order.
  */
 export async function updateTaskStatuses(
@@ -154,6 +160,7 @@ export async function updateTaskStatuses(
   const { rows } = await db.raw(
     `UPDATE tasks
         SET status = v.status, completed_at = v.completed_at, source_updated_at = coalesce(v.source_updated_at, tasks.source_updated_at),
+            completions = tasks.completions + (v.status = 'done' AND tasks.status <> 'done')::int,
             updated_at = CURRENT_TIMESTAMP
        FROM unnest(?::uuid[], ?::int[], ?::text[], ?::timestamptz[], ?::timestamptz[]) AS v(org_id, id, status, completed_at, source_updated_at)
       WHERE tasks.org_id = v.org_id AND tasks.id = v.id

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
+import { pruneHistory } from "../../../src/features/retention/prune-history.js";
 import { issuePayload } from "../../helpers/github-payloads.js";
 import { taskEventDetails } from "../../helpers/task-events.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+
+const DAY = 86_400_000;
 
 describe("automation: GitHub issues become tasks", () => {
   let app: TestApp;
@@ -151,6 +154,25 @@ describe("automation: GitHub issues become tasks", () => {
         { kind: "issue_comment", dedupe_key: `resolution:${task.id}:2`, request: { issue_number: number, body: `Resolved in task #${task.id}` } },
         { kind: "close_issue", dedupe_key: `close:${task.id}:2`, request: { issue_number: number, state_reason: "completed" } },
       ]);
+    });
+
+    it("announces a task finished again after retention pruned the events of its earlier completion", async () => {
+      const number = nextIssue++;
+      await deliver(issuePayload("opened", { number, updated_at: "2026-01-01T10:00:00Z" }), closing);
+      const [task] = await taskFor(number);
+      await setStatus(task.id, "in_progress");
+      await setStatus(task.id, "done");
+      // A month on, retention has pruned the events (its task.completed among them); the queued comment
+      // is kept for as long as deliveries are (90 days by default), so its dedupe key is still taken.
+      const settings = { DELIVERY_PAYLOAD_RETENTION_DAYS: 0, DELIVERY_RETENTION_DAYS: 90, EVENT_RETENTION_DAYS: 30 };
+      const pruned = await pruneHistory({ knex: app.db.knex, logger: app.ctx.logger, now: () => new Date(Date.now() + 31 * DAY) }, settings);
+      expect(pruned?.events).toBeGreaterThan(0);
+      expect(await eventsOf(task.id, "task.completed")).toEqual([]);
+
+      await deliver(issuePayload("reopened", { number, updated_at: "2026-01-01T12:00:00Z" }), closing);
+      await setStatus(task.id, "in_progress");
+      await setStatus(task.id, "done");
+      expect((await outbox(task.id)).map((row) => row.dedupe_key)).toEqual([`resolution:${task.id}:1`, `close:${task.id}:1`, `resolution:${task.id}:2`, `close:${task.id}:2`]);
     });
 
     it("posts nothing when the task is cancelled", async () => {
