@@ -91,3 +91,23 @@ export async function seedBacklog(db: pg.Pool, webhook: { id: string }, template
     );
   }
 }
+
+/**
+ * Puts `count` custom senders' `task.create` deliveries straight into the queue (external ids
+ * OPS-<firstNumber>…), as the receive path stores them: a title, a description of a few hundred bytes,
+ * a priority and a tag.
+ */
+export async function seedCustomBacklog(db: pg.Pool, webhook: { id: string }, firstNumber: number, count: number): Promise<void> {
+  const { rows } = await db.query("SELECT org_id FROM webhooks WHERE id = $1", [webhook.id]);
+  const description = "Certificates on the edge proxies expire in 14 days. Rotate them with the runbook, then check every region. ".repeat(4).trim();
+  await db.query(
+    `INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary)
+     SELECT $1::uuid, $2::uuid, gen_random_uuid()::text, 'task.create', 'received',
+            jsonb_build_object('external_id', 'OPS-' || g, 'title', 'Rotate TLS certificates ' || g, 'description', $3::text,
+                               'priority', 'high', 'tags', jsonb_build_array('ops'))::text,
+            jsonb_build_object('x-entourage-event', 'task.create', 'content-type', 'application/json'),
+            jsonb_build_object('external_id', 'OPS-' || g, 'title', 'Rotate TLS certificates ' || g)
+       FROM generate_series($4::int, $5::int) AS g`,
+    [webhook.id, rows[0].org_id, description, firstNumber, firstNumber + count - 1],
+  );
+}

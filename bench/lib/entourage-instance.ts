@@ -33,7 +33,8 @@ export interface Entourage {
   /** The PostgreSQL server's version. */
   postgresVersion: string;
   /** `events` defaults to `issues.*`, what the bench sends. */
-  createWebhook(options: { autoAssign: boolean; events?: string[] }): Promise<{ id: string; secret: string; receiveUrl: string }>;
+  /** A GitHub webhook (events default issues.*), or with `provider: "custom"` a custom sender's (task.*). */
+  createWebhook(options: { autoAssign: boolean; events?: string[]; provider?: "github" | "custom" }): Promise<{ id: string; secret: string; receiveUrl: string }>;
   /** CPU seconds used so far by the web process, the workers and the database (and Redis) they use. */
   cpuSeconds(): number;
   /** The part of cpuSeconds() used by the database server's processes. */
@@ -110,10 +111,10 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
     db,
     databaseUrl,
     postgresVersion,
-    async createWebhook({ autoAssign, events = ["issues.*"] }) {
+    async createWebhook({ autoAssign, provider = "github", events = provider === "custom" ? ["task.*"] : ["issues.*"] }) {
       const webhook = await api("POST", "/api/v1/webhooks", {
-        name: `bench (auto_assign ${autoAssign})`,
-        provider: "github",
+        name: `bench (${provider}, auto_assign ${autoAssign})`,
+        provider,
         events,
         config: { team_id: teamId, auto_assign: autoAssign },
       });

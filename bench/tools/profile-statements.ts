@@ -2,14 +2,15 @@
 // pg_stat_statements, Entourage on it (from dist/), then
 //   1. ack: PROFILE_ACK_SECONDS (default 5) of load at 50 connections → statements per acknowledged delivery;
 //   2. drain: PROFILE_BACKLOG (default 5,000) seeded issues.opened deliveries for a webhook with
-//      auto_assign PROFILE_AUTO_ASSIGN (default true), drained by one worker → statements per delivery.
+//      auto_assign PROFILE_AUTO_ASSIGN (default true), drained by one worker → statements per delivery;
+//      PROFILE_SENDER=custom: custom senders' task.create deliveries instead (a webhook with provider custom).
 // For each phase: CPU µs per delivery (web + workers + PostgreSQL; PostgreSQL's part), and the top
 // statements by total execution time with calls and µs per delivery.
 // PROFILE_PG_SETTINGS="name=value,...": settings for the profiled server (shared_buffers=512MB).
 // PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof.
 // Run: npm run build && npx tsx bench/tools/profile-statements.ts
 import path from "node:path";
-import { measureDrain, seedBacklog } from "../lib/drain.js";
+import { measureDrain, seedBacklog, seedCustomBacklog } from "../lib/drain.js";
 import { createIssueDeliveries } from "../lib/issue-payloads.js";
 import { fireLoad } from "../lib/load.js";
 import { loadAverage } from "../lib/processes.js";
@@ -18,6 +19,7 @@ import { printStatements, withProfiledEntourage } from "../lib/profiled-entourag
 const ackSeconds = Number(process.env.PROFILE_ACK_SECONDS ?? 5);
 const backlog = Number(process.env.PROFILE_BACKLOG ?? 5_000);
 const autoAssign = process.env.PROFILE_AUTO_ASSIGN !== "false";
+const sender = process.env.PROFILE_SENDER ?? "github";
 const top = Number(process.env.PROFILE_TOP ?? 25);
 const serverSettings = Object.fromEntries(
   (process.env.PROFILE_PG_SETTINGS ?? "")
@@ -54,7 +56,8 @@ async function main() {
 
     // PROFILE_SQL: statements to try before the backlog is seeded (an index, a storage parameter).
     if (process.env.PROFILE_SQL) await db.query(process.env.PROFILE_SQL);
-    await seedBacklog(db, webhook, (n) => deliveries.make(n).body, 5_000_000, backlog);
+    if (sender === "custom") await seedCustomBacklog(db, await entourage.createWebhook({ autoAssign, provider: "custom" }), 5_000_000, backlog);
+    else await seedBacklog(db, webhook, (n) => deliveries.make(n).body, 5_000_000, backlog);
     await db.query("VACUUM ANALYZE");
     // PROFILE_EXPLAIN: a statement to EXPLAIN (ANALYZE, BUFFERS) on the seeded backlog, rolled back.
     if (process.env.PROFILE_EXPLAIN) {
@@ -72,7 +75,7 @@ async function main() {
     const db0 = entourage.databaseCpuSeconds();
     const drain = await measureDrain(entourage, 1);
     console.log(
-      `\nDRAIN (auto_assign ${autoAssign}): ${drain.backlog} in ${drain.seconds.toFixed(1)} s = ${drain.perSecond.toFixed(0)}/s, ` +
+      `\nDRAIN (${sender}, auto_assign ${autoAssign}): ${drain.backlog} in ${drain.seconds.toFixed(1)} s = ${drain.perSecond.toFixed(0)}/s, ` +
         `${drain.cpuPerDeliveryUs.toFixed(0)} µs CPU each, PostgreSQL ${(((entourage.databaseCpuSeconds() - db0) / drain.backlog) * 1e6).toFixed(0)} µs`,
     );
     await printStatements(db, drain.backlog, top);

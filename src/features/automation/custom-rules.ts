@@ -1,14 +1,15 @@
 import type { Knex } from "knex";
+import type { z } from "zod";
 import { appendEvents } from "../events/events.store.js";
-import { assignToAvailableEngineer } from "../tasks/task-assignment.js";
 import { taskEvent } from "../tasks/task-event.js";
-import { changeTaskStatus, createTask } from "../tasks/tasks.service.js";
-import { findTaskBySourceKey, updateTask } from "../tasks/tasks.store.js";
+import { changeTaskStatus, createTask, type CreateTaskInput } from "../tasks/tasks.service.js";
+import { findTaskBySourceKey, updateTask, type Task } from "../tasks/tasks.store.js";
 import { customPayloadSchemas, type CustomEventType } from "../webhooks/custom-payload.schema.js";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
-import { webhookConfig } from "../webhooks/webhooks.schema.js";
+import { webhookConfig, type WebhookConfig } from "../webhooks/webhooks.schema.js";
 import { parsePayload } from "./github-payloads.js";
 import { lockKey } from "../../db/lock-key.js";
+import { handOutNewTask } from "./open-tasks.js";
 
 /**
  * Custom senders: `task.create` makes one task per `external_id` (a repeat changes nothing),
@@ -20,29 +21,16 @@ export async function applyCustomEvent(trx: Knex.Transaction, input: DeliveryInp
   if (!schema) return { actions: [`no rule for ${eventType}`], status: "ignored" };
   const doc = parsePayload(schema, input.payload, eventType);
   const orgId = input.webhook.org_id;
-  const key = `custom:${input.webhook.id}:${doc.external_id}`;
+  const key = customSourceKey(input.webhook.id, doc.external_id);
   await lockKey(trx, key);
   const existing = await findTaskBySourceKey(trx, orgId, key, { forUpdate: true });
 
   if (eventType === "task.create") {
-    if (existing) return { actions: [`task #${existing.id} already exists for ${doc.external_id}`], status: "ignored" };
+    if (existing) return alreadyCreated(existing, doc.external_id);
     const config = webhookConfig.parse(input.webhook.config);
-    const create = customPayloadSchemas["task.create"].parse(doc);
-    const task = await createTask(trx, orgId, {
-      team_id: config.team_id,
-      title: create.title,
-      description: create.description ?? "",
-      priority: create.priority ?? "medium",
-      task_type: create.task_type ?? config.default_task_type,
-      tags: ["custom", `external:${create.external_id}`, ...(create.tags ?? [])],
-      source: { kind: "custom", webhook_id: input.webhook.id, external_id: create.external_id, url: create.url, auto_assign: config.auto_assign },
-      source_key: key,
-    });
+    const task = await createTask(trx, orgId, customTaskInput(input.webhook.id, config, customPayloadSchemas["task.create"].parse(doc), key));
     const actions = [`created task #${task.id}`];
-    if (config.auto_assign) {
-      const { agent } = await assignToAvailableEngineer(trx, task);
-      actions.push(agent ? `assigned to ${agent.name}` : "no engineer available: waiting for one");
-    }
+    if (config.auto_assign) actions.push(await handOutNewTask(trx, task));
     return { actions };
   }
 
@@ -65,4 +53,28 @@ export async function applyCustomEvent(trx: Knex.Transaction, input: DeliveryInp
   const task = await updateTask(trx, orgId, existing.id, changes);
   await appendEvents(trx, [taskEvent(task, "task.updated", { changes: Object.keys(changes), reason: "updated by the sender" })]);
   return { actions: [`updated task #${task.id} ${Object.keys(changes).join(", ")}`] };
+}
+
+/** The task of a custom sender's external id is found by this key (one task per id and webhook). */
+export function customSourceKey(webhookId: string, externalId: string): string {
+  return `custom:${webhookId}:${externalId}`;
+}
+
+/** A `task.create` of an external id that has its task already changes nothing. */
+export function alreadyCreated(task: Task, externalId: string): DeliveryOutcome {
+  return { actions: [`task #${task.id} already exists for ${externalId}`], status: "ignored" };
+}
+
+/** The task a custom sender's `task.create` makes. */
+export function customTaskInput(webhookId: string, config: WebhookConfig, create: z.output<(typeof customPayloadSchemas)["task.create"]>, key: string): CreateTaskInput {
+  return {
+    team_id: config.team_id,
+    title: create.title,
+    description: create.description ?? "",
+    priority: create.priority ?? "medium",
+    task_type: create.task_type ?? config.default_task_type,
+    tags: ["custom", `external:${create.external_id}`, ...(create.tags ?? [])],
+    source: { kind: "custom", webhook_id: webhookId, external_id: create.external_id, url: create.url, auto_assign: config.auto_assign },
+    source_key: key,
+  };
 }

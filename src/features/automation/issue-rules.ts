@@ -1,21 +1,18 @@
 import type { Knex } from "knex";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { webhookConfig, type WebhookConfig } from "../webhooks/webhooks.schema.js";
-import { assignToAvailableEngineer } from "../tasks/task-assignment.js";
 import { changeTaskStatus, createTask, type StatusChange } from "../tasks/tasks.service.js";
 import { findTaskBySourceKey, updateTask, type Task, type TaskFieldChanges } from "../tasks/tasks.store.js";
 import { taskEvent } from "../tasks/task-event.js";
 import { appendEvents } from "../events/events.store.js";
 import { issueSourceKey } from "./github-issue-source.js";
+import { handOutNewTask } from "./open-tasks.js";
 import { issuePayload, parsePayload, type IssuePayload } from "./github-payloads.js";
 import { priorityFromLabels, taskTypeFromLabels } from "./label-mapping.js";
 import { issueDescription, issueTags, issueTaskInput } from "./issue-task-input.js";
 import { lockKey } from "../../db/lock-key.js";
 
 const CREATING_ACTIONS = new Set(["opened", "reopened", "closed"]);
-
-/** The action recorded when auto_assign finds no engineer free: the task waits for one. */
-export const NO_ENGINEER_FREE = "no engineer available: waiting for one";
 
 /**
  * `issues.*` → the issue's task. One task per issue (keyed by repository and number, and
@@ -80,8 +77,7 @@ async function createIssueTask(
   if (payload.issue.state === "closed") {
     task = await followState(trx, task, payload, actions);
   } else if (config.auto_assign) {
-    const { agent } = await assignToAvailableEngineer(trx, task);
-    actions.push(agent ? `assigned to ${agent.name}` : NO_ENGINEER_FREE);
+    actions.push(await handOutNewTask(trx, task));
   }
   return { actions };
 }

@@ -1,11 +1,9 @@
 import type { Knex } from "knex";
-import { lockKeys } from "../../db/lock-key.js";
-import { assignToAvailableEngineer } from "../tasks/task-assignment.js";
-import { changeTaskStatuses, createTasks, type StatusChange } from "../tasks/tasks.service.js";
+import { changeTaskStatuses, type StatusChange } from "../tasks/tasks.service.js";
 import { appendEvents } from "../events/events.store.js";
 import { taskEvent } from "../tasks/task-event.js";
-import { lockTasksBySourceKeys, updateTaskFields, type Task, type TaskFieldChanges } from "../tasks/tasks.store.js";
-import type { DeliveryBatchProcessor, DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
+import { updateTaskFields, type Task, type TaskFieldChanges } from "../tasks/tasks.store.js";
+import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { knownEntitlement } from "../webhooks/repository-entitlement.js";
 import { claimFirstRepository } from "../webhooks/webhooks.store.js";
 import { webhookConfig, type WebhookConfig } from "../webhooks/webhooks.schema.js";
@@ -17,97 +15,41 @@ import {
   followedState,
   followedStateAction,
   isOlderThanApplied,
-  NO_ENGINEER_FREE,
   olderThanApplied,
   type FieldChange,
 } from "./issue-rules.js";
 import { issueTaskInput } from "./issue-task-input.js";
+import type { TaskToOpen } from "./open-tasks.js";
 
 /** One picked delivery: an issues event the batch can apply, about an issue no other delivery of the batch touches. */
-interface IssueEvent {
+export interface IssueEvent {
   input: DeliveryInput;
   payload: IssuePayload;
   config: WebhookConfig;
   key: string;
 }
 
-type ExistingTask = Task & { source_updated_at: Date | null };
+export type ExistingTask = Task & { source_updated_at: Date | null };
 
 /** The actions taken set-wise: opened (a new task); closed, reopened, edited, labeled, unlabeled (the task follows). */
 const BATCH_ACTIONS = new Set(["opened", "closed", "reopened", "edited", "labeled", "unlabeled"]);
 
-/**
- * `issues.*` events, many at once: what applyIssueEvent does for each, in a few statements.
- * 1. Take the deliveries about an issue no other delivery of the batch touches, that their webhook
- *    may act on, whose payload is complete, and that come before any pull request event of their
- *    repository in the batch; the rest go one by one, in order.
- * 2. Lock their issues (one statement) and their tasks (one per org).
- * 3. opened of an issue without a task: create the tasks (one INSERT, one events append);
- *    auto_assign hands them to free engineers in order until a team has none free; the rest wait.
- * 4. closed or reopened of an issue with a task: the tasks follow the issues' state (one UPDATE,
- *    one events append, then what each finished task sets off); edited, labeled or unlabeled: their
- *    fields follow (one UPDATE, which also records the issue's updated_at of the tasks that do not
- *    move, and one events append). Nothing changes a task that reflects a later state of its issue.
- * Any other case (opened of an issue that has a task, an event about an issue without one) goes one by one.
- */
-export const issuesInBatch: DeliveryBatchProcessor = async (trx, inputs) => {
-  const outcomes = new Map<DeliveryInput, DeliveryOutcome>();
-  const events = pickIssueEvents(await recordFirstRepositories(trx, inputs));
-  if (events.length === 0) return outcomes;
-  await lockKeys(
-    trx,
-    events.map((event) => event.key),
-  );
-  const tasks = new Map<IssueEvent, ExistingTask>();
-  for (const orgId of new Set(events.map((event) => event.input.webhook.org_id))) {
-    const ofOrg = events.filter((event) => event.input.webhook.org_id === orgId);
-    const existing = await lockTasksBySourceKeys(
-      trx,
-      orgId,
-      ofOrg.map((event) => event.key),
-    );
-    for (const event of ofOrg) {
-      const task = existing.get(event.key);
-      if (task) tasks.set(event, task);
-    }
-  }
-  await openIssues(
-    trx,
-    events.filter((event) => event.payload.action === "opened" && !tasks.has(event)),
-    outcomes,
-  );
-  await followIssues(
-    trx,
-    events.filter((event) => event.payload.action !== "opened" && tasks.has(event)).map((event) => ({ event, task: tasks.get(event)! })),
-    outcomes,
-  );
-  return outcomes;
-};
-
-async function openIssues(trx: Knex.Transaction, issues: IssueEvent[], outcomes: Map<DeliveryInput, DeliveryOutcome>): Promise<void> {
-  if (issues.length === 0) return;
-  const tasks = await createTasks(
-    trx,
-    issues.map(({ input, payload, config, key }) => ({
-      ...issueTaskInput(input, config, payload, key, new Date(payload.issue.updated_at)),
-      org_id: input.webhook.org_id,
-    })),
-  );
-  const noneFree = new Set<string>();
-  for (const [i, task] of tasks.entries()) {
-    const { input, config } = issues[i]!;
-    const actions = [`created task #${task.id}`];
-    if (config.auto_assign) {
-      // Nothing frees an engineer inside this transaction: once a team has none, the rest wait too.
-      const agent = noneFree.has(task.team_id) ? undefined : (await assignToAvailableEngineer(trx, task)).agent;
-      if (!agent) noneFree.add(task.team_id);
-      actions.push(agent ? `assigned to ${agent.name}` : NO_ENGINEER_FREE);
-    }
-    outcomes.set(input, { actions });
-  }
+/** The task an opened issue becomes, to be created with others (openTasks). */
+export function issueToOpen({ input, payload, config, key }: IssueEvent): TaskToOpen {
+  return {
+    input,
+    task: { ...issueTaskInput(input, config, payload, key, new Date(payload.issue.updated_at)), org_id: input.webhook.org_id },
+    autoAssign: config.auto_assign,
+  };
 }
 
-async function followIssues(
+/**
+ * closed or reopened of an issue with a task: the tasks follow the issues' state (one UPDATE, one
+ * events append, then what each finished task sets off); edited, labeled or unlabeled: their fields
+ * follow (one UPDATE, which also records the issue's updated_at of the tasks that do not move, and
+ * one events append). Nothing changes a task that reflects a later state of its issue.
+ */
+export async function followIssues(
   trx: Knex.Transaction,
   follows: { event: IssueEvent; task: ExistingTask }[],
   outcomes: Map<DeliveryInput, DeliveryOutcome>,
@@ -143,7 +85,7 @@ async function followIssues(
  * first of its deliveries would, one by one), so that its deliveries' entitlement is known.
  * Returns views of the inputs carrying it; `IssueEvent.input` stays the caller's object.
  */
-async function recordFirstRepositories(trx: Knex.Transaction, inputs: DeliveryInput[]): Promise<{ view: DeliveryInput; input: DeliveryInput }[]> {
+export async function recordFirstRepositories(trx: Knex.Transaction, inputs: DeliveryInput[]): Promise<{ view: DeliveryInput; input: DeliveryInput }[]> {
   const recorded = new Map<string, string | undefined>();
   for (const input of inputs) {
     const { webhook, payload } = input;
@@ -156,7 +98,12 @@ async function recordFirstRepositories(trx: Knex.Transaction, inputs: DeliveryIn
   });
 }
 
-function pickIssueEvents(inputs: { view: DeliveryInput; input: DeliveryInput }[]): IssueEvent[] {
+/**
+ * The issues events the batch can apply: about an issue no other delivery of the batch touches,
+ * that their webhook may act on, whose payload is complete, and that come before any pull request
+ * event of their repository in the batch.
+ */
+export function pickIssueEvents(inputs: { view: DeliveryInput; input: DeliveryInput }[]): IssueEvent[] {
   const picked: IssueEvent[] = [];
   const touched = new Map<string, number>();
   for (const { input } of inputs) {

@@ -1,0 +1,66 @@
+import type { Knex } from "knex";
+import { lockKeys } from "../../db/lock-key.js";
+import { lockTasksBySourceKeys } from "../tasks/tasks.store.js";
+import type { DeliveryBatchProcessor, DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
+import { pickCustomCreates } from "./custom-creates-in-batch.js";
+import { alreadyCreated } from "./custom-rules.js";
+import { followIssues, issueToOpen, pickIssueEvents, recordFirstRepositories, type ExistingTask } from "./issues-in-batch.js";
+import { openTasks, type TaskToOpen } from "./open-tasks.js";
+
+/**
+ * The automation rules for many deliveries at once: what the per-delivery rules do, in a few statements.
+ * 1. Take the `issues.*` events the batch can apply (pickIssueEvents) and custom senders'
+ *    `task.create` (pickCustomCreates); the rest go one by one, in order, after this step.
+ * 2. Lock their issues and external ids (one statement) and their tasks (one per org).
+ * 3. Opened issues without a task and creates of an external id without one: create the tasks in
+ *    the order their deliveries came (one INSERT, one events append); auto_assign hands them to free
+ *    engineers in that order until a team has none free; the rest wait. A create of an external id
+ *    that has its task changes nothing.
+ * 4. closed, reopened, edited, labeled, unlabeled of an issue with a task: the task follows (followIssues).
+ * Any other case (opened of an issue that has a task, an event about an issue without one) goes one by one.
+ */
+export const automationBatch: DeliveryBatchProcessor = async (trx, inputs) => {
+  const outcomes = new Map<DeliveryInput, DeliveryOutcome>();
+  const issues = pickIssueEvents(await recordFirstRepositories(trx, inputs));
+  const creates = pickCustomCreates(inputs);
+  if (issues.length + creates.length === 0) return outcomes;
+  await lockKeys(trx, [...issues, ...creates].map((picked) => picked.key));
+  const tasks = await lockTasksOfKeys(trx, [...issues, ...creates]);
+
+  const opens: TaskToOpen[] = issues.filter((event) => event.payload.action === "opened" && !tasks.has(event)).map(issueToOpen);
+  for (const create of creates) {
+    const task = tasks.get(create);
+    if (task) outcomes.set(create.input, alreadyCreated(task, create.externalId));
+    else opens.push(create.open);
+  }
+  const order = new Map(inputs.map((input, i) => [input, i]));
+  await openTasks(
+    trx,
+    opens.sort((a, b) => order.get(a.input)! - order.get(b.input)!),
+    outcomes,
+  );
+  await followIssues(
+    trx,
+    issues.filter((event) => event.payload.action !== "opened" && tasks.has(event)).map((event) => ({ event, task: tasks.get(event)! })),
+    outcomes,
+  );
+  return outcomes;
+};
+
+/** Locks the tasks of the picked deliveries' source keys, one statement per org; each picked delivery with a task maps to it. */
+async function lockTasksOfKeys<T extends { input: DeliveryInput; key: string }>(trx: Knex.Transaction, picked: T[]): Promise<Map<T, ExistingTask>> {
+  const tasks = new Map<T, ExistingTask>();
+  for (const orgId of new Set(picked.map((item) => item.input.webhook.org_id))) {
+    const ofOrg = picked.filter((item) => item.input.webhook.org_id === orgId);
+    const existing = await lockTasksBySourceKeys(
+      trx,
+      orgId,
+      ofOrg.map((item) => item.key),
+    );
+    for (const item of ofOrg) {
+      const task = existing.get(item.key);
+      if (task) tasks.set(item, task);
+    }
+  }
+  return tasks;
+}
