@@ -93,21 +93,31 @@ export async function seedBacklog(db: pg.Pool, webhook: { id: string }, template
 }
 
 /**
- * Puts `count` custom senders' `task.create` deliveries straight into the queue (external ids
- * OPS-<firstNumber>…), as the receive path stores them: a title, a description of a few hundred bytes,
- * a priority and a tag.
+ * Puts `count` custom senders' deliveries straight into the queue (external ids OPS-<firstNumber>…),
+ * as the receive path stores them: `task.create` with a title, a description of a few hundred bytes,
+ * a priority and a tag; `task.update` (priority and tags) or `task.close` (done) of those ids.
  */
-export async function seedCustomBacklog(db: pg.Pool, webhook: { id: string }, firstNumber: number, count: number): Promise<void> {
+export async function seedCustomBacklog(
+  db: pg.Pool,
+  webhook: { id: string },
+  firstNumber: number,
+  count: number,
+  eventType: "task.create" | "task.update" | "task.close" | string = "task.create",
+): Promise<void> {
   const { rows } = await db.query("SELECT org_id FROM webhooks WHERE id = $1", [webhook.id]);
   const description = "Certificates on the edge proxies expire in 14 days. Rotate them with the runbook, then check every region. ".repeat(4).trim();
+  const documents: Record<string, string> = {
+    "task.create": `jsonb_build_object('external_id', 'OPS-' || g, 'title', 'Rotate TLS certificates ' || g, 'description', $3::text, 'priority', 'high', 'tags', jsonb_build_array('ops'))`,
+    "task.update": `jsonb_build_object('external_id', 'OPS-' || g, 'priority', 'critical', 'tags', jsonb_build_array('ops', 'paged'), 'note', left($3::text, 0))`,
+    "task.close": `jsonb_build_object('external_id', 'OPS-' || g, 'resolution', 'done', 'note', left($3::text, 0))`,
+  };
+  if (!documents[eventType]) throw new Error(`no custom document for ${eventType}`);
   await db.query(
     `INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary)
-     SELECT $1::uuid, $2::uuid, gen_random_uuid()::text, 'task.create', 'received',
-            jsonb_build_object('external_id', 'OPS-' || g, 'title', 'Rotate TLS certificates ' || g, 'description', $3::text,
-                               'priority', 'high', 'tags', jsonb_build_array('ops'))::text,
-            jsonb_build_object('x-entourage-event', 'task.create', 'content-type', 'application/json'),
-            jsonb_build_object('external_id', 'OPS-' || g, 'title', 'Rotate TLS certificates ' || g)
+     SELECT $1::uuid, $2::uuid, gen_random_uuid()::text, $6::text, 'received', (${documents[eventType]} - 'note')::text,
+            jsonb_build_object('x-entourage-event', $6::text, 'content-type', 'application/json'),
+            jsonb_build_object('external_id', 'OPS-' || g)
        FROM generate_series($4::int, $5::int) AS g`,
-    [webhook.id, rows[0].org_id, description, firstNumber, firstNumber + count - 1],
+    [webhook.id, rows[0].org_id, description, firstNumber, firstNumber + count - 1, eventType],
   );
 }

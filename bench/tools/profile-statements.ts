@@ -3,7 +3,9 @@
 //   1. ack: PROFILE_ACK_SECONDS (default 5) of load at 50 connections → statements per acknowledged delivery;
 //   2. drain: PROFILE_BACKLOG (default 5,000) seeded issues.opened deliveries for a webhook with
 //      auto_assign PROFILE_AUTO_ASSIGN (default true), drained by one worker → statements per delivery;
-//      PROFILE_SENDER=custom: custom senders' task.create deliveries instead (a webhook with provider custom).
+//      PROFILE_SENDER=custom: custom senders' task.create deliveries instead (a webhook with provider custom);
+//      custom:task.update or custom:task.close: those creates are drained first (not measured), then one
+//      update (priority and tags) or close per task is the measured backlog.
 // For each phase: CPU µs per delivery (web + workers + PostgreSQL; PostgreSQL's part), and the top
 // statements by total execution time with calls and µs per delivery.
 // PROFILE_PG_SETTINGS="name=value,...": settings for the profiled server (shared_buffers=512MB).
@@ -56,8 +58,16 @@ async function main() {
 
     // PROFILE_SQL: statements to try before the backlog is seeded (an index, a storage parameter).
     if (process.env.PROFILE_SQL) await db.query(process.env.PROFILE_SQL);
-    if (sender === "custom") await seedCustomBacklog(db, await entourage.createWebhook({ autoAssign, provider: "custom" }), 5_000_000, backlog);
-    else await seedBacklog(db, webhook, (n) => deliveries.make(n).body, 5_000_000, backlog);
+    if (sender.startsWith("custom")) {
+      const custom = await entourage.createWebhook({ autoAssign, provider: "custom" });
+      await seedCustomBacklog(db, custom, 5_000_000, backlog);
+      const followUp = sender.split(":")[1];
+      if (followUp) {
+        await measureDrain(entourage, 1);
+        await entourage.stopWorkers();
+        await seedCustomBacklog(db, custom, 5_000_000, backlog, followUp);
+      }
+    } else await seedBacklog(db, webhook, (n) => deliveries.make(n).body, 5_000_000, backlog);
     await db.query("VACUUM ANALYZE");
     // PROFILE_EXPLAIN: a statement to EXPLAIN (ANALYZE, BUFFERS) on the seeded backlog, rolled back.
     if (process.env.PROFILE_EXPLAIN) {

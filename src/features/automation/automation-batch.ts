@@ -2,36 +2,45 @@ import type { Knex } from "knex";
 import { lockKeys } from "../../db/lock-key.js";
 import { lockTasksBySourceKeys } from "../tasks/tasks.store.js";
 import type { DeliveryBatchProcessor, DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
-import { pickCustomCreates } from "./custom-creates-in-batch.js";
-import { alreadyCreated } from "./custom-rules.js";
+import { followCustomEvents, pickCustomEvents } from "./custom-in-batch.js";
+import { alreadyCreated, noTaskFor } from "./custom-rules.js";
 import { followIssues, issueToOpen, pickIssueEvents, recordFirstRepositories, type ExistingTask } from "./issues-in-batch.js";
 import { openTasks, type TaskToOpen } from "./open-tasks.js";
 
 /**
  * The automation rules for many deliveries at once: what the per-delivery rules do, in a few statements.
  * 1. Take the `issues.*` events the batch can apply (pickIssueEvents) and custom senders'
- *    `task.create` (pickCustomCreates); the rest go one by one, in order, after this step.
+ *    deliveries (pickCustomEvents); the rest go one by one, in order, after this step.
  * 2. Lock their issues and external ids (one statement) and their tasks (one per org).
  * 3. Opened issues without a task and creates of an external id without one: create the tasks in
  *    the order their deliveries came (one INSERT, one events append); auto_assign hands them to free
  *    engineers in that order until a team has none free; the rest wait. A create of an external id
  *    that has its task changes nothing.
- * 4. closed, reopened, edited, labeled, unlabeled of an issue with a task: the task follows (followIssues).
+ * 4. closed, reopened, edited, labeled, unlabeled of an issue with a task: the task follows (followIssues);
+ *    a custom update or close of an external id with a task: the task follows (followCustomEvents), and
+ *    of one without a task changes nothing.
  * Any other case (opened of an issue that has a task, an event about an issue without one) goes one by one.
  */
 export const automationBatch: DeliveryBatchProcessor = async (trx, inputs) => {
   const outcomes = new Map<DeliveryInput, DeliveryOutcome>();
   const issues = pickIssueEvents(await recordFirstRepositories(trx, inputs));
-  const creates = pickCustomCreates(inputs);
-  if (issues.length + creates.length === 0) return outcomes;
-  await lockKeys(trx, [...issues, ...creates].map((picked) => picked.key));
-  const tasks = await lockTasksOfKeys(trx, [...issues, ...creates]);
+  const custom = pickCustomEvents(inputs);
+  if (issues.length + custom.length === 0) return outcomes;
+  await lockKeys(trx, [...issues, ...custom].map((picked) => picked.key));
+  const tasks = await lockTasksOfKeys(trx, [...issues, ...custom]);
 
   const opens: TaskToOpen[] = issues.filter((event) => event.payload.action === "opened" && !tasks.has(event)).map(issueToOpen);
-  for (const create of creates) {
-    const task = tasks.get(create);
-    if (task) outcomes.set(create.input, alreadyCreated(task, create.externalId));
-    else opens.push(create.open);
+  const customFollows: Parameters<typeof followCustomEvents>[1] = [];
+  for (const event of custom) {
+    const task = tasks.get(event);
+    if (event.type === "task.create") {
+      if (task) outcomes.set(event.input, alreadyCreated(task, event.externalId));
+      else opens.push(event.open);
+    } else if (task) {
+      customFollows.push({ event, task });
+    } else {
+      outcomes.set(event.input, noTaskFor(event.externalId));
+    }
   }
   const order = new Map(inputs.map((input, i) => [input, i]));
   await openTasks(
@@ -44,6 +53,7 @@ export const automationBatch: DeliveryBatchProcessor = async (trx, inputs) => {
     issues.filter((event) => event.payload.action !== "opened" && tasks.has(event)).map((event) => ({ event, task: tasks.get(event)! })),
     outcomes,
   );
+  await followCustomEvents(trx, customFollows, outcomes);
   return outcomes;
 };
 

@@ -2,8 +2,8 @@ import type { Knex } from "knex";
 import type { z } from "zod";
 import { appendEvents } from "../events/events.store.js";
 import { taskEvent } from "../tasks/task-event.js";
-import { changeTaskStatus, createTask, type CreateTaskInput } from "../tasks/tasks.service.js";
-import { findTaskBySourceKey, updateTask, type Task } from "../tasks/tasks.store.js";
+import { changeTaskStatus, createTask, type CreateTaskInput, type StatusChange } from "../tasks/tasks.service.js";
+import { findTaskBySourceKey, updateTask, type Task, type TaskFieldChanges } from "../tasks/tasks.store.js";
 import { customPayloadSchemas, type CustomEventType } from "../webhooks/custom-payload.schema.js";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { webhookConfig, type WebhookConfig } from "../webhooks/webhooks.schema.js";
@@ -34,25 +34,52 @@ export async function applyCustomEvent(trx: Knex.Transaction, input: DeliveryInp
     return { actions };
   }
 
-  if (!existing) return { actions: [`ignored: no task for external_id ${doc.external_id}`], status: "ignored" };
+  if (!existing) return noTaskFor(doc.external_id);
   if (eventType === "task.close") {
-    const close = customPayloadSchemas["task.close"].parse(doc);
-    if (existing.status === close.resolution) return { actions: [`task #${existing.id} already ${close.resolution}`] };
-    await changeTaskStatus(trx, existing, close.resolution, { enforceTransitions: false, reason: "closed by the sender" });
-    return { actions: [`task #${existing.id} ${existing.status} → ${close.resolution}`] };
+    const { move, action } = customClose(existing, customPayloadSchemas["task.close"].parse(doc).resolution);
+    if (move) await changeTaskStatus(trx, move.task, move.to, move.options);
+    return { actions: [action] };
   }
 
-  const changes = {
-    ...(doc.title !== undefined ? { title: doc.title as string } : {}),
+  const changes = customFieldChanges(doc);
+  const changed = Object.keys(changes);
+  if (changed.length === 0) return { actions: [`task #${existing.id}: nothing to update`] };
+  const task = await updateTask(trx, orgId, existing.id, changes);
+  await appendEvents(trx, [customUpdateEvent(task, changed)]);
+  return { actions: [customUpdateAction(task, changed)] };
+}
+
+/** An update or close of an external id without a task changes nothing. */
+export function noTaskFor(externalId: string): DeliveryOutcome {
+  return { actions: [`ignored: no task for external_id ${externalId}`], status: "ignored" };
+}
+
+/** What a `task.close` does to its task: the move (none when it is there already), and the action in words. */
+export function customClose(task: Task, resolution: "done" | "cancelled"): { move?: StatusChange; action: string } {
+  if (task.status === resolution) return { action: `task #${task.id} already ${resolution}` };
+  return {
+    move: { task, to: resolution, options: { enforceTransitions: false, reason: "closed by the sender" } },
+    action: `task #${task.id} ${task.status} → ${resolution}`,
+  };
+}
+
+/** The fields a `task.update` carries (its tags follow the custom ones). */
+export function customFieldChanges(doc: z.output<(typeof customPayloadSchemas)["task.update"]>): TaskFieldChanges {
+  return {
+    ...(doc.title !== undefined ? { title: doc.title } : {}),
     ...(doc.description !== undefined ? { description: doc.description } : {}),
     ...(doc.priority !== undefined ? { priority: doc.priority } : {}),
     ...(doc.task_type !== undefined ? { task_type: doc.task_type } : {}),
     ...(doc.tags !== undefined ? { tags: ["custom", `external:${doc.external_id}`, ...doc.tags] } : {}),
   };
-  if (Object.keys(changes).length === 0) return { actions: [`task #${existing.id}: nothing to update`] };
-  const task = await updateTask(trx, orgId, existing.id, changes);
-  await appendEvents(trx, [taskEvent(task, "task.updated", { changes: Object.keys(changes), reason: "updated by the sender" })]);
-  return { actions: [`updated task #${task.id} ${Object.keys(changes).join(", ")}`] };
+}
+
+export function customUpdateEvent(task: Task, changed: string[]) {
+  return taskEvent(task, "task.updated", { changes: changed, reason: "updated by the sender" });
+}
+
+export function customUpdateAction(task: Pick<Task, "id">, changed: string[]): string {
+  return `updated task #${task.id} ${changed.join(", ")}`;
 }
 
 /** The task of a custom sender's external id is found by this key (one task per id and webhook). */

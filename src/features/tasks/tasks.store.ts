@@ -192,7 +192,7 @@ export interface TaskFieldChanges {
  */
 export async function updateTaskFields(
   db: Queryable,
-  changes: { org_id: string; id: number; fields: TaskFieldChanges; source_updated_at: Date }[],
+  changes: { org_id: string; id: number; fields: TaskFieldChanges; source_updated_at: Date | null }[],
 ): Promise<Task[]> {
   if (changes.length === 0) return [];
   const column = (pick: (fields: TaskFieldChanges) => string | undefined) => changes.map((c) => pick(c.fields) ?? null) as string[];
@@ -215,7 +215,7 @@ export async function updateTaskFields(
       column((f) => f.priority),
       column((f) => f.task_type),
       column((f) => (f.tags ? JSON.stringify(f.tags) : undefined)),
-      changes.map((c) => c.source_updated_at),
+      changes.map((c) => c.source_updated_at) as Date[],
     ],
   );
   return rows as Task[];

@@ -168,6 +168,52 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
     expect(taskInserts()).toHaveLength(1);
   });
 
+  it("updates and closes many tasks in a few statements as one by one would, and the engineer a close frees takes a waiting task", async () => {
+    const { org, webhook } = await setup(1);
+    const created: string[] = [];
+    for (const n of [60, 61, 62, 63, 64, 65]) created.push(await store(webhook, "task.create", { external_id: `OPS-${n}`, title: `ops ${n}` }));
+    await processStored(created);
+    await processStored([await store(webhook, "task.close", { external_id: "OPS-64", resolution: "cancelled" })]);
+    const before = await tasksOf(org);
+    const task = (n: number) => before.find((t) => t.title === `ops ${n}`)!;
+    expect(task(60).assignee_id).toBe(org.agents[0]!.id);
+
+    const ids = [
+      await store(webhook, "task.update", { external_id: "OPS-61", priority: "critical", tags: ["paged"] }),
+      await store(webhook, "task.update", { external_id: "OPS-62" }),
+      await store(webhook, "task.close", { external_id: "OPS-60" }),
+      await store(webhook, "task.close", { external_id: "OPS-63", resolution: "cancelled" }),
+      await store(webhook, "task.close", { external_id: "OPS-64", resolution: "cancelled" }),
+      await store(webhook, "task.update", { external_id: "OPS-99", title: "nobody" }),
+      await store(webhook, "task.close", { external_id: "OPS-98" }),
+    ];
+    const rows = await processStored(ids);
+
+    expect(ids.map((id) => rows.get(id)!.actions)).toEqual([
+      [`updated task #${task(61).id} priority, tags`],
+      [`task #${task(62).id}: nothing to update`],
+      [`task #${task(60).id} todo → done`],
+      [`task #${task(63).id} todo → cancelled`],
+      [`task #${task(64).id} already cancelled`],
+      ["ignored: no task for external_id OPS-99"],
+      ["ignored: no task for external_id OPS-98"],
+    ]);
+    expect(ids.map((id) => rows.get(id)!.status)).toEqual(["processed", "processed", "processed", "processed", "processed", "ignored", "ignored"]);
+    const after = new Map((await tasksOf(org)).map((t) => [t.title, t]));
+    expect(after.get("ops 61")).toMatchObject({ priority: "critical", tags: ["custom", "external:OPS-61", "paged"], status: "todo" });
+    expect(after.get("ops 60")).toMatchObject({ status: "done" });
+    expect(after.get("ops 63")).toMatchObject({ status: "cancelled" });
+    // eng-1, freed by OPS-60, takes the oldest waiting task.
+    expect(after.get("ops 61")!.assignee_id).toBe(org.agents[0]!.id);
+    const updated = await app.db.knex("events").where({ org_id: org.org_id, type: "task.updated" });
+    expect(updated.map((event) => event.data)).toEqual([expect.objectContaining({ task_id: task(61).id, changes: ["priority", "tags"], reason: "updated by the sender" })]);
+    // Both moves in one status UPDATE, the fields in one UPDATE of their own; none task by task.
+    const taskUpdates = statements.filter((sql) => sql.startsWith("UPDATE tasks"));
+    expect(taskUpdates.filter((sql) => sql.includes("SET status = v.status"))).toHaveLength(1);
+    expect(taskUpdates.filter((sql) => sql.includes("SET title = coalesce(v.title"))).toHaveLength(1);
+    expect(statements.filter((sql) => /^update "tasks" set "(title|description|priority|task_type|tags)"/.test(sql))).toEqual([]);
+  });
+
   it("makes one task per external id when two workers race on batches of the same ids", async () => {
     const { org, webhook } = await setup(0);
     const ids: string[] = [];
