@@ -1,27 +1,15 @@
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAutomationProcessor } from "../../../src/features/automation/automation-processor.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { DeliveryWorker } from "../../../src/features/webhooks/delivery-worker.js";
 import { issuePayload } from "../../helpers/github-payloads.js";
+import { batchWorkers } from "../../helpers/batch-workers.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
-import { waitFor } from "../../helpers/wait-for.js";
 import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
-
-interface DeliveryRow {
-  id: string;
-  status: string;
-  actions: string[];
-  attempts: number;
-  error: string | null;
-}
 
 // Custom senders' deliveries are stored first (web only), then one worker claims them all in one batch.
 describe("automation: a batch of custom senders' deliveries in one transaction", () => {
   let app: TestApp;
-  const workers: DeliveryWorker[] = [];
-  const logLines: string[] = [];
+  let workers: ReturnType<typeof batchWorkers>;
+  let logLines: string[];
   /** The worker's statements, as knex sent them. */
   const statements: string[] = [];
   const onQuery = (query: { sql: string }) => statements.push(query.sql);
@@ -29,10 +17,10 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
   beforeAll(async () => {
     app = await startTestApp({ ENTOURAGE_WORKER: "off" });
     app.db.knex.on("query", onQuery);
+    workers = batchWorkers(app);
+    logLines = workers.logLines;
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-  });
+  afterEach(() => workers.stopAll());
   afterAll(async () => {
     app.db.knex.off("query", onQuery);
     await app.close();
@@ -48,47 +36,15 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
     expect(res.status).toBe(202);
     return res.body.delivery_id as string;
   };
-  const startWorker = async (name: string, batchSize = 100) => {
-    const worker = new DeliveryWorker({
-      knex: app.db.knex,
-      logger: pino(
-        { level: "warn" },
-        new Writable({
-          write(chunk, _encoding, done) {
-            logLines.push(String(chunk));
-            done();
-          },
-        }),
-      ),
-      processor: createAutomationProcessor(),
-      workerId: name,
-      concurrency: 1,
-      batchSize,
-      perTransaction: 25,
-      pollMs: 50,
-      maxAttempts: 2,
-      backoffSeconds: () => 0,
-    });
-    workers.push(worker);
-    await worker.start();
-  };
-  const settled = (ids: string[]) =>
-    waitFor(
-      async () => {
-        const rows = (await app.db.knex("deliveries").whereIn("id", ids).select("id", "status", "actions", "attempts", "error")) as DeliveryRow[];
-        if (rows.some((row) => row.status === "received")) return undefined;
-        return new Map(rows.map((row) => [row.id, row]));
-      },
-      "deliveries settled",
-      15_000,
-    );
+  const startWorker = (name: string, batchSize = 100) => workers.start(name, batchSize);
+  const settled = (ids: string[]) => workers.settled(ids);
   /** Starts a worker on what is stored, waits for the deliveries, and stops it. */
   const processStored = async (ids: string[]) => {
     logLines.length = 0;
     statements.length = 0;
     await startWorker("batcher");
     const rows = await settled(ids);
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+    await workers.stopAll();
     return rows;
   };
   const tasksOf = (org: BootstrapResult) => app.db.knex("tasks").where({ team_id: org.team_id }).orderBy("id");

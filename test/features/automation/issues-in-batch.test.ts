@@ -1,35 +1,23 @@
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAutomationProcessor } from "../../../src/features/automation/automation-processor.js";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { DeliveryWorker } from "../../../src/features/webhooks/delivery-worker.js";
 import { issuePayload, pullRequestPayload } from "../../helpers/github-payloads.js";
+import { batchWorkers } from "../../helpers/batch-workers.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
-import { waitFor } from "../../helpers/wait-for.js";
 import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
-
-interface DeliveryRow {
-  id: string;
-  status: string;
-  actions: string[];
-  attempts: number;
-  error: string | null;
-}
 
 // The deliveries are stored first (web only), then one worker claims them all in one batch.
 describe("automation: a batch of issue deliveries in one transaction", () => {
   let app: TestApp;
   let nextIssue = 1;
-  const workers: DeliveryWorker[] = [];
-  const logLines: string[] = [];
+  let workers: ReturnType<typeof batchWorkers>;
+  let logLines: string[];
 
   beforeAll(async () => {
     app = await startTestApp({ ENTOURAGE_WORKER: "off" });
+    workers = batchWorkers(app);
+    logLines = workers.logLines;
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-  });
+  afterEach(() => workers.stopAll());
   afterAll(() => app.close());
 
   const setup = async (engineers: number) => {
@@ -43,40 +31,8 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     expect(res.status).toBe(202);
     return res.body.delivery_id as string;
   };
-  const startWorker = async (name: string, batchSize = 100) => {
-    const worker = new DeliveryWorker({
-      knex: app.db.knex,
-      logger: pino(
-        { level: "warn" },
-        new Writable({
-          write(chunk, _encoding, done) {
-            logLines.push(String(chunk));
-            done();
-          },
-        }),
-      ),
-      processor: createAutomationProcessor(),
-      workerId: name,
-      concurrency: 1,
-      batchSize,
-      perTransaction: 25,
-      pollMs: 50,
-      maxAttempts: 2,
-      backoffSeconds: () => 0,
-    });
-    workers.push(worker);
-    await worker.start();
-  };
-  const settled = (ids: string[]) =>
-    waitFor(
-      async () => {
-        const rows = (await app.db.knex("deliveries").whereIn("id", ids).select("id", "status", "actions", "attempts", "error")) as DeliveryRow[];
-        if (rows.some((row) => row.status === "received")) return undefined;
-        return new Map(rows.map((row) => [row.id, row]));
-      },
-      "deliveries settled",
-      15_000,
-    );
+  const startWorker = (name: string, batchSize = 100) => workers.start(name, batchSize);
+  const settled = (ids: string[]) => workers.settled(ids);
   const tasksOf = (org: BootstrapResult) => app.db.knex("tasks").where({ team_id: org.team_id }).orderBy("id");
 
   it("opens many issues as one processed one by one would: one task each, free engineers first, the rest waiting", async () => {
@@ -182,7 +138,7 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     for (const number of numbers) ids.push(await store(webhook, issuePayload("opened", { number, repository, title: `issue ${number}`, labels: labels[number] })));
     await startWorker("opener");
     await settled(ids);
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+    await workers.stopAll();
     const tasks = await tasksOf(org);
     return new Map(numbers.map((number) => [number, tasks.find((task) => task.title === `issue ${number}`)!]));
   };
@@ -248,7 +204,7 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     for (const number of numbers) closes.push(await store(webhook, issuePayload("closed", { number, repository, updated_at: later })));
     await startWorker("closer");
     await settled(closes);
-    await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+    await workers.stopAll();
 
     const ids = numbers.map((number, i) =>
       issuePayload("reopened", { number, repository, updated_at: i === 1 ? "not a date" : "2026-02-02T12:00:00Z" }),

@@ -1,0 +1,68 @@
+import { Writable } from "node:stream";
+import pino from "pino";
+import { createAutomationProcessor } from "../../src/features/automation/automation-processor.js";
+import { DeliveryWorker } from "../../src/features/webhooks/delivery-worker.js";
+import type { TestApp } from "./test-app.js";
+import { waitFor } from "./wait-for.js";
+
+export interface SettledDelivery {
+  id: string;
+  status: string;
+  actions: string[];
+  attempts: number;
+  error: string | null;
+}
+
+/**
+ * In-process workers for tests of the set-wise rules: the deliveries are stored first (the app runs
+ * with ENTOURAGE_WORKER=off), then a worker started here claims them in one batch. Their warnings
+ * are kept in `logLines`; `stopAll` stops every worker started (call it after each test).
+ */
+export function batchWorkers(app: TestApp) {
+  const workers: DeliveryWorker[] = [];
+  const logLines: string[] = [];
+  const logger = pino(
+    { level: "warn" },
+    new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  return {
+    logLines,
+    /** Starts a worker claiming up to `batchSize` deliveries at once, 25 to a transaction. */
+    async start(name: string, batchSize = 100): Promise<void> {
+      const worker = new DeliveryWorker({
+        knex: app.db.knex,
+        logger,
+        processor: createAutomationProcessor(),
+        workerId: name,
+        concurrency: 1,
+        batchSize,
+        perTransaction: 25,
+        pollMs: 50,
+        maxAttempts: 2,
+        backoffSeconds: () => 0,
+      });
+      workers.push(worker);
+      await worker.start();
+    },
+    async stopAll(): Promise<void> {
+      await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+    },
+    /** Waits until none of the deliveries is `received`; returns their rows by id. */
+    settled(ids: string[]): Promise<Map<string, SettledDelivery>> {
+      return waitFor(
+        async () => {
+          const rows = (await app.db.knex("deliveries").whereIn("id", ids).select("id", "status", "actions", "attempts", "error")) as SettledDelivery[];
+          if (rows.some((row) => row.status === "received")) return undefined;
+          return new Map(rows.map((row) => [row.id, row]));
+        },
+        "deliveries settled",
+        15_000,
+      );
+    },
+  };
+}
