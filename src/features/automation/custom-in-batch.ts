@@ -82,7 +82,7 @@ export async function followCustomEvents(
     const fields = customFieldChanges(event.doc);
     const keys = Object.keys(fields);
     if (keys.length === 0) {
-      outcomes.set(event.input, { actions: [`task #${task.id}: nothing to update`] });
+      outcomes.set(event.input, { actions: [customUpdateAction(task, keys)] });
       continue;
     }
     edits.push({ org_id: task.org_id, id: task.id, fields, source_updated_at: task.source_updated_at });

@@ -43,7 +43,7 @@ export async function applyCustomEvent(trx: Knex.Transaction, input: DeliveryInp
 
   const changes = customFieldChanges(doc);
   const changed = Object.keys(changes);
-  if (changed.length === 0) return { actions: [`task #${existing.id}: nothing to update`] };
+  if (changed.length === 0) return { actions: [customUpdateAction(existing, changed)] };
   const task = await updateTask(trx, orgId, existing.id, changes);
   await appendEvents(trx, [customUpdateEvent(task, changed)]);
   return { actions: [customUpdateAction(task, changed)] };
@@ -78,8 +78,9 @@ export function customUpdateEvent(task: Task, changed: string[]) {
   return taskEvent(task, "task.updated", { changes: changed, reason: "updated by the sender" });
 }
 
+/** What a `task.update` did, in words (also when it carried no field). */
 export function customUpdateAction(task: Pick<Task, "id">, changed: string[]): string {
-  return `updated task #${task.id} ${changed.join(", ")}`;
+  return changed.length ? `updated task #${task.id} ${changed.join(", ")}` : `task #${task.id}: nothing to update`;
 }
 
 /** The task of a custom sender's external id is found by this key (one task per id and webhook). */
