@@ -17,11 +17,9 @@ const HAND_OUT_BATCH = 50;
  * tasks, when the caller has just read them.
  */
 export async function takeReviewAgent(db: Queryable, review: Review, linked?: Task[]): Promise<Agent | undefined> {
-  const reviewer = await takeAvailableAgent(db, review.team_id, "reviewer");
-  if (reviewer) return reviewer;
   const tasks = linked ?? (await findTasksByIds(db, review.org_id, review.linked_task_ids));
   const authors = tasks.flatMap((task) => (task.assignee_id ? [task.assignee_id] : []));
-  return takeAvailableAgent(db, review.team_id, "engineer", { excludeIds: authors });
+  return takeAvailableAgent(db, review.team_id, [{ role: "reviewer" }, { role: "engineer", excludeIds: authors }]);
 }
 
 /** Gives a review (and its review task) to an agent already marked busy, with `review.assigned`. */

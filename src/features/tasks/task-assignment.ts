@@ -7,7 +7,7 @@ import { findTask, lockNextWaitingTask, updateTask, type Task } from "./tasks.st
 
 /** Gives a task to the first available engineer; undefined (the task waits) when none is free. */
 export async function assignToAvailableEngineer(db: Queryable, task: Task): Promise<{ task: Task; agent?: Agent }> {
-  const agent = await takeAvailableAgent(db, task.team_id, "engineer");
+  const agent = await takeAvailableAgent(db, task.team_id, [{ role: "engineer" }]);
   if (!agent) return { task };
   const updated = await updateTask(db, task.org_id, task.id, { assignee_id: agent.id });
   await appendEvents(db, [taskEvent(updated, "task.assigned", { assignee_id: agent.id, assignee_name: agent.name, auto: true })]);

@@ -1,7 +1,7 @@
 import type { Queryable } from "../../db/create-db.js";
 import { appendEvents } from "../events/events.store.js";
 import { holdsOpenTask } from "../tasks/tasks.store.js";
-import { lockAgent, lockAvailableAgent, updateAgent, type Agent } from "./teams.store.js";
+import { lockAgent, lockAvailableAgent, updateAgent, type Agent, type AgentChoice } from "./teams.store.js";
 
 /** Hands a team's waiting work to its free agents; set once at start-up (it lives above tasks and reviews). */
 export type WaitingWorkHook = (db: Queryable, teamId: string) => Promise<void>;
@@ -18,9 +18,12 @@ export async function offerWaitingWork(db: Queryable, teamId: string): Promise<v
   await handOutWaitingWork(db, teamId);
 }
 
-/** Takes the team's first available agent of a role (oldest first) and marks it busy. */
-export async function takeAvailableAgent(db: Queryable, teamId: string, role: Agent["role"], options: { excludeIds?: string[] } = {}): Promise<Agent | undefined> {
-  const agent = await lockAvailableAgent(db, teamId, role, options.excludeIds);
+/**
+ * Takes the team's first available agent of the first choice that has one (oldest first within a
+ * choice) and marks it busy.
+ */
+export async function takeAvailableAgent(db: Queryable, teamId: string, choices: AgentChoice[]): Promise<Agent | undefined> {
+  const agent = await lockAvailableAgent(db, teamId, choices);
   if (!agent) return undefined;
   await setAgentStatus(db, agent, "busy", "assigned work");
   return { ...agent, status: "busy" };

@@ -77,16 +77,32 @@ export async function updateAgent(
   return row as Agent | undefined;
 }
 
-/** Locks the team's first available agent of a role (oldest first); SKIP LOCKED, so two hand-outs never take the same one. */
-export async function lockAvailableAgent(db: Queryable, teamId: string, role: AgentRole, excludeIds: string[] = []): Promise<Agent | undefined> {
+/** Who may take a piece of work: agents of a role, but not those in `excludeIds`. */
+export interface AgentChoice {
+  role: AgentRole;
+  excludeIds?: string[];
+}
+
+/**
+ * Locks the team's first available agent of the first choice that has one (within a choice, oldest
+ * first), in one read; SKIP LOCKED, so two hand-outs never take the same one.
+ */
+export async function lockAvailableAgent(db: Queryable, teamId: string, choices: AgentChoice[]): Promise<Agent | undefined> {
   const q = db("agents")
     .select(AGENT_COLUMNS)
-    .where({ team_id: teamId, role, status: "available" })
-    .orderBy([{ column: "created_at" }, { column: "id" }])
+    .where({ team_id: teamId, status: "available" })
+    .where((any) => {
+      for (const { role, excludeIds = [] } of choices) {
+        any.orWhere((choice) => {
+          choice.where("role", role);
+          if (excludeIds.length) choice.whereNotIn("id", excludeIds);
+        });
+      }
+    })
+    .orderByRaw("array_position(?::text[], role::text), created_at, id", [choices.map((choice) => choice.role)])
     .first()
     .forUpdate()
     .skipLocked();
-  if (excludeIds.length) q.whereNotIn("id", excludeIds);
   return (await q) as Agent | undefined;
 }
 
