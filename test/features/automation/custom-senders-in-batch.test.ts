@@ -135,6 +135,7 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
     expect(task(60).assignee_id).toBe(org.agents[0]!.id);
 
     const ids = [
+      await store(webhook, "task.update", { external_id: "OPS-65", title: "ops 65, renamed" }),
       await store(webhook, "task.update", { external_id: "OPS-61", priority: "critical", tags: ["paged"] }),
       await store(webhook, "task.update", { external_id: "OPS-62" }),
       await store(webhook, "task.close", { external_id: "OPS-60" }),
@@ -146,6 +147,7 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
     const rows = await processStored(ids);
 
     expect(ids.map((id) => rows.get(id)!.actions)).toEqual([
+      [`updated task #${task(65).id} title`],
       [`updated task #${task(61).id} priority, tags`],
       [`task #${task(62).id}: nothing to update`],
       [`task #${task(60).id} todo → done`],
@@ -154,15 +156,19 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
       ["ignored: no task for external_id OPS-99"],
       ["ignored: no task for external_id OPS-98"],
     ]);
-    expect(ids.map((id) => rows.get(id)!.status)).toEqual(["processed", "processed", "processed", "processed", "processed", "ignored", "ignored"]);
+    expect(ids.map((id) => rows.get(id)!.status)).toEqual(["processed", "processed", "processed", "processed", "processed", "processed", "ignored", "ignored"]);
     const after = new Map((await tasksOf(org)).map((t) => [t.title, t]));
     expect(after.get("ops 61")).toMatchObject({ priority: "critical", tags: ["custom", "external:OPS-61", "paged"], status: "todo" });
     expect(after.get("ops 60")).toMatchObject({ status: "done" });
     expect(after.get("ops 63")).toMatchObject({ status: "cancelled" });
     // eng-1, freed by OPS-60, takes the oldest waiting task.
     expect(after.get("ops 61")!.assignee_id).toBe(org.agents[0]!.id);
-    const updated = await app.db.knex("events").where({ org_id: org.org_id, type: "task.updated" });
-    expect(updated.map((event) => event.data)).toEqual([expect.objectContaining({ task_id: task(61).id, changes: ["priority", "tags"], reason: "updated by the sender" })]);
+    // The updates' events, in task order.
+    const updated = await app.db.knex("events").where({ org_id: org.org_id, type: "task.updated" }).orderBy("id");
+    expect(updated.map((event) => event.data)).toEqual([
+      expect.objectContaining({ task_id: task(61).id, changes: ["priority", "tags"], reason: "updated by the sender" }),
+      expect.objectContaining({ task_id: task(65).id, changes: ["title"], reason: "updated by the sender" }),
+    ]);
     // Both moves in one status UPDATE, the fields in one UPDATE of their own; none task by task.
     const taskUpdates = statements.filter((sql) => sql.startsWith("UPDATE tasks"));
     expect(taskUpdates.filter((sql) => sql.includes("SET status = v.status"))).toHaveLength(1);
@@ -189,6 +195,37 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
     expect([...rows.values()].every((row) => row.status !== "failed")).toBe(true);
     // The later batch waited on the ids' locks and saw the tasks: no unique violation sent it the slow way.
     expect(logLines.filter((line) => line.includes("applying them one delivery at a time"))).toEqual([]);
+  });
+
+  it("leaves a stored document its rules refuse to the one-by-one path, and applies the others set-wise", async () => {
+    const { org, webhook } = await setup(0);
+    // The receive path refuses such a document (422); one stored before a rule tightened reaches the worker.
+    const refused = async () => {
+      const [row] = await app.db
+        .knex("deliveries")
+        .insert({
+          webhook_id: webhook.id,
+          org_id: org.org_id,
+          delivery_guid: `stored-${Math.random()}`,
+          event_type: "task.create",
+          status: "received",
+          payload: JSON.stringify({ external_id: "OPS-71", title: "bad priority", priority: "whenever" }),
+        })
+        .returning("id");
+      return row.id as string;
+    };
+    const ids = [
+      await store(webhook, "task.create", { external_id: "OPS-70", title: "fine" }),
+      await refused(),
+      await store(webhook, "task.create", { external_id: "OPS-72", title: "fine too" }),
+    ];
+    const rows = await processStored(ids);
+
+    expect(rows.get(ids[1]!)).toMatchObject({ status: "failed" });
+    expect(rows.get(ids[1]!)!.error).toMatch(/priority/);
+    expect((await tasksOf(org)).map((task) => task.title)).toEqual(["fine", "fine too"]);
+    expect(taskInserts()).toHaveLength(1);
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
   });
 
   it("fails a poisoned create alone and commits its neighbours in the same transaction", async () => {

@@ -327,6 +327,37 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     expect((await tasksOf(org)).map((task) => task.title)).toEqual(["a real issue"]);
   });
 
+  it("keeps two orgs' tasks of the same repository apart in one batch: each delivery moves its own org's task", async () => {
+    // Two orgs follow the same repository: each has a task for issues one and two.
+    const first = await setup(0);
+    const second = await setup(0);
+    const repository = first.repository;
+    const [one, two] = [nextIssue++, nextIssue++];
+    const opened: string[] = [];
+    for (const { webhook } of [first, second]) {
+      for (const number of [one, two]) opened.push(await store(webhook, issuePayload("opened", { number, repository, title: `issue ${number}`, updated_at: "2026-03-01T10:00:00Z" })));
+    }
+    await startWorker("opener");
+    await settled(opened);
+    await workers.stopAll();
+    const taskOf = async (org: BootstrapResult, number: number) => (await tasksOf(org)).find((task) => task.title === `issue ${number}`)!;
+    const [oneOfFirst, twoOfSecond] = [await taskOf(first.org, one), await taskOf(second.org, two)];
+
+    // One batch: the first org's close of issue one, the second org's close of issue two.
+    const ids = [
+      await store(first.webhook, issuePayload("closed", { number: one, repository, updated_at: "2026-03-01T11:00:00Z" })),
+      await store(second.webhook, issuePayload("closed", { number: two, repository, updated_at: "2026-03-01T11:00:00Z" })),
+    ];
+    logLines.length = 0;
+    await startWorker("closer");
+    const rows = await settled(ids);
+    expect(ids.map((id) => rows.get(id)!.actions)).toEqual([[`task #${oneOfFirst.id} todo → done`], [`task #${twoOfSecond.id} todo → done`]]);
+    const statuses = async (org: BootstrapResult) => (await tasksOf(org)).map((task) => `${task.title}: ${task.status}`);
+    expect(await statuses(first.org)).toEqual([`issue ${one}: done`, `issue ${two}: todo`]);
+    expect(await statuses(second.org)).toEqual([`issue ${one}: todo`, `issue ${two}: done`]);
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
+  });
+
   it("opens issues of two webhooks of one team in one batch: only the auto_assign one's tasks take engineers", async () => {
     const { org, webhook, repository } = await setup(2);
     const manual = await registerWebhook(app, org.api_key, org.team_id, { events: ["issues.*"], config: { auto_assign: false } });
