@@ -327,6 +327,28 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     expect((await tasksOf(org)).map((task) => task.title)).toEqual(["a real issue"]);
   });
 
+  it("leaves events about issues without a task to the one-by-one rules in a batch: a close creates the task closed, a label is ignored", async () => {
+    const { org, webhook, repository } = await setup(0);
+    const [closed, labeled, opened] = [nextIssue++, nextIssue++, nextIssue++];
+    const ids = [
+      await store(webhook, issuePayload("closed", { number: closed, repository, title: `issue ${closed}` })),
+      await store(webhook, issuePayload("labeled", { number: labeled, repository, labels: ["bug"] })),
+      await store(webhook, issuePayload("opened", { number: opened, repository, title: `issue ${opened}` })),
+    ];
+    logLines.length = 0;
+    await startWorker("batcher");
+    const rows = await settled(ids);
+
+    const tasks = await tasksOf(org);
+    const task = (number: number) => tasks.find((t) => t.title === `issue ${number}`)!;
+    expect(rows.get(ids[0]!)!.actions).toEqual([`created task #${task(closed).id}`, `task #${task(closed).id} todo → done`]);
+    expect(task(closed).status).toBe("done");
+    expect(rows.get(ids[1]!)).toMatchObject({ status: "ignored", actions: [`ignored: no task for ${repository}#${labeled} (it was opened before this webhook)`] });
+    expect(rows.get(ids[2]!)!.actions).toEqual([`created task #${task(opened).id}`, "no engineer available: waiting for one"]);
+    expect(tasks).toHaveLength(2);
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
+  });
+
   it("keeps two orgs' tasks of the same repository apart in one batch: each delivery moves its own org's task", async () => {
     // Two orgs follow the same repository: each has a task for issues one and two.
     const first = await setup(0);
