@@ -2,6 +2,8 @@ import { z } from "zod";
 import { PermanentDeliveryError } from "../webhooks/permanent-delivery-error.js";
 
 const label = z.object({ name: z.string() });
+/** A time the rules compare and store (GitHub sends ISO 8601): text no Date can be made of is refused here, not by the database. */
+const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), "not a date");
 
 export const issuePayload = z.looseObject({
   action: z.string(),
@@ -14,7 +16,7 @@ export const issuePayload = z.looseObject({
     state: z.enum(["open", "closed"]),
     state_reason: z.string().nullable().optional(),
     labels: z.array(label).default([]),
-    updated_at: z.string(),
+    updated_at: timestamp,
     pull_request: z.unknown().optional(),
   }),
   repository: z.looseObject({ full_name: z.string() }),

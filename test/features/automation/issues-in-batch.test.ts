@@ -196,7 +196,7 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
   });
 
-  it("reopens tasks in a batch, and fails a delivery with an unreadable updated_at alone", async () => {
+  it("reopens tasks in a batch, and leaves a delivery with an unreadable updated_at to fail alone", async () => {
     const { org, webhook, repository } = await setup(0);
     const numbers = Array.from({ length: 3 }, () => nextIssue++);
     const tasks = await openIssues(org, webhook, repository, numbers);
@@ -219,7 +219,28 @@ describe("automation: a batch of issue deliveries in one transaction", () => {
     expect(numbers.map((number) => statuses.get(tasks.get(number)!.id))).toEqual(["todo", "done", "todo"]);
     expect(stored.map((id) => rows.get(id)!.status)).toEqual(["processed", "failed", "processed"]);
     expect(rows.get(stored[0]!)!.actions).toEqual([`task #${tasks.get(numbers[0]!)!.id} done → todo`]);
-    // The set-wise step failed as a whole and its deliveries went one at a time, in the same transaction.
+    expect(rows.get(stored[1]!)!.error).toMatch(/issue\.updated_at/);
+    // Refused by the payload's schema, never sent to the database: the others stay set-wise.
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
+  });
+
+  it("fails an edit the database refuses alone: the set-wise step falls back to one delivery at a time in the same transaction", async () => {
+    const { org, webhook, repository } = await setup(0);
+    const numbers = Array.from({ length: 3 }, () => nextIssue++);
+    const tasks = await openIssues(org, webhook, repository, numbers);
+    const stored: string[] = [];
+    // PostgreSQL refuses U+0000 in a task title: the set-wise UPDATE fails for the whole batch.
+    for (const [i, number] of numbers.entries()) {
+      stored.push(await store(webhook, issuePayload("edited", { number, repository, title: i === 1 ? "nul\u0000title" : `edited ${number}`, updated_at: later })));
+    }
+    logLines.length = 0;
+    await startWorker("editor");
+    const rows = await settled(stored);
+
+    expect(stored.map((id) => rows.get(id)!.status)).toEqual(["processed", "failed", "processed"]);
+    expect(rows.get(stored[1]!)!.error).toMatch(/0x00/);
+    const titles = new Map((await tasksOf(org)).map((task) => [task.id, task.title]));
+    expect(numbers.map((number) => titles.get(tasks.get(number)!.id))).toEqual([`edited ${numbers[0]}`, `issue ${numbers[1]}`, `edited ${numbers[2]}`]);
     expect(logLines.some((line) => line.includes("applying them one delivery at a time"))).toBe(true);
     expect(logLines.some((line) => line.includes("could not be committed"))).toBe(false);
   });
