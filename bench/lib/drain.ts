@@ -102,22 +102,24 @@ export async function seedCustomBacklog(
   webhook: { id: string },
   firstNumber: number,
   count: number,
-  eventType: "task.create" | "task.update" | "task.close" | string = "task.create",
+  eventType = "task.create",
 ): Promise<void> {
   const { rows } = await db.query("SELECT org_id FROM webhooks WHERE id = $1", [webhook.id]);
   const description = "Certificates on the edge proxies expire in 14 days. Rotate them with the runbook, then check every region. ".repeat(4).trim();
-  const documents: Record<string, string> = {
-    "task.create": `jsonb_build_object('external_id', 'OPS-' || g, 'title', 'Rotate TLS certificates ' || g, 'description', $3::text, 'priority', 'high', 'tags', jsonb_build_array('ops'))`,
-    "task.update": `jsonb_build_object('external_id', 'OPS-' || g, 'priority', 'critical', 'tags', jsonb_build_array('ops', 'paged'), 'note', left($3::text, 0))`,
-    "task.close": `jsonb_build_object('external_id', 'OPS-' || g, 'resolution', 'done', 'note', left($3::text, 0))`,
+  // Each document beside the id, as a JSON object merged into it.
+  const documents: Record<string, object> = {
+    "task.create": { description, priority: "high", tags: ["ops"] },
+    "task.update": { priority: "critical", tags: ["ops", "paged"] },
+    "task.close": { resolution: "done" },
   };
-  if (!documents[eventType]) throw new Error(`no custom document for ${eventType}`);
+  if (!documents[eventType]) throw new Error(`no custom document for ${eventType}; one of ${Object.keys(documents).join(", ")}`);
+  const title = eventType === "task.create" ? `'title', 'Rotate TLS certificates ' || g, ` : "";
   await db.query(
     `INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary)
-     SELECT $1::uuid, $2::uuid, gen_random_uuid()::text, $6::text, 'received', (${documents[eventType]} - 'note')::text,
-            jsonb_build_object('x-entourage-event', $6::text, 'content-type', 'application/json'),
+     SELECT $1::uuid, $2::uuid, gen_random_uuid()::text, $3::text, 'received', (jsonb_build_object(${title}'external_id', 'OPS-' || g) || $4::jsonb)::text,
+            jsonb_build_object('x-entourage-event', $3::text, 'content-type', 'application/json'),
             jsonb_build_object('external_id', 'OPS-' || g)
-       FROM generate_series($4::int, $5::int) AS g`,
-    [webhook.id, rows[0].org_id, description, firstNumber, firstNumber + count - 1, eventType],
+       FROM generate_series($5::int, $6::int) AS g`,
+    [webhook.id, rows[0].org_id, eventType, JSON.stringify(documents[eventType]), firstNumber, firstNumber + count - 1],
   );
 }

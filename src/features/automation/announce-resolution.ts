@@ -14,8 +14,9 @@ export function resolutionComment(taskId: number, subtaskIds: number[]): string 
 /**
  * When a task that came from a GitHub issue reaches done, queue (same transaction) one comment
  * on the issue — and closing it when the webhook says `close_issue`. The dedupe key carries the
- * task's count of completions (kept on the task: events are pruned sooner than the outbox), so a retried transaction or sender never posts twice, while a task reopened
- * and finished again is announced again. Nothing is posted when GitHub itself closed the issue.
+ * task's count of completions (kept on the task: events are pruned sooner than the outbox), so a
+ * retried transaction or sender never posts twice, while a task reopened and finished again is
+ * announced again. Nothing is posted when GitHub itself closed the issue.
  */
 export async function announceResolution(trx: Queryable, task: Task, done: TaskDone): Promise<void> {
   const parsed = githubIssueSource.safeParse(task.source);

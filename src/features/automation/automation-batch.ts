@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import { lockKeys } from "../../db/lock-key.js";
 import { lockTasksBySourceKeys } from "../tasks/tasks.store.js";
 import type { DeliveryBatchProcessor, DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
-import { followCustomEvents, pickCustomEvents } from "./custom-in-batch.js";
+import { followCustomEvents, pickCustomEvents, type CustomFollow } from "./custom-in-batch.js";
 import { alreadyCreated, noTaskFor } from "./custom-rules.js";
 import { followIssues, issueToOpen, pickIssueEvents, recordFirstRepositories, type ExistingTask } from "./issues-in-batch.js";
 import { openTasks, type TaskToOpen } from "./open-tasks.js";
@@ -30,7 +30,7 @@ export const automationBatch: DeliveryBatchProcessor = async (trx, inputs) => {
   const tasks = await lockTasksOfKeys(trx, [...issues, ...custom]);
 
   const opens: TaskToOpen[] = issues.filter((event) => event.payload.action === "opened" && !tasks.has(event)).map(issueToOpen);
-  const customFollows: Parameters<typeof followCustomEvents>[1] = [];
+  const customFollows: CustomFollow[] = [];
   for (const event of custom) {
     const task = tasks.get(event);
     if (event.type === "task.create") {

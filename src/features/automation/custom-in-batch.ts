@@ -59,18 +59,20 @@ function parseCustomEvent(input: DeliveryInput): CustomEvent | undefined {
   return { input, key, externalId, type, doc: doc.data as Close };
 }
 
+/** An update or close of an external id that has its task. */
+export interface CustomFollow {
+  event: CustomEvent & { type: "task.update" | "task.close" };
+  task: Task;
+}
+
 /**
  * Updates and closes of external ids with a task: closes move their tasks (one UPDATE, one events
  * append, then what each finished task sets off); updates change the fields they carry (one UPDATE,
  * one events append).
  */
-export async function followCustomEvents(
-  trx: Knex.Transaction,
-  follows: { event: CustomEvent & { type: "task.update" | "task.close" }; task: Task & { source_updated_at: Date | null } }[],
-  outcomes: Map<DeliveryInput, DeliveryOutcome>,
-): Promise<void> {
+export async function followCustomEvents(trx: Knex.Transaction, follows: CustomFollow[], outcomes: Map<DeliveryInput, DeliveryOutcome>): Promise<void> {
   const moves: StatusChange[] = [];
-  const edits: { org_id: string; id: number; fields: TaskFieldChanges; source_updated_at: Date | null }[] = [];
+  const edits: { org_id: string; id: number; fields: TaskFieldChanges; source_updated_at: null }[] = [];
   const changed = new Map<number, string[]>();
   for (const { event, task } of follows) {
     if (event.type === "task.close") {
@@ -81,13 +83,11 @@ export async function followCustomEvents(
     }
     const fields = customFieldChanges(event.doc);
     const keys = Object.keys(fields);
-    if (keys.length === 0) {
-      outcomes.set(event.input, { actions: [customUpdateAction(task, keys)] });
-      continue;
-    }
-    edits.push({ org_id: task.org_id, id: task.id, fields, source_updated_at: task.source_updated_at });
-    changed.set(task.id, keys);
     outcomes.set(event.input, { actions: [customUpdateAction(task, keys)] });
+    if (keys.length === 0) continue;
+    // A custom sender's task has no source time to record.
+    edits.push({ org_id: task.org_id, id: task.id, fields, source_updated_at: null });
+    changed.set(task.id, keys);
   }
   await changeTaskStatuses(trx, moves);
   const edited = (await updateTaskFields(trx, edits)).sort((a, b) => a.id - b.id);

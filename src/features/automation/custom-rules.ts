@@ -30,7 +30,7 @@ export async function applyCustomEvent(trx: Knex.Transaction, input: DeliveryInp
     const config = webhookConfig.parse(input.webhook.config);
     const task = await createTask(trx, orgId, customTaskInput(input.webhook.id, config, customPayloadSchemas["task.create"].parse(doc), key));
     const actions = [`created task #${task.id}`];
-    if (config.auto_assign) actions.push(await handOutNewTask(trx, task));
+    if (config.auto_assign) actions.push((await handOutNewTask(trx, task)).action);
     return { actions };
   }
 

@@ -77,7 +77,7 @@ async function createIssueTask(
   if (payload.issue.state === "closed") {
     task = await followState(trx, task, payload, actions);
   } else if (config.auto_assign) {
-    actions.push(await handOutNewTask(trx, task));
+    actions.push((await handOutNewTask(trx, task)).action);
   }
   return { actions };
 }

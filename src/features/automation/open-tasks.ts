@@ -15,9 +15,9 @@ export interface TaskToOpen {
 }
 
 /** Hands a new task to a free engineer of its team; the action says to whom, or that it waits for one. */
-export async function handOutNewTask(trx: Knex.Transaction, task: Task): Promise<string> {
+export async function handOutNewTask(trx: Knex.Transaction, task: Task): Promise<{ assigned: boolean; action: string }> {
   const { agent } = await assignToAvailableEngineer(trx, task);
-  return agent ? `assigned to ${agent.name}` : NO_ENGINEER_FREE;
+  return agent ? { assigned: true, action: `assigned to ${agent.name}` } : { assigned: false, action: NO_ENGINEER_FREE };
 }
 
 /**
@@ -37,9 +37,9 @@ export async function openTasks(trx: Knex.Transaction, opens: TaskToOpen[], outc
     const actions = [`created task #${task.id}`];
     if (autoAssign) {
       // Nothing frees an engineer inside this step: once a team has none, the rest wait too.
-      const action = noneFree.has(task.team_id) ? NO_ENGINEER_FREE : await handOutNewTask(trx, task);
-      if (action === NO_ENGINEER_FREE) noneFree.add(task.team_id);
-      actions.push(action);
+      const handed = noneFree.has(task.team_id) ? { assigned: false, action: NO_ENGINEER_FREE } : await handOutNewTask(trx, task);
+      if (!handed.assigned) noneFree.add(task.team_id);
+      actions.push(handed.action);
     }
     outcomes.set(input, { actions });
   }

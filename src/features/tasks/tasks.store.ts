@@ -149,8 +149,8 @@ export async function taskCompletions(db: Queryable, orgId: string, id: number):
 }
 
 /**
- * Sets the status and completed_at of many tasks in one statement, counting each move to done, and source_updated_at where one
- * is given (null keeps it); returns them, in no particular order.
+ * Sets the status and completed_at of many tasks in one statement, counting each move to done,
+ * and source_updated_at where one is given (null keeps it); returns them, in no particular order.
  */
 export async function updateTaskStatuses(
   db: Queryable,
@@ -188,7 +188,8 @@ export interface TaskFieldChanges {
 
 /**
  * Sets fields of many tasks in one statement, each task its own, and records the source's
- * updated_at last applied to each; returns them, in no particular order.
+ * updated_at last applied to each where one is given (null keeps it); returns them, in no
+ * particular order.
  */
 export async function updateTaskFields(
   db: Queryable,
@@ -202,7 +203,7 @@ export async function updateTaskFields(
             priority = coalesce(v.priority, tasks.priority), task_type = coalesce(v.task_type, tasks.task_type),
             tags = CASE WHEN v.tags IS NULL THEN tasks.tags
                         ELSE ARRAY(SELECT tag FROM jsonb_array_elements_text(v.tags::jsonb) WITH ORDINALITY AS t(tag, n) ORDER BY n) END,
-            source_updated_at = v.source_updated_at, updated_at = CURRENT_TIMESTAMP
+            source_updated_at = coalesce(v.source_updated_at, tasks.source_updated_at), updated_at = CURRENT_TIMESTAMP
        FROM unnest(?::uuid[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
             AS v(org_id, id, title, description, priority, task_type, tags, source_updated_at)
       WHERE tasks.org_id = v.org_id AND tasks.id = v.id
