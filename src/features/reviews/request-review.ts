@@ -1,12 +1,12 @@
 import type { Knex } from "knex";
 import { appendEvents } from "../events/events.store.js";
-import { changeTaskStatus, createTask } from "../tasks/tasks.service.js";
-import { findTask, type Task } from "../tasks/tasks.store.js";
+import { changeTaskStatuses, createTasks, type StatusChange } from "../tasks/tasks.service.js";
+import { findTasksByIds, type NewTask, type Task } from "../tasks/tasks.store.js";
 import type { TaskPriority } from "../tasks/tasks.schema.js";
 import { findAgent } from "../teams/teams.store.js";
 import { assignReview, takeReviewAgent } from "./review-assignment.js";
 import { reviewEvent } from "./review-event.js";
-import { insertReview, updateReview, type NewReview, type Review } from "./reviews.store.js";
+import { endReviews, insertReviews, setReviewTasks, type NewReview, type Review } from "./reviews.store.js";
 
 const PRIORITY_ORDER: TaskPriority[] = ["critical", "high", "medium", "low"];
 
@@ -17,18 +17,95 @@ export interface ReviewRequest extends Omit<NewReview, "linked_task_ids"> {
 }
 
 /**
- * Requests a review of a pull request's head:
- * 1. the review row (pending) and its review task on the board (task_type review);
- * 2. an agent: the previous reviewer when the review replaces an outdated one, else a free
- *    reviewer, else a free engineer who did not write the linked work; else it waits;
- * 3. `review.requested`.
+ * Requests reviews of pull requests' heads, several at once (each of another pull request):
+ * 1. the review rows (pending) and their review tasks on the board (task_type review), one INSERT
+ *    each, and `review.requested`;
+ * 2. an agent for each, in the order given: the previous reviewer when the review replaces an
+ *    outdated one, else a free reviewer, else a free engineer who did not write the linked work;
+ *    else it waits.
  * The review task is not a sub-task of the linked task: the parent cascade would complete the
  * reviewed task when the review task is done, and an approval must not finish unmerged work.
  */
-export async function requestReview(trx: Knex.Transaction, request: ReviewRequest): Promise<{ review: Review; assignee?: string }> {
-  const { linked, keepReviewer, ...fields } = request;
-  let review = await insertReview(trx, { ...fields, linked_task_ids: linked.map((task) => task.id) });
-  const task = await createTask(trx, review.org_id, {
+export async function requestReviews(trx: Knex.Transaction, requests: ReviewRequest[]): Promise<{ review: Review; assignee?: string }[]> {
+  if (requests.length === 0) return [];
+  const inserted = await insertReviews(
+    trx,
+    requests.map(({ linked, keepReviewer: _kept, ...fields }) => ({ ...fields, linked_task_ids: linked.map((task) => task.id) })),
+  );
+  const tasks = await createTasks(
+    trx,
+    inserted.map((review, i) => reviewTask(review, requests[i]!.linked)),
+  );
+  const reviews = await setReviewTasks(
+    trx,
+    inserted.map((review, i) => ({ id: review.id, task_id: tasks[i]!.id })),
+  );
+  await appendEvents(
+    trx,
+    reviews.map((review) => reviewEvent(review, "review.requested", {})),
+  );
+
+  const results: { review: Review; assignee?: string }[] = [];
+  // Teams seen with no agent free: nothing in this step frees one, so their later reviews wait too.
+  const noneFree = new Set<string>();
+  for (const [i, review] of reviews.entries()) {
+    const { linked, keepReviewer } = requests[i]!;
+    const kept = keepReviewer ? await findAgent(trx, review.org_id, keepReviewer) : undefined;
+    // The previous reviewer is still busy with the outdated review: it carries straight on.
+    let agent = kept?.status === "busy" ? kept : undefined;
+    if (!agent && !noneFree.has(review.team_id)) {
+      agent = await takeReviewAgent(trx, review, linked);
+      // No agent, and none was passed over as an author: the team has none free.
+      if (!agent && linked.every((task) => !task.assignee_id)) noneFree.add(review.team_id);
+    }
+    results.push(agent ? { review: await assignReview(trx, review, agent), assignee: agent.name } : { review });
+  }
+  return results;
+}
+
+/** A pending review to end, why, and (outdated) the review that replaces it. */
+export interface PendingReviewEnd {
+  review: Review;
+  status: "outdated" | "cancelled";
+  reason: string;
+  supersededBy?: Review;
+}
+
+/**
+ * Ends pending reviews that will get no verdict: `outdated` (new commits; `supersededBy`, the review
+ * that replaces it) or `cancelled` (the PR closed or went back to draft), with their events. Their
+ * review tasks are cancelled, which frees each agent unless it holds other open work (such as the
+ * fresh review).
+ */
+export async function endPendingReviews(trx: Knex.Transaction, ends: PendingReviewEnd[]): Promise<Review[]> {
+  if (ends.length === 0) return [];
+  const ended = await endReviews(
+    trx,
+    ends.map(({ review, status, supersededBy }) => ({ id: review.id, status, superseded_by: supersededBy?.id })),
+  );
+  await appendEvents(
+    trx,
+    ends.map(({ status, reason, supersededBy }, i) => reviewEvent(ended[i]!, `review.${status}`, { reason, ...(supersededBy ? { superseded_by: supersededBy.id } : {}) })),
+  );
+  // Each review task is cancelled with its review's reason.
+  const reasons = new Map<number, string>();
+  for (const [i, review] of ended.entries()) if (review.task_id !== null) reasons.set(review.task_id, ends[i]!.reason);
+  const moves: StatusChange[] = [];
+  for (const orgId of new Set(ended.map((review) => review.org_id))) {
+    const taskIds = ended.filter((review) => review.org_id === orgId && review.task_id !== null).map((review) => review.task_id!);
+    for (const task of await findTasksByIds(trx, orgId, taskIds, { forUpdate: true })) {
+      if (task.status === "done" || task.status === "cancelled") continue;
+      moves.push({ task, to: "cancelled", options: { enforceTransitions: false, reason: reasons.get(task.id)! } });
+    }
+  }
+  await changeTaskStatuses(trx, moves);
+  return ended;
+}
+
+/** The review task of a review: on the board of the review's team, as urgent as its most urgent linked task. */
+function reviewTask(review: Review, linked: Task[]): Omit<NewTask, "parent_id" | "assignee_id"> {
+  return {
+    org_id: review.org_id,
     team_id: review.team_id,
     title: `Review ${review.repository}#${review.pull_number}: ${review.pr_title}`.slice(0, 500),
     description: reviewTaskDescription(review, linked),
@@ -45,37 +122,7 @@ export async function requestReview(trx: Knex.Transaction, request: ReviewReques
       installation_id: review.installation_id,
       linked_task_ids: review.linked_task_ids,
     },
-  });
-  review = await updateReview(trx, review.id, { task_id: task.id });
-  await appendEvents(trx, [reviewEvent(review, "review.requested", {})]);
-
-  const kept = keepReviewer ? await findAgent(trx, review.org_id, keepReviewer) : undefined;
-  // The previous reviewer is still busy with the outdated review: it carries straight on.
-  const agent = kept?.status === "busy" ? kept : await takeReviewAgent(trx, review, linked);
-  if (!agent) return { review };
-  review = await assignReview(trx, review, agent);
-  return { review, assignee: agent.name };
-}
-
-/**
- * Ends a pending review that will get no verdict: `outdated` (new commits) or `cancelled`
- * (the PR closed or went back to draft). Its review task is cancelled, which frees its agent
- * unless that agent holds other open work (such as the fresh review).
- */
-export async function endPendingReview(
-  trx: Knex.Transaction,
-  review: Review,
-  status: "outdated" | "cancelled",
-  reason: string,
-  supersededBy?: Review,
-): Promise<Review> {
-  const ended = await updateReview(trx, review.id, { status, ...(supersededBy ? { superseded_by: supersededBy.id } : {}) });
-  await appendEvents(trx, [reviewEvent(ended, `review.${status}`, { reason, ...(supersededBy ? { superseded_by: supersededBy.id } : {}) })]);
-  const task = ended.task_id ? await findTask(trx, ended.org_id, ended.task_id, { forUpdate: true }) : undefined;
-  if (task && task.status !== "done" && task.status !== "cancelled") {
-    await changeTaskStatus(trx, task, "cancelled", { enforceTransitions: false, reason });
-  }
-  return ended;
+  };
 }
 
 function reviewTaskDescription(review: Review, linked: Task[]): string {

@@ -28,9 +28,41 @@ const COLUMNS = [
 
 export type NewReview = Pick<Review, "org_id" | "team_id" | "repository" | "pull_number" | "pr_title" | "head_sha" | "html_url" | "installation_id" | "linked_task_ids">;
 
-export async function insertReview(db: Queryable, review: NewReview): Promise<Review> {
-  const [row] = await db("reviews").insert(review).returning(COLUMNS);
-  return toReview(row);
+/** Inserts reviews (pending, no task yet) in one statement; returns them in the order given. */
+export async function insertReviews(db: Queryable, reviews: NewReview[]): Promise<Review[]> {
+  if (reviews.length === 0) return [];
+  const rows = (await db("reviews").insert(reviews).returning(COLUMNS)) as { id: number }[];
+  // Identity ids are drawn in the order of the VALUES list.
+  return rows.sort((a, b) => a.id - b.id).map(toReview);
+}
+
+/** Links each review to its review task, in one statement; returns the reviews in the order given. */
+export async function setReviewTasks(db: Queryable, links: { id: number; task_id: number }[]): Promise<Review[]> {
+  if (links.length === 0) return [];
+  const { rows } = (await db.raw(
+    `UPDATE reviews r SET task_id = v.task_id, updated_at = now()
+       FROM unnest(?::int[], ?::int[]) AS v(id, task_id)
+      WHERE r.id = v.id
+      RETURNING ${COLUMNS.map((column) => `r.${column}`).join(", ")}`,
+    [links.map((link) => link.id), links.map((link) => link.task_id)],
+  )) as { rows: unknown[] };
+  const byId = new Map(rows.map((row) => [(row as Review).id, toReview(row)]));
+  return links.map((link) => byId.get(link.id)!);
+}
+
+/** Ends reviews (outdated or cancelled, with the review that replaces each, if any) in one statement; returns them in the order given. */
+export async function endReviews(db: Queryable, ends: { id: number; status: "outdated" | "cancelled"; superseded_by?: number }[]): Promise<Review[]> {
+  if (ends.length === 0) return [];
+  const { rows } = (await db.raw(
+    `UPDATE reviews r SET status = v.status, superseded_by = coalesce(v.superseded_by, r.superseded_by), updated_at = now()
+       FROM unnest(?::int[], ?::text[], ?::int[]) AS v(id, status, superseded_by)
+      WHERE r.id = v.id
+      RETURNING ${COLUMNS.map((column) => `r.${column}`).join(", ")}`,
+    // A null in an array of ids is PostgreSQL's NULL; knex's binding type has no word for it.
+    [ends.map((end) => end.id), ends.map((end) => end.status), ends.map((end) => end.superseded_by ?? null) as number[]],
+  )) as { rows: unknown[] };
+  const byId = new Map(rows.map((row) => [(row as Review).id, toReview(row)]));
+  return ends.map((end) => byId.get(end.id)!);
 }
 
 /** One review of an org; `forUpdate` locks it for the rest of the transaction. */
@@ -76,12 +108,14 @@ export async function listReviews(db: Queryable, filter: ReviewFilter): Promise<
   return ((await q) as unknown[]).map(toReview);
 }
 
+export interface PullRequestRef {
+  org_id: string;
+  repository: string;
+  pull_number: number;
+}
+
 /** Every review of one pull request in an org, oldest first; `forUpdate` locks them. */
-export async function listPullRequestReviews(
-  db: Queryable,
-  ref: { org_id: string; repository: string; pull_number: number },
-  options: { forUpdate?: boolean } = {},
-): Promise<Review[]> {
+export async function listPullRequestReviews(db: Queryable, ref: PullRequestRef, options: { forUpdate?: boolean } = {}): Promise<Review[]> {
   const q = db("reviews")
     .select(COLUMNS)
     .where({ org_id: ref.org_id, pull_number: ref.pull_number })
@@ -89,6 +123,28 @@ export async function listPullRequestReviews(
     .orderBy("id");
   if (options.forUpdate) q.forUpdate();
   return ((await q) as unknown[]).map(toReview);
+}
+
+/**
+ * listPullRequestReviews for many pull requests in one statement: each ref's reviews, oldest
+ * first, in the order of the refs; `forUpdate` locks them (in id order).
+ */
+export async function listPullRequestsReviews(db: Queryable, refs: PullRequestRef[], options: { forUpdate?: boolean } = {}): Promise<Review[][]> {
+  if (refs.length === 0) return [];
+  if (refs.length === 1) return [await listPullRequestReviews(db, refs[0]!, options)];
+  const { rows } = (await db.raw(
+    `SELECT ${COLUMNS.map((column) => `r.${column}`).join(", ")}
+       FROM reviews r
+       JOIN unnest(?::uuid[], ?::text[], ?::int[]) AS v(org_id, repository, pull_number)
+         ON r.org_id = v.org_id AND lower(r.repository) = lower(v.repository) AND r.pull_number = v.pull_number
+      ORDER BY r.id${options.forUpdate ? " FOR UPDATE OF r" : ""}`,
+    [refs.map((ref) => ref.org_id), refs.map((ref) => ref.repository), refs.map((ref) => ref.pull_number)],
+  )) as { rows: unknown[] };
+  const reviews = rows.map(toReview);
+  const key = (ref: PullRequestRef) => `${ref.org_id}:${ref.repository.toLowerCase()}#${ref.pull_number}`;
+  const byRef = new Map<string, Review[]>();
+  for (const review of reviews) byRef.set(key(review), [...(byRef.get(key(review)) ?? []), review]);
+  return refs.map((ref) => byRef.get(key(ref)) ?? []);
 }
 
 /** The team's oldest pending review without an agent after `afterId`, locked (SKIP LOCKED) for hand-out. */
