@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import pino from "pino";
 import { createAutomationProcessor } from "../../src/features/automation/automation-processor.js";
+import { reviewPullRequestHook } from "../../src/features/reviews/review-pull-request-hook.js";
 import { DeliveryWorker } from "../../src/features/webhooks/delivery-worker.js";
 import type { TestApp } from "./test-app.js";
 import { waitFor } from "./wait-for.js";
@@ -37,7 +38,8 @@ export function batchWorkers(app: TestApp) {
       const worker = new DeliveryWorker({
         knex: app.db.knex,
         logger,
-        processor: createAutomationProcessor(),
+        // The rules main.ts runs: the automation's, with the Reviews hook on pull requests.
+        processor: createAutomationProcessor({ pullRequestHooks: [reviewPullRequestHook] }),
         workerId: name,
         concurrency: 1,
         batchSize,

@@ -2,7 +2,7 @@ import type { DeliveryProcessor } from "../webhooks/delivery-processor.js";
 import { repositoryNotEntitled } from "../webhooks/repository-entitlement.js";
 import { applyCustomEvent } from "./custom-rules.js";
 import { applyIssueEvent } from "./issue-rules.js";
-import { automationBatch } from "./automation-batch.js";
+import { createAutomationBatch } from "./automation-batch.js";
 import { applyPullRequestEvent, type PullRequestHook } from "./pull-request-rules.js";
 
 /**
@@ -24,6 +24,6 @@ export function createAutomationProcessor(options: { pullRequestHooks?: PullRequ
     if (event === "pull_request") return applyPullRequestEvent(trx, input, options.pullRequestHooks);
     return { actions: [`no rule for ${input.delivery.event_type}`] };
   };
-  processor.batch = automationBatch;
+  processor.batch = createAutomationBatch(options.pullRequestHooks);
   return processor;
 }

@@ -23,7 +23,8 @@ export type CustomEvent = { input: DeliveryInput; key: string; externalId: strin
 /**
  * The custom senders' deliveries the batch can apply: a valid document (and, for a create, webhook
  * config), and an external id no other delivery of the batch names for that webhook (read loosely,
- * whatever its event: a create followed by its update or close goes one by one, in order).
+ * whatever its event: a create followed by its update or close goes one by one, in order), that
+ * come before any pull request event in the batch.
  */
 export function pickCustomEvents(inputs: DeliveryInput[]): CustomEvent[] {
   const named = new Map<string, number>();
@@ -35,6 +36,8 @@ export function pickCustomEvents(inputs: DeliveryInput[]): CustomEvent[] {
   }
   const picked: CustomEvent[] = [];
   for (const input of inputs) {
+    // A pull request event may name a custom sender's task by its id: what comes after it waits for it.
+    if (input.delivery.event_type.startsWith("pull_request.")) break;
     if (input.webhook.provider !== "custom") continue;
     const event = parseCustomEvent(input);
     if (event && named.get(event.key) === 1) picked.push(event);

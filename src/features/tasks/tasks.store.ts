@@ -77,6 +77,17 @@ export async function lockTasksBySourceKeys(
   return new Map(rows.map((row) => [row.source_key, row]));
 }
 
+/** The tasks of an org with any of these source keys or ids, in id order, locked in that order. */
+export async function lockTasksByKeysOrIds(db: Queryable, orgId: string, sourceKeys: string[], ids: number[]): Promise<(Task & { source_key: string | null })[]> {
+  if (sourceKeys.length + ids.length === 0) return [];
+  return (await db("tasks")
+    .select(taskColumns(db, "source_key"))
+    .where({ org_id: orgId })
+    .where((q) => q.whereIn("source_key", sourceKeys).orWhereIn("id", ids))
+    .orderBy("id")
+    .forUpdate()) as (Task & { source_key: string | null })[];
+}
+
 /** One task of an org; `forUpdate` locks its row for the rest of the transaction. */
 export async function findTask(
   db: Queryable,
