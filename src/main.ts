@@ -14,7 +14,7 @@ import { startMissedDeliveriesRecovery, type RecoveryDeps, type RecoveryJob } fr
 import { startOutboundSender, type OutboundSenderOptions } from "./features/notifications/outbound-sender.js";
 import { startRetention } from "./features/retention/start-retention.js";
 import { createMetrics } from "./features/metrics/create-metrics.js";
-import { announceResolution } from "./features/automation/announce-resolution.js";
+import { announceResolutions } from "./features/automation/announce-resolution.js";
 import { handOutReviewsThenTasks } from "./features/assignment/hand-out-waiting-work.js";
 import { createAutomationProcessor } from "./features/automation/automation-processor.js";
 import { bootstrapOrg, type BootstrapResult } from "./features/orgs/bootstrap-org.js";
@@ -211,7 +211,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
  * GitHub issue (automation), and a freed agent takes waiting reviews, then tasks (assignment).
  */
 function wireFeatureHooks(): void {
-  setTaskDoneHook(announceResolution);
+  setTaskDoneHook(announceResolutions);
   setWaitingWorkHook(handOutReviewsThenTasks);
 }
 

@@ -20,17 +20,30 @@ export interface NewGithubAction {
 
 /** Appends a GitHub write to the outbox inside the caller's transaction; a repeated dedupe_key is a no-op. */
 export async function enqueueGithubAction(db: Queryable, action: NewGithubAction): Promise<{ id: number; created: boolean }> {
-  const inserted = (await db("github_outbox")
-    .insert({ ...action, request: JSON.stringify(action.request), installation_id: action.installation_id ?? null, task_id: action.task_id ?? null })
-    .onConflict("dedupe_key")
-    .ignore()
-    .returning("id")) as { id: number }[];
-  if (inserted[0]) {
-    await db.raw("SELECT pg_notify('entourage_github_outbox', '')");
-    return { id: inserted[0].id, created: true };
-  }
+  const [inserted] = await enqueueGithubActions(db, [action]);
+  if (inserted) return { id: inserted.id, created: true };
   const existing = (await db("github_outbox").select("id").where({ dedupe_key: action.dedupe_key }).first()) as { id: number };
   return { id: existing.id, created: false };
+}
+
+/**
+ * Appends GitHub writes to the outbox in one statement, which also wakes the senders when any row
+ * is new; rows whose dedupe_key is taken are left out. Returns the new rows' ids and keys.
+ */
+export async function enqueueGithubActions(db: Queryable, actions: NewGithubAction[]): Promise<{ id: number; dedupe_key: string }[]> {
+  if (actions.length === 0) return [];
+  const inserted = db("github_outbox")
+    .insert(actions.map((action) => ({ ...action, request: JSON.stringify(action.request), installation_id: action.installation_id ?? null, task_id: action.task_id ?? null })))
+    .onConflict("dedupe_key")
+    .ignore()
+    .returning(["id", "dedupe_key"]);
+  // NOTIFY is sent once per transaction and payload, however many rows call it.
+  const rows = (await db
+    .with("inserted", inserted)
+    .select("inserted.id", "inserted.dedupe_key", db.raw("pg_notify('entourage_github_outbox', '')"))
+    .from("inserted")
+    .orderBy("inserted.id")) as { id: number; dedupe_key: string }[];
+  return rows.map(({ id, dedupe_key }) => ({ id, dedupe_key }));
 }
 
 export const GITHUB_ACTION_STATUSES = ["pending", "sent", "failed", "skipped"] as const;

@@ -1,14 +1,15 @@
 import type { Queryable } from "../../db/create-db.js";
 import type { Task } from "./tasks.store.js";
 
-/** How the task became done. */
+/** A task that became done, and how. */
 export interface TaskDone {
+  task: Task;
   /** GitHub closed the task's issue and the task followed: there is nothing to tell GitHub. */
   mirrorsGithubIssue: boolean;
 }
 
-/** Runs in the transaction in which a task became done, e.g. to announce it on its GitHub issue. */
-export type TaskDoneHook = (trx: Queryable, task: Task, done: TaskDone) => Promise<void>;
+/** Runs in the transaction in which tasks became done (one call for all of a status change's), e.g. to announce them on their GitHub issues. */
+export type TaskDoneHook = (trx: Queryable, done: TaskDone[]) => Promise<void>;
 
 let taskDone: TaskDoneHook = async () => {};
 
@@ -17,6 +18,6 @@ export function setTaskDoneHook(hook: TaskDoneHook): void {
   taskDone = hook;
 }
 
-export function runTaskDoneHook(trx: Queryable, task: Task, done: TaskDone): Promise<void> {
-  return taskDone(trx, task, done);
+export async function runTaskDoneHook(trx: Queryable, done: TaskDone[]): Promise<void> {
+  if (done.length) await taskDone(trx, done);
 }

@@ -116,8 +116,9 @@ export async function changeTaskStatus(trx: Knex.Transaction, task: Task, to: Ta
 
 /**
  * changeTaskStatus for many tasks at once: the checks of each, then one UPDATE and one events
- * append for all of them; what a finished task sets off (its done hook, its assignee freed, its
- * parent completed) follows task by task, in the order given. Returns the tasks in that order.
+ * append for all of them, and one call of the done hook for those that became done; what else a
+ * finished task sets off (its assignee freed, its parent completed) follows task by task, in the
+ * order given. Returns the tasks in that order.
  */
 export async function changeTaskStatuses(trx: Knex.Transaction, changes: StatusChange[]): Promise<Task[]> {
   const moving = changes.filter(({ task, to }) => task.status !== to);
@@ -161,9 +162,12 @@ export async function changeTaskStatuses(trx: Knex.Transaction, changes: StatusC
     if (to === "done") events.push(taskEvent(after, "task.completed", {}));
   }
   await appendEvents(trx, events);
-  for (const { task, to, options = {} } of moving) {
+  await runTaskDoneHook(
+    trx,
+    moving.filter(({ to }) => to === "done").map(({ task, options = {} }) => ({ task: updated.get(task.id)!, mirrorsGithubIssue: options.mirrorsGithubIssue === true })),
+  );
+  for (const { task, to } of moving) {
     const after = updated.get(task.id)!;
-    if (to === "done") await runTaskDoneHook(trx, after, { mirrorsGithubIssue: options.mirrorsGithubIssue === true });
     if ((to === "done" || to === "cancelled") && after.assignee_id) await releaseAgent(trx, after.assignee_id);
     if ((to === "done" || to === "cancelled") && after.parent_id) await completeParentIfFinished(trx, after.org_id, after.parent_id);
   }

@@ -153,10 +153,20 @@ export async function updateTask(
   return task!;
 }
 
-/** How many times a task has reached done (updateTaskStatuses counts them). */
-export async function taskCompletions(db: Queryable, orgId: string, id: number): Promise<number> {
-  const row = (await db("tasks").select("completions").where({ org_id: orgId, id }).first()) as { completions: number } | undefined;
-  return row?.completions ?? 0;
+/**
+ * For each of these tasks of an org: how many times it was completed (kept on the task, counted by
+ * the status UPDATE), and its sub-tasks' ids, in id order. One statement.
+ */
+export async function completionsAndSubtasks(db: Queryable, orgId: string, ids: number[]): Promise<Map<number, { completions: number; subtask_ids: number[] }>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = (await db.raw(
+    `SELECT t.id, t.completions,
+            coalesce((SELECT array_agg(s.id ORDER BY s.id) FROM tasks s WHERE s.parent_id = t.id AND s.org_id = t.org_id), '{}') AS subtask_ids
+       FROM tasks t
+      WHERE t.org_id = ? AND t.id = ANY(?::int[])`,
+    [orgId, ids],
+  )) as { rows: { id: number; completions: number; subtask_ids: number[] }[] };
+  return new Map(rows.map(({ id, completions, subtask_ids }) => [id, { completions, subtask_ids }]));
 }
 
 /**

@@ -232,8 +232,9 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
   // their agents) before its reviews end or are requested. The pool stays consistent either way.
   it("follows merges, closes, pushes and ready-for-review as one by one would, but for which agent takes which waiting work; a pull request named twice, or sharing a task, goes one by one, and so does what comes after", async () => {
     const stages = [
-      async (org: Org) => [1, 2, 3, 4, 5, 6, 7, 8].map((n) => issue(org, "opened", n)),
+      async (org: Org) => [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => issue(org, "opened", n)),
       async (org: Org) => [
+        pull(org, "opened", 110, { body: "Fixes #9" }),
         pull(org, "opened", 101, { body: "Fixes #1" }),
         pull(org, "opened", 102, { body: "Fixes #3" }),
         pull(org, "opened", 103, { body: "Fixes #4", draft: true }),
@@ -247,6 +248,7 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
         // Set-wise: a merge (its task done, its pending review cancelled, the freed agents take waiting work),
         // a close without merge, a push, a draft made ready.
         pull(org, "merged", 101, { body: "Fixes #1" }),
+        pull(org, "merged", 110, { body: "Fixes #9" }),
         pull(org, "closed", 102, { body: "Fixes #3" }),
         pull(org, "synchronize", 104, { body: "No issue", head_sha: NEW_SHA }),
         pull(org, "ready_for_review", 103, { body: "Fixes #4" }),
@@ -264,17 +266,22 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
     const batch = await story("batch", stages, { assignees: false });
     expect(batch.snapshot).toEqual(alone.snapshot);
 
-    expect(batch.snapshot.deliveries[14]!.actions.slice(0, 2)).toEqual(["task T7 todo → in_review", "task T8 todo → in_review"]);
-    const follow = batch.snapshot.deliveries.slice(15).map((d) => d.actions);
-    expect(follow[0]).toEqual(["task T1 in_review → done", "review R1 cancelled"]);
-    expect(follow[1]).toEqual(["task T3 in_review → in_progress", "review R2 cancelled"]);
-    expect(follow[2]).toEqual(["pull request #104 links no task", "review R3 outdated", `review R7 requested for ${NEW_SHA.slice(0, 7)}`]);
-    expect(follow[4]![0]).toBe("task T2 todo → in_review");
-    expect(follow[5]![0]).toBe("task T2 in_review → done");
-    expect(batch.snapshot.outbox.filter((row) => row.startsWith("issue_comment"))).toHaveLength(3);
-    // Set-wise: the first four, in one statement per kind; the five after them one by one, each with its own lock.
+    // Nine issues, then eight pull requests opened, then the follow-ups.
+    expect(batch.snapshot.deliveries[16]!.actions.slice(0, 2)).toEqual(["task T7 todo → in_review", "task T8 todo → in_review"]);
+    const follow = batch.snapshot.deliveries.slice(17).map((d) => d.actions);
+    expect(follow[0]).toEqual(["task T1 in_review → done", "review R2 cancelled"]);
+    expect(follow[1]).toEqual(["task T9 in_review → done", "review R1 cancelled"]);
+    expect(follow[2]).toEqual(["task T3 in_review → in_progress", "review R3 cancelled"]);
+    expect(follow[3]).toEqual(["pull request #104 links no task", "review R4 outdated", `review R8 requested for ${NEW_SHA.slice(0, 7)}`]);
+    expect(follow[5]![0]).toBe("task T2 todo → in_review");
+    expect(follow[6]![0]).toBe("task T2 in_review → done");
+    // Four merges, four comments (two queued set-wise in one INSERT).
+    expect(batch.snapshot.outbox.filter((row) => row.startsWith("issue_comment"))).toHaveLength(4);
+    // Set-wise: the first five, in one statement per kind; the five after them one by one, each with its own lock.
     const stage = batch.perStage[2]!.statements;
     expect(pullLocks(stage)).toBe(5);
+    const outboxInserts = (sql: string[]) => sql.filter((s) => s.includes('insert into "github_outbox"')).length;
+    expect([outboxInserts(stage), outboxInserts(alone.perStage[2]!.statements)]).toEqual([3, 4]);
     expect(stage.filter((s) => s.startsWith("UPDATE reviews r SET status")).length).toBeLessThan(alone.perStage[2]!.statements.filter((s) => s.startsWith("UPDATE reviews r SET status")).length);
   });
 
