@@ -17,11 +17,14 @@ export interface SettledDelivery {
 /**
  * In-process workers for tests of the set-wise rules: the deliveries are stored first (the app runs
  * with ENTOURAGE_WORKER=off), then a worker started here claims them in one batch. Their warnings
- * are kept in `logLines`; `stopAll` stops every worker started (call it after each test).
+ * are kept in `logLines`, the statements sent in `statements`; `stopAll` stops every worker started
+ * (call it after each test).
  */
 export function batchWorkers(app: TestApp) {
   const workers: DeliveryWorker[] = [];
   const logLines: string[] = [];
+  const statements: string[] = [];
+  app.db.knex.on("query", (query: { sql: string; bindings?: unknown[] }) => statements.push(`${query.sql} ${JSON.stringify(query.bindings ?? [])}`));
   const logger = pino(
     { level: "warn" },
     new Writable({
@@ -33,6 +36,8 @@ export function batchWorkers(app: TestApp) {
   );
   return {
     logLines,
+    /** Every statement the app's database client sent, each followed by its bindings (tests empty it before they look). */
+    statements,
     /** Starts a worker claiming up to `batchSize` deliveries at once, 25 to a transaction. */
     async start(name: string, batchSize = 100): Promise<void> {
       const worker = new DeliveryWorker({

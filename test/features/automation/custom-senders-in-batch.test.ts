@@ -10,21 +10,16 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
   let app: TestApp;
   let workers: ReturnType<typeof batchWorkers>;
   let logLines: string[];
-  /** The worker's statements, as knex sent them. */
-  const statements: string[] = [];
-  const onQuery = (query: { sql: string }) => statements.push(query.sql);
+  /** The statements sent, each followed by its bindings (emptied before each worker run). */
+  let statements: string[];
 
   beforeAll(async () => {
     app = await startTestApp({ ENTOURAGE_WORKER: "off" });
-    app.db.knex.on("query", onQuery);
     workers = batchWorkers(app);
-    logLines = workers.logLines;
+    ({ logLines, statements } = workers);
   });
   afterEach(() => workers.stopAll());
-  afterAll(async () => {
-    app.db.knex.off("query", onQuery);
-    await app.close();
-  });
+  afterAll(() => app.close());
 
   const setup = async (engineers: number) => {
     const org = await app.bootstrap({ engineers, name: `org-${Math.random()}` });

@@ -34,21 +34,16 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
   let app: TestApp;
   let workers: ReturnType<typeof batchWorkers>;
   let logLines: string[];
-  /** The worker's statements, as knex sent them, each followed by its bindings. */
-  const statements: string[] = [];
-  const onQuery = (query: { sql: string; bindings?: unknown[] }) => statements.push(`${query.sql} ${JSON.stringify(query.bindings ?? [])}`);
+  /** The statements sent, each followed by its bindings (emptied before each worker run). */
+  let statements: string[];
 
   beforeAll(async () => {
     app = await startTestApp({ ENTOURAGE_WORKER: "off" });
-    app.db.knex.on("query", onQuery);
     workers = batchWorkers(app);
-    logLines = workers.logLines;
+    ({ logLines, statements } = workers);
   });
   afterEach(() => workers.stopAll());
-  afterAll(async () => {
-    app.db.knex.off("query", onQuery);
-    await app.close();
-  });
+  afterAll(() => app.close());
 
   /** An org with two engineers (unless told) and (unless told) a reviewer, an auto-assign GitHub webhook on its own repository, and a custom webhook. */
   const setup = async (options: { reviewer?: boolean; engineers?: number } = {}): Promise<Org> => {
