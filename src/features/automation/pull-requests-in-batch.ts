@@ -74,7 +74,7 @@ export async function applyPullRequests(
 ): Promise<void> {
   if (picked.length === 0) return;
   const linked = await lockLinkedTasks(trx, picked);
-  const events = inOrder(inputs, picked, linked, outcomes).map((candidate): PullRequestEvent => ({ ...candidate, linked: linked.get(candidate) ?? [] }));
+  const events = inOrder(inputs, picked, linked, outcomes).map((candidate): PullRequestEvent => ({ ...candidate, linked: linked.get(candidate)! }));
   const moves: StatusChange[] = [];
   const actions = new Map<PullRequestEvent, string[]>();
   for (const event of events) {

@@ -183,6 +183,8 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
       async (org: Org) => {
         const ids = await org.taskIds();
         return [
+          // An issue event the batch applies set-wise: the pull requests after it stay set-wise.
+          issue(org, "opened", 8),
           pull(org, "opened", 101, { body: "Fixes #1" }),
           pull(org, "opened", 102, { body: "Fixes #3" }),
           pull(org, "opened", 103, { body: "Fixes #4", draft: true }),
@@ -198,22 +200,23 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
         ];
       },
     ];
-    // Six engineers get the six issues; two stay free.
+    // Seven engineers get the seven issues; one stays free.
     const alone = await story("alone", stages, { engineers: 8 });
     const batch = await story("batch", stages, { engineers: 8 });
     expect(batch.snapshot).toEqual(alone.snapshot);
 
     // The story itself: what one by one does, here as seen in the batch's org.
-    expect(batch.snapshot.deliveries.slice(6).map((d) => d.actions)).toEqual([
+    expect(batch.snapshot.deliveries[6]!.actions).toEqual(["created task T7", "assigned to eng-7"]);
+    expect(batch.snapshot.deliveries.slice(7).map((d) => d.actions)).toEqual([
       ["task T1 todo → in_review", "review R1 requested for ec26c3e", "review R1 assigned to rev-1"],
-      ["task T3 todo → in_review", "review R2 requested for ec26c3e", "review R2 assigned to eng-7"],
+      ["task T3 todo → in_review", "review R2 requested for ec26c3e", "review R2 assigned to eng-8"],
       ["draft pull request #103: linked tasks stay as they are"],
-      ["pull request #104 links no task", "review R3 requested for ec26c3e", "review R3 assigned to eng-8"],
+      ["pull request #104 links no task", "review R3 requested for ec26c3e", "review R3 waiting for a reviewer"],
       ["task T5 todo → in_review", "review R4 requested for ec26c3e", "review R4 waiting for a reviewer"],
       ["task T6 todo → in_review", "review R5 requested for ec26c3e", "review R5 waiting for a reviewer"],
       ["pull request #110 links no task", "review R6 requested for ec26c3e", "review R6 waiting for a reviewer"],
-      ["created task T13", "task T13 todo → done"],
-      ["linked tasks T13 unchanged", "review R7 requested for ec26c3e", "review R7 waiting for a reviewer"],
+      ["created task T14", "task T14 todo → done"],
+      ["linked tasks T14 unchanged", "review R7 requested for ec26c3e", "review R7 waiting for a reviewer"],
     ]);
     // Set-wise: one INSERT of reviews for the first six, no lock taken one pull request at a time;
     // the last one by one.
@@ -236,8 +239,8 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
         pull(org, "opened", 104, { body: "No issue" }),
         pull(org, "opened", 105, { body: "Fixes #5" }),
         pull(org, "opened", 106, { body: "Fixes #6" }),
-        // Two tasks: one by one (each read again after the other moved).
-        pull(org, "opened", 109, { body: "Fixes #7, fixes #8" }),
+        // Two tasks, by an issue and by a task id: one by one (each read again after the other moved).
+        pull(org, "opened", 109, { body: "Fixes #7", branch: `task-${(await org.taskIds())[7]}` }),
       ],
       async (org: Org) => [
         // Set-wise: a merge (its task done, its pending review cancelled, the freed agents take waiting work),
@@ -386,5 +389,56 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
       ["linked tasks T1 unchanged", "review R1 requested for ec26c3e", "review R1 waiting for a reviewer"],
       ["pull request #502 links no task", "review R2 requested for ec26c3e", "review R2 assigned to eng-1"],
     ]);
+  });
+
+  it("leaves a pull request of a repository its webhook may not act on to the per-delivery rules, which ignore it", async () => {
+    const org = await setup();
+    await run(org, [issue(org, "opened", 1)], "batch");
+    const other = `${org.repository}-other`;
+    const rows = await run(
+      org,
+      [
+        pull(org, "opened", 701, { body: "Fixes #1" }),
+        { event: "pull_request", payload: pullRequestPayload("opened", { number: 702, repository: other, title: "elsewhere", body: "No issue" }) },
+        pull(org, "opened", 703, { body: "No issue" }),
+      ],
+      "batch",
+    );
+    expect(rows.map((row) => row.status)).toEqual(["processed", "ignored", "processed"]);
+    expect(rows[1]!.actions[0]).toMatch(/^ignored: this webhook acts only on /);
+    const reviews = await app.db.knex("reviews").where({ org_id: org.org.org_id }).orderBy("id");
+    expect(reviews.map((review) => review.pull_number)).toEqual([701, 703]);
+  });
+
+  it("keeps two orgs' tasks apart when both follow one repository and their pull requests come in one batch", async () => {
+    const first = await setup();
+    const second = await setup();
+    second.repository = first.repository;
+    // Both orgs have tasks for issues #1 and #2 of the same repository.
+    await run(first, [issue(first, "opened", 1), issue(first, "opened", 2)], "batch");
+    await run(second, [issue(second, "opened", 1), issue(second, "opened", 2)], "batch");
+    const ids: string[] = [];
+    ids.push(await store(first, pull(first, "merged", 801, { body: "Fixes #1" })));
+    ids.push(await store(second, pull(second, "opened", 802, { body: "Fixes #2" })));
+    await workers.start("batcher");
+    const rows = await workers.settled(ids);
+    const [first1, first2] = await first.taskIds();
+    const [second1, second2] = await second.taskIds();
+    expect(rows.get(ids[0]!)!.actions[0]).toBe(`task #${first1} todo → done`);
+    expect(rows.get(ids[1]!)!.actions[0]).toBe(`task #${second2} todo → in_review`);
+    const status = async (id: number) => (await app.db.knex("tasks").where({ id }).first()).status;
+    expect([await status(first1!), await status(first2!), await status(second1!), await status(second2!)]).toEqual(["done", "todo", "todo", "in_review"]);
+    // Set-wise, not one by one.
+    expect(pullLocks(statements)).toBe(0);
+  });
+
+  it("applies a pull request event delivered twice in one batch once: one review, no fallback", async () => {
+    const org = await setup();
+    const step = pull(org, "opened", 901, { body: "No issue" });
+    const rows = await run(org, [step, step, pull(org, "opened", 902, { body: "No issue" })], "batch");
+    expect(rows.map((row) => row.actions.length)).toEqual([3, 1, 3]);
+    const reviews = await app.db.knex("reviews").where({ org_id: org.org.org_id }).orderBy("id");
+    expect(reviews.map((review) => review.pull_number)).toEqual([901, 902]);
+    expect(logLines.filter((line) => line.includes("one delivery at a time"))).toEqual([]);
   });
 });

@@ -82,6 +82,7 @@ describe("reviews: a pull request gets a structured review, posted to GitHub thr
       const ctx = await setup();
       const linked = await openIssue(ctx.webhook);
       expect(linked.assignee_id).toBe(ctx.org.agents[0]!.id);
+      expect((await app.request("PATCH", `/api/v1/tasks/${linked.id}`, { key: ctx.org.api_key, body: { priority: "critical" } })).status).toBe(200);
       const { number, review, delivery } = await openPullRequest(ctx, issueNumberOf(linked));
 
       expect(review).toMatchObject({
@@ -107,7 +108,30 @@ describe("reviews: a pull request gets a structured review, posted to GitHub thr
       const reviewTask = await app.request("GET", `/api/v1/tasks/${review.task_id}`, { key: ctx.org.api_key });
       expect(reviewTask.body).toMatchObject({ task_type: "review", status: "todo", assignee_id: ctx.reviewerId, parent_id: null });
       expect(reviewTask.body.title).toBe(`Review ${REPO}#${number}: ${pullRequestPayload("opened").pull_request.title}`);
-      expect(reviewTask.body.tags).toEqual(expect.arrayContaining(["review", `pr:${number}`, `task:${linked.id}`]));
+      expect(reviewTask.body.tags).toEqual(["github", "review", `pr:${number}`, `repo:${REPO}`, `task:${linked.id}`]);
+      // As urgent as the work it reviews; its source says which review and head it is for.
+      expect(reviewTask.body.priority).toBe("critical");
+      expect(reviewTask.body.source).toEqual({
+        kind: "github_pull_request_review",
+        review_id: review.id,
+        repository: REPO,
+        pull_number: number,
+        head_sha: SHA,
+        html_url: review.html_url,
+        installation_id: null,
+        linked_task_ids: [linked.id],
+      });
+      expect(reviewTask.body.description).toBe(
+        [
+          `Review pull request ${REPO}#${number} at ${SHA}.`,
+          "",
+          review.html_url,
+          "",
+          `Submit the verdict with POST /api/v1/reviews/${review.id}/verdict (or the submit_review MCP tool).`,
+          "",
+          `Linked tasks: #${linked.id} ${linked.title}`,
+        ].join("\n"),
+      );
       expect(await agentStatus(ctx.reviewerId)).toBe("busy");
 
       const events = await app.db.knex("events").where({ org_id: ctx.org.org_id, type: "review.requested" });
@@ -304,6 +328,11 @@ describe("reviews: a pull request gets a structured review, posted to GitHub thr
         `review #${fresh.id} assigned to rev-1`,
       ]);
       expect((await task(first.task_id)).status).toBe("cancelled");
+      const reason = `new commits: head is now ${NEW_SHA.slice(0, 7)}`;
+      const [outdatedEvent] = await app.db.knex("events").where({ org_id: ctx.org.org_id, type: "review.outdated" });
+      expect(outdatedEvent.data).toMatchObject({ review_id: first.id, reason, superseded_by: fresh.id, review: { status: "outdated", superseded_by: fresh.id } });
+      const moved = await app.db.knex("events").where({ org_id: ctx.org.org_id, type: "task.status_changed" }).whereRaw("(data->>'task_id')::int = ?", [first.task_id]);
+      expect(moved.map((event) => [event.data.to, event.data.reason])).toEqual([["cancelled", reason]]);
       expect((await task(fresh.task_id)).assignee_id).toBe(ctx.reviewerId);
       expect(await agentStatus(ctx.reviewerId)).toBe("busy");
 
@@ -316,6 +345,30 @@ describe("reviews: a pull request gets a structured review, posted to GitHub thr
       const res = await verdict(ctx.org, fresh.id, { verdict: "approve", summary: "Better now." });
       expect(res.status).toBe(200);
       expect((await outbox(`review:${fresh.id}`)).request).toMatchObject({ commit_id: NEW_SHA, event: "APPROVE" });
+    });
+
+    it("asks no second review of a head with one pending or submitted, and a late `opened` does not replace the review of newer commits", async () => {
+      const ctx = await setup();
+      const linked = await openIssue(ctx.webhook);
+      const body = `Fixes #${issueNumberOf(linked)}`;
+      const { number, review: first } = await openPullRequest(ctx, issueNumberOf(linked));
+      // Reopened at the same head while its review is pending: nothing new.
+      const again = await pullRequest(ctx, "reopened", { number, body });
+      expect(again.reviews.map((r: any) => [r.id, r.status])).toEqual([[first.id, "pending"]]);
+      expect(again.delivery.actions).toEqual([`linked tasks #${linked.id} unchanged`]);
+      // Reviewed, then reopened at the same head: that head has its verdict.
+      expect((await verdict(ctx.org, first.id, { verdict: "request_changes", summary: "Fix the login." })).status).toBe(200);
+      const reviewed = await pullRequest(ctx, "reopened", { number, body });
+      expect(reviewed.reviews.map((r: any) => [r.id, r.status])).toEqual([[first.id, "submitted"]]);
+      // New commits get a review; a late `opened` of the old head then changes nothing.
+      const sync = await pullRequest(ctx, "synchronize", { number, body, head_sha: NEW_SHA });
+      const fresh = sync.reviews.at(-1);
+      expect(fresh).toMatchObject({ status: "pending", head_sha: NEW_SHA });
+      const late = await pullRequest(ctx, "opened", { number, body, head_sha: "0000000000000000000000000000000000000001" });
+      expect(late.reviews.map((r: any) => [r.id, r.status, r.head_sha])).toEqual([
+        [first.id, "submitted", SHA],
+        [fresh.id, "pending", NEW_SHA],
+      ]);
     });
 
     it("a comment already posted on an earlier review of the same PR is not posted again", async () => {
@@ -348,6 +401,12 @@ describe("reviews: a pull request gets a structured review, posted to GitHub thr
       expect(closed.delivery.actions).toContain(`review #${review.id} cancelled`);
       expect(closed.reviews[0]).toMatchObject({ status: "cancelled" });
       expect((await task(review.task_id)).status).toBe("cancelled");
+      // Why, in the review's event and in its task's move.
+      const reason = `pull request #${number} closed`;
+      const [cancelled] = await app.db.knex("events").where({ org_id: ctx.org.org_id, type: "review.cancelled" });
+      expect(cancelled.data).toMatchObject({ review_id: review.id, reason, review: { status: "cancelled" } });
+      const moved = await app.db.knex("events").where({ org_id: ctx.org.org_id, type: "task.status_changed" }).whereRaw("(data->>'task_id')::int = ?", [review.task_id]);
+      expect(moved.map((event) => [event.data.to, event.data.reason])).toEqual([["cancelled", reason]]);
       expect(await agentStatus(ctx.reviewerId)).toBe("available");
       expect((await verdict(ctx.org, review.id, { verdict: "approve", summary: "late" })).status).toBe(409);
     });
