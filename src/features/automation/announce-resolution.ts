@@ -1,4 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
+import { groupBy } from "../../lib/group-by.js";
 import { enqueueGithubActions, type NewGithubAction } from "../github/github-outbox.store.js";
 import { completionsAndSubtasks } from "../tasks/tasks.store.js";
 import { formatTaskRanges } from "./format-task-ranges.js";
@@ -24,8 +25,7 @@ export async function announceResolutions(trx: Queryable, done: TaskDone[]): Pro
     return parsed.success && !mirrorsGithubIssue ? [{ task, source: parsed.data }] : [];
   });
   const actions: NewGithubAction[] = [];
-  for (const orgId of new Set(announced.map(({ task }) => task.org_id))) {
-    const ofOrg = announced.filter(({ task }) => task.org_id === orgId);
+  for (const [orgId, ofOrg] of groupBy(announced, ({ task }) => task.org_id)) {
     const facts = await completionsAndSubtasks(
       trx,
       orgId,

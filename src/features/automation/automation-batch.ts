@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import { lockKeys } from "../../db/lock-key.js";
+import { groupBy } from "../../lib/group-by.js";
 import { lockTasksBySourceKeys } from "../tasks/tasks.store.js";
 import type { DeliveryBatchProcessor, DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { followCustomEvents, pickCustomEvents, type CustomEvent, type CustomFollow } from "./custom-in-batch.js";
@@ -82,8 +83,7 @@ async function applyIssuesAndCustom(
 /** Locks the tasks of the picked deliveries' source keys, one statement per org; each picked delivery with a task maps to it. */
 async function lockTasksOfKeys<T extends { input: DeliveryInput; key: string }>(trx: Knex.Transaction, picked: T[]): Promise<Map<T, ExistingTask>> {
   const tasks = new Map<T, ExistingTask>();
-  for (const orgId of new Set(picked.map((item) => item.input.webhook.org_id))) {
-    const ofOrg = picked.filter((item) => item.input.webhook.org_id === orgId);
+  for (const [orgId, ofOrg] of groupBy(picked, (item) => item.input.webhook.org_id)) {
     const existing = await lockTasksBySourceKeys(
       trx,
       orgId,

@@ -147,7 +147,7 @@ function looseIssueKey(input: DeliveryInput): string | undefined {
 }
 
 /** The repository's full name a delivery's payload gives, read loosely (before any schema), or undefined. */
-function looseRepository(input: DeliveryInput): string | undefined {
+export function looseRepository(input: DeliveryInput): string | undefined {
   const name = (input.payload.repository as { full_name?: unknown } | undefined)?.full_name;
   return typeof name === "string" ? name : undefined;
 }

@@ -1,10 +1,12 @@
 import type { Knex } from "knex";
+import { groupBy } from "../../lib/group-by.js";
 import { changeTaskStatuses, type StatusChange } from "../tasks/tasks.service.js";
 import { lockTasksByKeysOrIds, type Task } from "../tasks/tasks.store.js";
 import type { DeliveryInput, DeliveryOutcome } from "../webhooks/delivery-processor.js";
 import { knownEntitlement } from "../webhooks/repository-entitlement.js";
 import { webhookConfig } from "../webhooks/webhooks.schema.js";
 import { pullRequestPayload } from "./github-payloads.js";
+import { looseRepository } from "./issues-in-batch.js";
 import {
   draftAction,
   inRepository,
@@ -95,8 +97,7 @@ export async function applyPullRequests(
 /** The tasks each candidate links (none, or one), read locked: one statement per org, in id order. */
 async function lockLinkedTasks(trx: Knex.Transaction, picked: PullRequestCandidate[]): Promise<Map<PullRequestCandidate, Task[]>> {
   const linked = new Map<PullRequestCandidate, Task[]>();
-  for (const orgId of new Set(picked.map((candidate) => candidate.input.webhook.org_id))) {
-    const ofOrg = picked.filter((candidate) => candidate.input.webhook.org_id === orgId);
+  for (const [orgId, ofOrg] of groupBy(picked, (candidate) => candidate.input.webhook.org_id)) {
     const tasks = await lockTasksByKeysOrIds(
       trx,
       orgId,
@@ -145,8 +146,8 @@ function actedOn(input: DeliveryInput): boolean {
 /** The pull request a delivery names, read loosely (any pull_request.* event), as its lock key; or undefined. */
 function loosePullRequestKey(input: DeliveryInput): string | undefined {
   if (!input.delivery.event_type.startsWith("pull_request.")) return undefined;
-  const repository = (input.payload.repository as { full_name?: unknown } | undefined)?.full_name;
+  const repository = looseRepository(input);
   const number = (input.payload.pull_request as { number?: unknown } | undefined)?.number;
-  if (typeof repository !== "string" || typeof number !== "number") return undefined;
+  if (repository === undefined || typeof number !== "number") return undefined;
   return pullRequestKey(repository, number);
 }

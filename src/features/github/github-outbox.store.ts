@@ -28,22 +28,22 @@ export async function enqueueGithubAction(db: Queryable, action: NewGithubAction
 
 /**
  * Appends GitHub writes to the outbox in one statement, which also wakes the senders when any row
- * is new; rows whose dedupe_key is taken are left out. Returns the new rows' ids and keys.
+ * is new; rows whose dedupe_key is taken are left out. Returns the new rows' ids.
  */
-export async function enqueueGithubActions(db: Queryable, actions: NewGithubAction[]): Promise<{ id: number; dedupe_key: string }[]> {
+export async function enqueueGithubActions(db: Queryable, actions: NewGithubAction[]): Promise<{ id: number }[]> {
   if (actions.length === 0) return [];
   const inserted = db("github_outbox")
     .insert(actions.map((action) => ({ ...action, request: JSON.stringify(action.request), installation_id: action.installation_id ?? null, task_id: action.task_id ?? null })))
     .onConflict("dedupe_key")
     .ignore()
-    .returning(["id", "dedupe_key"]);
+    .returning("id");
   // NOTIFY is sent once per transaction and payload, however many rows call it.
   const rows = (await db
     .with("inserted", inserted)
-    .select("inserted.id", "inserted.dedupe_key", db.raw("pg_notify('entourage_github_outbox', '')"))
+    .select("inserted.id", db.raw("pg_notify('entourage_github_outbox', '')"))
     .from("inserted")
-    .orderBy("inserted.id")) as { id: number; dedupe_key: string }[];
-  return rows.map(({ id, dedupe_key }) => ({ id, dedupe_key }));
+    .orderBy("inserted.id")) as { id: number }[];
+  return rows.map(({ id }) => ({ id }));
 }
 
 export const GITHUB_ACTION_STATUSES = ["pending", "sent", "failed", "skipped"] as const;

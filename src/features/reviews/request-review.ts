@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { groupBy } from "../../lib/group-by.js";
 import { appendEvents } from "../events/events.store.js";
 import { changeTaskStatuses, createTasks, type StatusChange } from "../tasks/tasks.service.js";
 import { findTasksByIds, type NewTask, type Task } from "../tasks/tasks.store.js";
@@ -91,8 +92,8 @@ export async function endPendingReviews(trx: Knex.Transaction, ends: PendingRevi
   const reasons = new Map<number, string>();
   for (const [i, review] of ended.entries()) if (review.task_id !== null) reasons.set(review.task_id, ends[i]!.reason);
   const moves: StatusChange[] = [];
-  for (const orgId of new Set(ended.map((review) => review.org_id))) {
-    const taskIds = ended.filter((review) => review.org_id === orgId && review.task_id !== null).map((review) => review.task_id!);
+  for (const [orgId, ofOrg] of groupBy(ended, (review) => review.org_id)) {
+    const taskIds = ofOrg.flatMap((review) => (review.task_id === null ? [] : [review.task_id]));
     for (const task of await findTasksByIds(trx, orgId, taskIds, { forUpdate: true })) {
       if (task.status === "done" || task.status === "cancelled") continue;
       moves.push({ task, to: "cancelled", options: { enforceTransitions: false, reason: reasons.get(task.id)! } });

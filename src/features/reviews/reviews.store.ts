@@ -1,4 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
+import { groupBy } from "../../lib/group-by.js";
 import type { Review, ReviewStatus } from "./reviews.schema.js";
 
 export type { Review };
@@ -26,6 +27,15 @@ const COLUMNS = [
   "submitted_at",
 ] as const;
 
+/** The columns qualified, for statements written by hand over `reviews r`. */
+const RETURNING_REVIEW = COLUMNS.map((column) => `r.${column}`).join(", ");
+
+/** The reviews of `rows` in the order of `ids`. */
+function inOrderOf(ids: number[], rows: unknown[]): Review[] {
+  const byId = new Map(rows.map((row) => [(row as Review).id, toReview(row)]));
+  return ids.map((id) => byId.get(id)!);
+}
+
 export type NewReview = Pick<Review, "org_id" | "team_id" | "repository" | "pull_number" | "pr_title" | "head_sha" | "html_url" | "installation_id" | "linked_task_ids">;
 
 /** Inserts reviews (pending, no task yet) in one statement; returns them in the order given. */
@@ -43,11 +53,13 @@ export async function setReviewTasks(db: Queryable, links: { id: number; task_id
     `UPDATE reviews r SET task_id = v.task_id, updated_at = now()
        FROM unnest(?::int[], ?::int[]) AS v(id, task_id)
       WHERE r.id = v.id
-      RETURNING ${COLUMNS.map((column) => `r.${column}`).join(", ")}`,
+      RETURNING ${RETURNING_REVIEW}`,
     [links.map((link) => link.id), links.map((link) => link.task_id)],
   )) as { rows: unknown[] };
-  const byId = new Map(rows.map((row) => [(row as Review).id, toReview(row)]));
-  return links.map((link) => byId.get(link.id)!);
+  return inOrderOf(
+    links.map((link) => link.id),
+    rows,
+  );
 }
 
 /** Ends reviews (outdated or cancelled, with the review that replaces each, if any) in one statement; returns them in the order given. */
@@ -57,12 +69,14 @@ export async function endReviews(db: Queryable, ends: { id: number; status: "out
     `UPDATE reviews r SET status = v.status, superseded_by = coalesce(v.superseded_by, r.superseded_by), updated_at = now()
        FROM unnest(?::int[], ?::text[], ?::int[]) AS v(id, status, superseded_by)
       WHERE r.id = v.id
-      RETURNING ${COLUMNS.map((column) => `r.${column}`).join(", ")}`,
+      RETURNING ${RETURNING_REVIEW}`,
     // A null in an array of ids is PostgreSQL's NULL; knex's binding type has no word for it.
     [ends.map((end) => end.id), ends.map((end) => end.status), ends.map((end) => end.superseded_by ?? null) as number[]],
   )) as { rows: unknown[] };
-  const byId = new Map(rows.map((row) => [(row as Review).id, toReview(row)]));
-  return ends.map((end) => byId.get(end.id)!);
+  return inOrderOf(
+    ends.map((end) => end.id),
+    rows,
+  );
 }
 
 /** One review of an org; `forUpdate` locks it for the rest of the transaction. */
@@ -131,19 +145,18 @@ export async function listPullRequestReviews(db: Queryable, ref: PullRequestRef,
  */
 export async function listPullRequestsReviews(db: Queryable, refs: PullRequestRef[], options: { forUpdate?: boolean } = {}): Promise<Review[][]> {
   if (refs.length === 0) return [];
+  // One pull request (a delivery alone): the plain read.
   if (refs.length === 1) return [await listPullRequestReviews(db, refs[0]!, options)];
   const { rows } = (await db.raw(
-    `SELECT ${COLUMNS.map((column) => `r.${column}`).join(", ")}
+    `SELECT ${RETURNING_REVIEW}
        FROM reviews r
        JOIN unnest(?::uuid[], ?::text[], ?::int[]) AS v(org_id, repository, pull_number)
          ON r.org_id = v.org_id AND lower(r.repository) = lower(v.repository) AND r.pull_number = v.pull_number
       ORDER BY r.id${options.forUpdate ? " FOR UPDATE OF r" : ""}`,
     [refs.map((ref) => ref.org_id), refs.map((ref) => ref.repository), refs.map((ref) => ref.pull_number)],
   )) as { rows: unknown[] };
-  const reviews = rows.map(toReview);
   const key = (ref: PullRequestRef) => `${ref.org_id}:${ref.repository.toLowerCase()}#${ref.pull_number}`;
-  const byRef = new Map<string, Review[]>();
-  for (const review of reviews) byRef.set(key(review), [...(byRef.get(key(review)) ?? []), review]);
+  const byRef = groupBy(rows.map(toReview), key);
   return refs.map((ref) => byRef.get(key(ref)) ?? []);
 }
 
