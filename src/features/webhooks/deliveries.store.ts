@@ -152,6 +152,15 @@ export function claimDeliveriesStatement(workerId: string, limit: number, leaseS
   SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, headers, attempts, via FROM claimed ORDER BY next_attempt_at, created_at`;
 }
 
+/** Gives back claims this worker never started: claimable again at once, the attempt uncounted. */
+export async function releaseClaims(db: Queryable, ids: string[], workerId: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db("deliveries")
+    .whereIn("id", ids)
+    .where({ locked_by: workerId, status: "received" })
+    .update({ locked_until: null, locked_by: null, attempts: db.raw("attempts - 1") });
+}
+
 /** Locks a claimed delivery for its processing transaction; undefined if this worker lost the lease. */
 export async function lockClaimedDelivery(db: Queryable, id: string, workerId: string): Promise<{ id: string } | undefined> {
   return db("deliveries").select("id").where({ id, locked_by: workerId, status: "received" }).forUpdate().first();

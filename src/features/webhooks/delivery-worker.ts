@@ -11,6 +11,7 @@ import {
   lockClaimedDelivery,
   markDeliveriesDone,
   markDeliveryDone,
+  releaseClaims,
   scheduleRetry,
   type ClaimedDelivery,
 } from "./deliveries.store.js";
@@ -50,7 +51,8 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
 
 /**
  * Processes `received` deliveries exactly once each:
- * 1. claim a batch (SKIP LOCKED + lease; any number of workers share the queue);
+ * 1. claim a batch (SKIP LOCKED + lease; any number of workers share the queue); under a backlog the
+ *    next group is claimed while every transaction runs, and a stop gives back what it never started;
  * 2. split the claim into groups, one transaction per group: lock the group's deliveries, let the
  *    processor's set-wise step (if it has one) take those it can as a set, in a savepoint of its own,
  *    then per remaining delivery a savepoint in which the rules run — a delivery whose rules throw is
@@ -115,7 +117,10 @@ export class DeliveryWorker {
       this.signal.reset();
       let claimed: ClaimedDelivery[] = [];
       const room = this.room(concurrency, backlog);
-      const wanted = Math.min(batchSize, room * perTransaction);
+      // Under a backlog one group is claimed ahead while every transaction runs, so a transaction
+      // that ends finds its successor claimed and starts it at once (no claim round trip in between).
+      const ahead = backlog && room === 0 ? 1 : 0;
+      const wanted = Math.min(batchSize, (room + ahead) * perTransaction);
       if (wanted > 0) {
         try {
           claimed = await claimDeliveries(this.options.knex, this.id, wanted, leaseSeconds);
@@ -127,11 +132,14 @@ export class DeliveryWorker {
       // claim is what arrived while the last transaction ran, and it goes as one group (fewer
       // statements per delivery than one transaction each, which is what keeps latency low under load).
       backlog = wanted > 0 && claimed.length === wanted;
-      const size = backlog ? Math.min(perTransaction, Math.ceil(claimed.length / room)) : perTransaction;
+      const size = backlog ? Math.min(perTransaction, Math.ceil(claimed.length / (room + ahead))) : perTransaction;
       for (let i = 0; i < claimed.length; i += size) {
         const group = claimed.slice(i, i + size);
         while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight.keys());
-        if (!this.running) break; // unstarted claims are released by their lease
+        if (!this.running) {
+          await this.release(claimed.slice(i));
+          break;
+        }
         const started = performance.now();
         const job = this.processGroup(group).finally(() => {
           this.options.onProcessed?.(group.length, (performance.now() - started) / 1000);
@@ -142,6 +150,15 @@ export class DeliveryWorker {
       }
       if (claimed.length === 0 && this.running) await this.signal.wait(room > 0 || this.inFlight.size >= concurrency ? pollMs : this.untilStalled());
     }
+  }
+
+  /** Claims left unstarted by a stop go back to the queue now, not when their lease runs out. */
+  private async release(unstarted: ClaimedDelivery[]): Promise<void> {
+    await releaseClaims(
+      this.options.knex,
+      unstarted.map((delivery) => delivery.id),
+      this.id,
+    ).catch((error) => this.options.logger.warn({ err: error, deliveries: unstarted.length }, "could not give back unstarted claims; their lease will expire"));
   }
 
   /**

@@ -167,6 +167,68 @@ describe("delivery worker", () => {
     });
   });
 
+  describe("a backlog claimed ahead", () => {
+    let app: TestApp;
+    let webhook: RegisteredWebhook;
+    let worker: DeliveryWorker | undefined;
+    let release = () => {};
+
+    beforeAll(async () => {
+      app = await startTestApp({ ENTOURAGE_WORKER: "off" });
+      const acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["*"] });
+    });
+    afterEach(async () => {
+      release();
+      await worker?.stop();
+      worker = undefined;
+    });
+    afterAll(() => app.close());
+
+    const rows = async (ids: string[]) => {
+      const found = await app.db.knex("deliveries").whereIn("id", ids).select("id", "status", "attempts", "locked_by");
+      return ids.map((id) => found.find((row) => row.id === id));
+    };
+
+    it("claims the next group while every transaction runs, and gives it back unattempted when stopped before it starts", async () => {
+      const ids: string[] = [];
+      for (let number = 1; number <= 3; number++) {
+        ids.push((await sendDelivery(app.url, webhook, issuePayload("opened", { number }), { event: "issues" })).body.delivery_id);
+      }
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const entered: number[] = [];
+      worker = new DeliveryWorker({
+        knex: app.db.knex,
+        logger: silent,
+        workerId: "ahead",
+        pollMs: 600_000,
+        concurrency: 1,
+        perTransaction: 1,
+        processor: async (_trx, { payload }) => {
+          entered.push((payload.issue as { number: number }).number);
+          await held;
+          return { actions: [] };
+        },
+      });
+      await worker.start();
+      await waitFor(() => entered.includes(1), "issue 1's rules to start");
+      // The one transaction is held: issue 2 is claimed ahead of it, issue 3 is not.
+      await waitFor(async () => (await rows(ids))[1]?.locked_by === "ahead", "issue 2 claimed ahead");
+      expect((await rows(ids))[2]).toMatchObject({ locked_by: null, attempts: 0 });
+
+      const stopped = worker.stop();
+      release();
+      await stopped;
+      worker = undefined;
+      expect(entered).toEqual([1]);
+      expect(await rows(ids)).toMatchObject([
+        { status: "processed", attempts: 1 },
+        { status: "received", attempts: 0, locked_by: null },
+        { status: "received", attempts: 0, locked_by: null },
+      ]);
+    });
+  });
+
   describe("several deliveries in one transaction", () => {
     let app: TestApp;
     let acme: BootstrapResult;
