@@ -68,7 +68,8 @@ export const configSchema = z
     LOG_FORMAT: optionalString.pipe(z.enum(["json", "pretty"]).optional()),
     SSE_HEARTBEAT_SECONDS: z.coerce.number().positive().max(3600).default(15),
     ENTOURAGE_WORKER: z.enum(["on", "off"]).default("on"),
-    // How long a worker's claim on a delivery lasts: a crashed worker's deliveries are taken over after it.
+    // How long a worker that stops answering mid-transaction keeps the deliveries it claimed (a worker
+    // that dies loses them at once): PostgreSQL ends such a transaction after this long idle.
     DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     // A worker's processing transactions in flight at once, and the most deliveries in each (a backlog
     // fills them all; a steady stream runs one at a time). Measured on 2 cores: docs/performance.md.

@@ -10,6 +10,7 @@
 // statements by total execution time with calls and µs per delivery.
 // PROFILE_PG_SETTINGS="name=value,...": settings for the profiled server (shared_buffers=512MB).
 // PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof.
+// PROFILE_WORKERS: worker processes for the measured drain (default 1).
 // Run: npm run build && npx tsx bench/tools/profile-statements.ts
 import path from "node:path";
 import { measureDrain, seedBacklog, seedCustomBacklog } from "../lib/drain.js";
@@ -23,6 +24,7 @@ const backlog = Number(process.env.PROFILE_BACKLOG ?? 5_000);
 const autoAssign = process.env.PROFILE_AUTO_ASSIGN !== "false";
 const sender = process.env.PROFILE_SENDER ?? "github";
 const top = Number(process.env.PROFILE_TOP ?? 25);
+const drainWorkers = Number(process.env.PROFILE_WORKERS ?? 1);
 const serverSettings = Object.fromEntries(
   (process.env.PROFILE_PG_SETTINGS ?? "")
     .split(",")
@@ -83,9 +85,9 @@ async function main() {
     }
     await db.query("SELECT pg_stat_statements_reset()");
     const db0 = entourage.databaseCpuSeconds();
-    const drain = await measureDrain(entourage, 1);
+    const drain = await measureDrain(entourage, drainWorkers);
     console.log(
-      `\nDRAIN (${sender}, auto_assign ${autoAssign}): ${drain.backlog} in ${drain.seconds.toFixed(1)} s = ${drain.perSecond.toFixed(0)}/s, ` +
+      `\nDRAIN (${sender}, auto_assign ${autoAssign}, ${drainWorkers} worker${drainWorkers === 1 ? "" : "s"}): ${drain.backlog} in ${drain.seconds.toFixed(1)} s = ${drain.perSecond.toFixed(0)}/s, ` +
         `${drain.cpuPerDeliveryUs.toFixed(0)} µs CPU each, PostgreSQL ${(((entourage.databaseCpuSeconds() - db0) / drain.backlog) * 1e6).toFixed(0)} µs`,
     );
     await printStatements(db, drain.backlog, top);

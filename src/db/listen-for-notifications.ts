@@ -143,8 +143,9 @@ export class WakeSignal {
     this.requested = false;
   }
 
-  async wait(ms: number): Promise<void> {
-    if (this.requested) return;
+  /** Resolves after `ms`, or sooner when woken; true when woken. */
+  async wait(ms: number): Promise<boolean> {
+    if (this.requested) return true;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.resolveWait = () => {
@@ -153,5 +154,6 @@ export class WakeSignal {
       };
     });
     this.resolveWait = undefined;
+    return this.requested;
   }
 }

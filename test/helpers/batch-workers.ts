@@ -38,8 +38,8 @@ export function batchWorkers(app: TestApp) {
     logLines,
     /** Every statement the app's database client sent, each followed by its bindings (tests empty it before they look). */
     statements,
-    /** Starts a worker claiming up to `batchSize` deliveries at once, 25 to a transaction. */
-    async start(name: string, batchSize = 100): Promise<void> {
+    /** Starts a worker whose one transaction at a time claims up to `perTransaction` deliveries. */
+    async start(name: string, perTransaction = 25): Promise<void> {
       const worker = new DeliveryWorker({
         knex: app.db.knex,
         logger,
@@ -47,8 +47,7 @@ export function batchWorkers(app: TestApp) {
         processor: createAutomationProcessor({ pullRequestHooks: [reviewPullRequestHook] }),
         workerId: name,
         concurrency: 1,
-        batchSize,
-        perTransaction: 25,
+        perTransaction,
         pollMs: 50,
         maxAttempts: 2,
         backoffSeconds: () => 0,

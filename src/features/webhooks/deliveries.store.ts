@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { Queryable } from "../../db/create-db.js";
-import { runClaim, sqlLiteral } from "../../db/run-claim.js";
+import pg from "pg";
+import { CLAIM_PLANNER_SETTINGS, sqlLiteral } from "../../db/run-claim.js";
 import { storableJson, storableText } from "../../lib/storable-text.js";
 import type { z } from "zod";
 import type { deliveryListItemOutput, DeliveryStatus } from "./webhooks.schema.js";
@@ -121,94 +122,64 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Claims up to `limit` due deliveries for `workerId` with a lease. SKIP LOCKED keeps concurrent
- * workers off each other's rows; an expired lease (a crashed worker) makes a row claimable again.
- * The attempt is counted at claim time, so a delivery that crashes its worker cannot loop forever.
+ * Claims up to `limit` due deliveries for the caller's transaction: their rows stay locked until it
+ * ends, SKIP LOCKED keeps concurrent transactions (any number of workers) off each other's rows, and
+ * nothing is written to claim them. If the worker dies its session ends, the transaction rolls back
+ * and the deliveries are claimable again at once; a worker that stops answering mid-transaction loses
+ * them after `holdSeconds` (PostgreSQL's idle-in-transaction timeout for this transaction). `attempts`
+ * is the attempt this is; the outcome recorded in the same transaction counts it.
+ * With `ids`, only those (a group retried one by one).
  */
-export async function claimDeliveries(db: Queryable, workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
-  return runClaim<ClaimedDelivery>(db, claimDeliveriesStatement(workerId, limit, leaseSeconds));
+export async function claimDeliveries(trx: Knex.Transaction, limit: number, options: { holdSeconds: number; ids?: readonly string[] }): Promise<ClaimedDelivery[]> {
+  const hold = `SET LOCAL idle_in_transaction_session_timeout = ${sqlLiteral(options.holdSeconds * 1000)}`;
+  // The planner settings are the claim's alone: the rest of the transaction plans as usual.
+  const results = (await trx.raw(
+    `${hold}; ${CLAIM_PLANNER_SETTINGS}; ${claimDeliveriesStatement(limit, options.ids)}; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT`,
+  )) as unknown as pg.QueryResult[];
+  return results.at(-3)!.rows as ClaimedDelivery[];
 }
 
 /**
- * claimDeliveries' statement: the oldest due first, read in index order, and returned in that order
- * (an UPDATE's RETURNING follows the table's physical order, and per-issue ordering depends on the
- * worker seeing them in queue order).
+ * claimDeliveries' statement: the oldest due first, read in the pending index's order (a lease of a
+ * worker of an earlier version is respected until it ends).
  */
-export function claimDeliveriesStatement(workerId: string, limit: number, leaseSeconds: number): string {
+export function claimDeliveriesStatement(limit: number, ids?: readonly string[]): string {
   return `
-  WITH picked AS (
-    SELECT id, next_attempt_at, created_at FROM deliveries
-     WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
-     ORDER BY next_attempt_at, created_at
-     LIMIT ${sqlLiteral(limit)}
-     FOR UPDATE SKIP LOCKED
-  ), claimed AS (
-    UPDATE deliveries d
-       SET locked_until = now() + make_interval(secs => ${sqlLiteral(leaseSeconds)}), locked_by = ${sqlLiteral(workerId)}, attempts = d.attempts + 1
-      FROM picked
-     WHERE d.id = picked.id
-    RETURNING d.id, d.webhook_id, d.org_id, d.delivery_guid, d.event_type, d.payload, d.headers, d.attempts, d.via, picked.next_attempt_at, picked.created_at
-  )
-  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, headers, attempts, via FROM claimed ORDER BY next_attempt_at, created_at`;
+  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, headers, attempts + 1 AS attempts, via FROM deliveries
+   WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())${ids ? ` AND id = ANY(${sqlLiteral(ids)}::uuid[])` : ""}
+   ORDER BY next_attempt_at, created_at
+   LIMIT ${sqlLiteral(limit)}
+   FOR UPDATE SKIP LOCKED`;
 }
 
-/** Gives back claims this worker never started: claimable again at once, the attempt uncounted. */
-export async function releaseClaims(db: Queryable, ids: string[], workerId: string): Promise<void> {
-  if (ids.length === 0) return;
-  await db("deliveries")
-    .whereIn("id", ids)
-    .where({ locked_by: workerId, status: "received" })
-    .update({ locked_until: null, locked_by: null, attempts: db.raw("attempts - 1") });
-}
-
-/** Locks a claimed delivery for its processing transaction; undefined if this worker lost the lease. */
-export async function lockClaimedDelivery(db: Queryable, id: string, workerId: string): Promise<{ id: string } | undefined> {
-  return db("deliveries").select("id").where({ id, locked_by: workerId, status: "received" }).forUpdate().first();
-}
-
-/** Locks the claimed deliveries among `ids` for one processing transaction; returns those this worker still holds. */
-export async function lockClaimedDeliveries(db: Queryable, ids: string[], workerId: string): Promise<Set<string>> {
-  const rows = (await db("deliveries").select("id").whereIn("id", ids).where({ locked_by: workerId, status: "received" }).forUpdate()) as { id: string }[];
-  return new Set(rows.map((row) => row.id));
-}
-
-/** markDeliveryDone for many deliveries in one statement. */
+/** Records the outcome of claimed deliveries in their claiming transaction, each attempt counted. */
 export async function markDeliveriesDone(
   db: Queryable,
-  outcomes: { id: string; status: "processed" | "failed" | "ignored"; actions: string[] }[],
+  outcomes: { id: string; status: "processed" | "failed" | "ignored"; actions: string[]; attempts: number }[],
 ): Promise<void> {
   if (outcomes.length === 0) return;
   await db.raw(
     `UPDATE deliveries d
-        SET status = v.status, actions = v.actions::jsonb, error = NULL, processed_at = now(), locked_until = NULL, locked_by = NULL
-       FROM unnest(?::uuid[], ?::text[], ?::text[]) AS v(id, status, actions)
+        SET status = v.status, actions = v.actions::jsonb, attempts = v.attempts, error = NULL, processed_at = now(), locked_until = NULL, locked_by = NULL
+       FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[]) AS v(id, status, actions, attempts)
       WHERE d.id = v.id`,
-    [outcomes.map((o) => o.id), outcomes.map((o) => o.status), outcomes.map((o) => JSON.stringify(o.actions))],
+    [outcomes.map((o) => o.id), outcomes.map((o) => o.status), outcomes.map((o) => JSON.stringify(o.actions)), outcomes.map((o) => o.attempts)],
   );
 }
 
-export async function markDeliveryDone(
-  db: Queryable,
-  id: string,
-  outcome: { status: "processed" | "failed" | "ignored"; actions?: string[]; error?: string | null },
-): Promise<void> {
+/** A claimed delivery's last attempt failed: it is `failed` with the error. */
+export async function markDeliveryFailed(db: Queryable, id: string, attempts: number, error: string): Promise<void> {
+  await db("deliveries")
+    .where({ id })
+    .update({ status: "failed", actions: JSON.stringify([]), attempts, error, processed_at: db.fn.now(), locked_until: null, locked_by: null });
+}
+
+/** A claimed delivery's attempt failed: it is tried again after `delaySeconds`. */
+export async function scheduleRetry(db: Queryable, id: string, attempts: number, error: string, delaySeconds: number): Promise<void> {
   await db("deliveries")
     .where({ id })
     .update({
-      status: outcome.status,
-      actions: JSON.stringify(outcome.actions ?? []),
-      error: outcome.error ?? null,
-      processed_at: db.fn.now(),
-      locked_until: null,
-      locked_by: null,
-    });
-}
-
-/** Releases a delivery for another attempt after `delaySeconds`. */
-export async function scheduleRetry(db: Queryable, id: string, workerId: string, error: string, delaySeconds: number): Promise<void> {
-  await db("deliveries")
-    .where({ id, locked_by: workerId })
-    .update({
+      attempts,
       error,
       next_attempt_at: db.raw("now() + make_interval(secs => ?)", [delaySeconds]),
       locked_until: null,

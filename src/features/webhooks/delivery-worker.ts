@@ -7,11 +7,8 @@ import { secondsUntilRetry, type RetryPolicy } from "./delivery-retry-policy.js"
 import { appendEvents, holdEvents, type HeldEvents } from "../events/events.store.js";
 import {
   claimDeliveries,
-  lockClaimedDeliveries,
-  lockClaimedDelivery,
   markDeliveriesDone,
-  markDeliveryDone,
-  releaseClaims,
+  markDeliveryFailed,
   scheduleRetry,
   type ClaimedDelivery,
 } from "./deliveries.store.js";
@@ -28,17 +25,14 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
   workerId?: string;
   /** Processing transactions open at once (default 2). */
   concurrency?: number;
-  /** Most deliveries claimed per round trip (default: enough for every transaction, concurrency × perTransaction). */
-  batchSize?: number;
   /**
-   * Most deliveries folded into one transaction, each in its own savepoint: under a backlog this
-   * saves a commit and several statements per delivery; when idle each delivery still goes alone
-   * (default 50).
+   * Most deliveries one transaction claims, each in its own savepoint: under a backlog this saves a
+   * commit and several statements per delivery; when idle each delivery still goes alone (default 50).
    */
   perTransaction?: number;
-  /** How long a claim is held before another worker may take the delivery over. */
-  leaseSeconds?: number;
-  /** Safety-net poll when no wake-up arrives (retries coming due, expired leases). */
+  /** How long a worker that stops answering mid-transaction keeps its deliveries (default 60 s). */
+  holdSeconds?: number;
+  /** Safety-net poll when no wake-up arrives (retries coming due). */
   pollMs?: number;
   /**
    * Without a backlog the worker runs one transaction at a time, and what arrives meanwhile goes
@@ -50,19 +44,20 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
 }
 
 /**
- * Processes `received` deliveries exactly once each:
- * 1. claim a batch (SKIP LOCKED + lease; any number of workers share the queue); under a backlog the
- *    next group is claimed while every transaction runs, and a stop gives back what it never started;
- * 2. split the claim into groups, one transaction per group: lock the group's deliveries, let the
- *    processor's set-wise step (if it has one) take those it can as a set, in a savepoint of its own,
- *    then per remaining delivery a savepoint in which the rules run — a delivery whose rules throw is
- *    rolled back to its savepoint alone; then mark the group's deliveries processed and append their
- *    `delivery.processed` events, and commit: each delivery's effects and its status commit together;
- * 3. on error, roll back and schedule a retry with backoff; after the last attempt mark it failed.
- *    If a group's transaction itself fails, its deliveries are retried one transaction each.
- * A new delivery wakes it at once (in-process call, or NOTIFY from another instance). While the
- * queue keeps up, one transaction runs at a time and what arrives meanwhile goes together in the
- * next (see `room`); a backlog fills `concurrency` transactions.
+ * Processes `received` deliveries exactly once each, one transaction per group:
+ * 1. the transaction claims the group: up to `perTransaction` due deliveries, oldest first, locked
+ *    with SKIP LOCKED (any number of workers share the queue) and held until it ends;
+ * 2. the processor's set-wise step (if it has one) takes those it can as a set, in a savepoint of its
+ *    own, then per remaining delivery a savepoint in which the rules run — a delivery whose rules throw
+ *    is rolled back to its savepoint alone;
+ * 3. each delivery's outcome is recorded and its `delivery.*` event appended, and it commits: each
+ *    delivery's effects, its status and its attempt count commit together. A failed attempt is tried
+ *    again with backoff; after the last one the delivery is failed. If the transaction itself fails,
+ *    nothing of it is kept and its deliveries are tried one transaction each.
+ * A worker that dies takes its transactions with it: their deliveries are claimable again at once.
+ * A new delivery wakes it (in-process call, or NOTIFY from another instance). While the queue keeps
+ * up, one transaction runs at a time and what arrives meanwhile goes together in the next (see
+ * `room`); a transaction that claims a full group starts the next at once, up to `concurrency`.
  */
 export class DeliveryWorker {
   readonly id: string;
@@ -72,6 +67,10 @@ export class DeliveryWorker {
   private listener?: NotificationListener;
   /** Transactions in flight, with when each started (performance.now()). */
   private readonly inFlight = new Map<Promise<void>, number>();
+  /** The last claim was full: more is waiting than one transaction takes. */
+  private backlog = false;
+  /** Woken since the last transaction started (a new delivery, a poll, a claim that found work). */
+  private maybeWork = true;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.id = options.workerId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -96,6 +95,7 @@ export class DeliveryWorker {
 
   /** Asks the loop to look for work now. */
   wake(): void {
+    this.maybeWork = true;
     this.signal.wake();
   }
 
@@ -110,55 +110,37 @@ export class DeliveryWorker {
   }
 
   private async run(): Promise<void> {
-    const { concurrency = 2, perTransaction = 50, leaseSeconds = 60, pollMs = 1000 } = this.options;
-    const batchSize = this.options.batchSize ?? concurrency * perTransaction;
-    let backlog = false;
+    const { concurrency = 2, perTransaction = 50, pollMs = 1000 } = this.options;
     while (this.running) {
       this.signal.reset();
-      let claimed: ClaimedDelivery[] = [];
-      const room = this.room(concurrency, backlog);
-      // Under a backlog one group is claimed ahead while every transaction runs, so a transaction
-      // that ends finds its successor claimed and starts it at once (no claim round trip in between).
-      const ahead = backlog && room === 0 ? 1 : 0;
-      const wanted = Math.min(batchSize, (room + ahead) * perTransaction);
-      if (wanted > 0) {
-        try {
-          claimed = await claimDeliveries(this.options.knex, this.id, wanted, leaseSeconds);
-        } catch (error) {
-          this.options.logger.error({ err: error }, "could not claim deliveries; retrying");
-        }
-      }
-      // A full claim is a backlog: spread it over the free transactions (throughput). Otherwise the
-      // claim is what arrived while the last transaction ran, and it goes as one group (fewer
-      // statements per delivery than one transaction each, which is what keeps latency low under load).
-      backlog = wanted > 0 && claimed.length === wanted;
-      const size = backlog ? Math.min(perTransaction, Math.ceil(claimed.length / (room + ahead))) : perTransaction;
-      for (let i = 0; i < claimed.length; i += size) {
-        const group = claimed.slice(i, i + size);
-        while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight.keys());
-        if (!this.running) {
-          await this.release(claimed.slice(i));
-          break;
-        }
-        const started = performance.now();
-        const job = this.processGroup(group).finally(() => {
-          this.options.onProcessed?.(group.length, (performance.now() - started) / 1000);
-          this.inFlight.delete(job);
-          this.wake();
-        });
-        this.inFlight.set(job, started);
-      }
-      if (claimed.length === 0 && this.running) await this.signal.wait(room > 0 || this.inFlight.size >= concurrency ? pollMs : this.untilStalled());
+      const room = this.room(concurrency, this.backlog);
+      // A backlog fills every free transaction; otherwise one claims what has arrived, as one group.
+      const starts = this.backlog ? room : this.maybeWork ? Math.min(room, 1) : 0;
+      if (starts > 0) this.maybeWork = false;
+      for (let i = 0; i < starts; i++) this.startGroup(perTransaction);
+      const polling = room > 0 || this.inFlight.size >= concurrency;
+      const woken = await this.signal.wait(polling ? pollMs : this.untilStalled());
+      if (!woken && polling) this.maybeWork = true; // retries come due without a wake-up
     }
   }
 
-  /** Claims left unstarted by a stop go back to the queue now, not when their lease runs out. */
-  private async release(unstarted: ClaimedDelivery[]): Promise<void> {
-    await releaseClaims(
-      this.options.knex,
-      unstarted.map((delivery) => delivery.id),
-      this.id,
-    ).catch((error) => this.options.logger.warn({ err: error, deliveries: unstarted.length }, "could not give back unstarted claims; their lease will expire"));
+  private startGroup(limit: number): void {
+    const started = performance.now();
+    const job = this.processGroup({ limit })
+      .then((claimed) => {
+        if (claimed > 0) this.options.onProcessed?.(claimed, (performance.now() - started) / 1000);
+      })
+      .finally(() => {
+        this.inFlight.delete(job);
+        this.signal.wake();
+      });
+    this.inFlight.set(job, started);
+  }
+
+  /** A transaction's claim came back: a full one means a backlog, and the free transactions start now. */
+  private claimed(count: number, limit: number): void {
+    this.backlog = count === limit;
+    if (this.backlog) this.signal.wake();
   }
 
   /**
@@ -179,32 +161,29 @@ export class DeliveryWorker {
   }
 
   /**
-   * One transaction for a group of claimed deliveries (a group of one when idle). In a group of
-   * several, each delivery's rules run in a savepoint so a failing one is rolled back alone; a
-   * single delivery needs none: its failure rolls back its own transaction.
+   * One transaction: it claims a group (up to `limit` due deliveries, or the given ones), runs their
+   * rules, records their outcomes and commits. Each delivery not taken by the set-wise step runs in a
+   * savepoint, so a failing one is rolled back alone. Returns how many it claimed.
    */
-  private async processGroup(group: ClaimedDelivery[]): Promise<void> {
-    const { knex, logger, processor } = this.options;
-    const single = group.length === 1;
-    let failures: { delivery: ClaimedDelivery; error: unknown }[] = [];
+  private async processGroup(claim: { limit: number } | { ids: string[] }): Promise<number> {
+    const { knex, logger, processor, holdSeconds = 60 } = this.options;
+    let group: ClaimedDelivery[] = [];
     try {
       await knex.transaction(async (trx) => {
-        failures = [];
-        const held = await lockClaimedDeliveries(
-          trx,
-          group.map((delivery) => delivery.id),
-          this.id,
-        );
+        group = await claimDeliveries(trx, "ids" in claim ? claim.ids.length : claim.limit, { holdSeconds, ids: "ids" in claim ? claim.ids : undefined });
+        if ("limit" in claim) this.claimed(group.length, claim.limit);
+        if (group.length === 0) return;
         const webhooks = await findWebhooksByIds(trx, [...new Set(group.map((delivery) => delivery.webhook_id))]);
         const done: { delivery: ClaimedDelivery; webhook: WebhookRow; status: "processed" | "ignored"; actions: string[] }[] = [];
+        const failures: { delivery: ClaimedDelivery; webhook: WebhookRow; error: unknown }[] = [];
         const inputs: DeliveryInput[] = [];
         for (const delivery of group) {
           const webhook = webhooks.get(delivery.webhook_id);
-          if (!held.has(delivery.id) || !webhook) continue; // lease lost to another worker, or webhook gone
+          if (!webhook) continue; // deleted meanwhile: its deliveries go with it
           try {
             inputs.push({ delivery, webhook, payload: JSON.parse(delivery.payload ?? "{}") as Record<string, unknown> });
           } catch (error) {
-            failures.push({ delivery, error });
+            failures.push({ delivery, webhook, error });
           }
         }
         // Every event of the group goes in one INSERT at its end, with the deliveries' own.
@@ -215,9 +194,7 @@ export class DeliveryWorker {
         for (const input of inputs) {
           const { delivery, webhook } = input;
           let outcome = batched.get(input);
-          if (!outcome && single) {
-            outcome = await processor(trx, input); // throws: the transaction (this delivery's alone) rolls back
-          } else if (!outcome) {
+          if (!outcome) {
             // Savepoints are not released one by one (a round trip each): each nests in the last,
             // ROLLBACK TO undoes this delivery's work alone, and one RELEASE below ends them all.
             const mine = `delivery_${opened++}`;
@@ -229,42 +206,42 @@ export class DeliveryWorker {
             } catch (error) {
               await trx.raw(`ROLLBACK TO SAVEPOINT ${mine}`);
               events.dropAfter(mark); // its events go with the rest of its work
-              failures.push({ delivery, error });
+              failures.push({ delivery, webhook, error });
               continue;
             }
           }
           done.push({ delivery, webhook, status: outcome.status ?? "processed", actions: outcome.actions });
         }
-        if (done.length === 0) return;
-        // Back in the transaction itself before marking. It locked the group's rows; updated from a
+        // Back in the transaction itself before recording. It locked the group's rows; updated from a
         // savepoint (a subtransaction) each row would get a multixact as xmax, which an index scan
         // cannot judge dead, and every claim would step over those queue entries until VACUUM.
         if (outermost) await trx.raw(`RELEASE SAVEPOINT ${outermost}`);
         await markDeliveriesDone(
           trx,
-          done.map(({ delivery, status, actions }) => ({ id: delivery.id, status, actions })),
+          done.map(({ delivery, status, actions }) => ({ id: delivery.id, status, actions, attempts: delivery.attempts })),
         );
-        await appendEvents(trx, [
-          ...events.take(),
-          ...done.map(({ delivery, webhook, status, actions }) => deliveryEvent(delivery, webhook.config.team_id, `delivery.${status}`, { actions })),
-        ]);
+        const endings = done.map(({ delivery, webhook, status, actions }) => deliveryEvent(delivery, webhook.config.team_id, `delivery.${status}`, { actions }));
+        for (const { delivery, webhook, error } of failures) {
+          const failed = await this.recordFailure(trx, delivery, error);
+          if (failed) endings.push(deliveryEvent(delivery, webhook.config.team_id, "delivery.failed", { error: failed, attempts: delivery.attempts }));
+        }
+        await appendEvents(trx, [...events.take(), ...endings]);
       });
     } catch (error) {
-      if (single) {
-        failures = [{ delivery: group[0]!, error }];
-      } else {
-        // The group's transaction failed as a whole (connection lost, commit refused): nothing of it
-        // committed, and the leases are still ours, so each delivery gets its own transaction.
+      if (group.length > 1) {
+        // The transaction failed as a whole (connection lost, commit refused, a statement outside the
+        // savepoints refused): nothing of it committed, so each delivery gets a transaction of its own.
         logger.warn({ err: error, deliveries: group.length }, "a batch of deliveries could not be committed; processing them one by one");
-        for (const delivery of group) await this.processGroup([delivery]);
-        return;
+        for (const delivery of group) await this.processGroup({ ids: [delivery.id] });
+      } else if (group.length === 1) {
+        await this.failAlone(group[0]!, error).catch((failError) =>
+          logger.error({ err: failError, deliveryId: group[0]!.id }, "could not record a delivery failure; it will be tried again"),
+        );
+      } else {
+        logger.error({ err: error }, "could not claim deliveries; retrying");
       }
     }
-    for (const { delivery, error } of failures) {
-      await this.fail(delivery, error).catch((failError) =>
-        logger.error({ err: failError, deliveryId: delivery.id }, "could not record a delivery failure; its lease will expire and it will be retried"),
-      );
-    }
+    return group.length;
   }
 
   /**
@@ -286,21 +263,32 @@ export class DeliveryWorker {
     }
   }
 
-  private async fail(delivery: ClaimedDelivery, error: unknown): Promise<void> {
-    const { knex, logger } = this.options;
+  /**
+   * Records a failed attempt in the claiming transaction: another try after the backoff, or, after the
+   * last attempt, the delivery failed. Returns the error message when the delivery is now failed.
+   */
+  private async recordFailure(trx: Knex.Transaction, delivery: ClaimedDelivery, error: unknown): Promise<string | undefined> {
+    const { logger } = this.options;
     const message = error instanceof Error ? error.message : String(error);
     const delay = secondsUntilRetry(delivery.attempts, error, this.options);
     if (delay !== undefined) {
       logger.warn({ deliveryId: delivery.id, attempt: delivery.attempts, retryInSeconds: delay, err: error }, "delivery processing failed; will retry");
-      await scheduleRetry(knex, delivery.id, this.id, message, delay);
-      return;
+      await scheduleRetry(trx, delivery.id, delivery.attempts, message, delay);
+      return undefined;
     }
     logger.error({ deliveryId: delivery.id, attempts: delivery.attempts, err: error }, "delivery failed after its last attempt");
-    await knex.transaction(async (trx) => {
-      if (!(await lockClaimedDelivery(trx, delivery.id, this.id))) return;
+    await markDeliveryFailed(trx, delivery.id, delivery.attempts, message);
+    return message;
+  }
+
+  /** A delivery whose own transaction failed as a whole: its failed attempt is recorded in a new one, if no one has claimed it since. */
+  private async failAlone(delivery: ClaimedDelivery, error: unknown): Promise<void> {
+    await this.options.knex.transaction(async (trx) => {
+      const [again] = await claimDeliveries(trx, 1, { holdSeconds: this.options.holdSeconds ?? 60, ids: [delivery.id] });
+      if (!again) return;
       const webhook = await findWebhookById(trx, delivery.webhook_id);
-      await markDeliveryDone(trx, delivery.id, { status: "failed", error: message });
-      await appendEvents(trx, [deliveryEvent(delivery, webhook?.config.team_id, "delivery.failed", { error: message, attempts: delivery.attempts })]);
+      const failed = await this.recordFailure(trx, again, error);
+      if (failed) await appendEvents(trx, [deliveryEvent(again, webhook?.config.team_id, "delivery.failed", { error: failed, attempts: again.attempts })]);
     });
   }
 }

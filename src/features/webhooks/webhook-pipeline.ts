@@ -45,7 +45,7 @@ export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions)
       logger: ctx.logger.child({ component: "delivery-worker" }),
       processor: options.processor,
       databaseUrl: ctx.databaseUrl,
-      leaseSeconds: ctx.config.DELIVERY_LEASE_SECONDS,
+      holdSeconds: ctx.config.DELIVERY_LEASE_SECONDS,
       concurrency: ctx.config.DELIVERY_WORKER_CONCURRENCY,
       perTransaction: ctx.config.DELIVERY_WORKER_GROUP_SIZE,
       onProcessed: metrics && ((count, seconds) => observeProcessing(metrics, count, seconds)),

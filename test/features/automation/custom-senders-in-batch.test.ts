@@ -31,7 +31,7 @@ describe("automation: a batch of custom senders' deliveries in one transaction",
     expect(res.status).toBe(202);
     return res.body.delivery_id as string;
   };
-  const startWorker = (name: string, batchSize = 100) => workers.start(name, batchSize);
+  const startWorker = (name: string, perTransaction?: number) => workers.start(name, perTransaction);
   const settled = (ids: string[]) => workers.settled(ids);
   /** Starts a worker on what is stored, waits for the deliveries, and stops it. */
   const processStored = async (ids: string[]) => {

@@ -72,7 +72,7 @@ describe("automation: a batch of pull request deliveries in one transaction", ()
     for (const step of steps) ids.push(await store(org, step));
     logLines.length = 0;
     statements.length = 0;
-    await workers.start(`worker-${mode}`, mode === "batch" ? 100 : 1);
+    await workers.start(`worker-${mode}`, mode === "batch" ? 25 : 1);
     const rows = await workers.settled(ids);
     await workers.stopAll();
     return ids.map((id) => rows.get(id)!);

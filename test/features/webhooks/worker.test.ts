@@ -127,21 +127,75 @@ describe("delivery worker", () => {
       return worker;
     };
 
-    it("lets another worker take over a delivery whose worker died mid-claim, once its lease expires", async () => {
+    /** A transaction that claims due deliveries as a worker's does, on a connection of its own. */
+    const claimElsewhere = async (holdSeconds: number) => {
+      const trx = await app.db.knex.transaction();
+      const claimed = await claimDeliveries(trx, 10, { holdSeconds });
+      const pid = Number((await trx.raw("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+      return { trx, claimed, pid };
+    };
+    const statusOf = async (id: string) => (await app.db.knex("deliveries").where({ id }).first()) as { status: string; attempts: number; actions: string[] };
+    const processedBy = async (id: string) => (await app.db.knex("processed_by").where({ delivery_id: id })).map((row) => row.worker);
+
+    it("keeps a delivery claimed by a live transaction from other workers, and lets one take it at once when that worker dies", async () => {
       const res = await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues" });
-      // A worker claims it and dies before processing: the claim is all that is left of it.
-      const claimed = await claimDeliveries(app.db.knex, "crashed-worker", 10, 1);
-      expect(claimed.map((d) => d.id)).toEqual([res.body.delivery_id]);
+      const elsewhere = await claimElsewhere(60);
+      expect(elsewhere.claimed.map((d) => d.id)).toEqual([res.body.delivery_id]);
+      expect(elsewhere.claimed[0]!.attempts).toBe(1);
 
       const survivor = recordingWorker("survivor");
       await survivor.start();
+      // The survivor is at work (it took a later delivery), and the claimed one waits for its transaction.
+      const later = await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues" });
+      await waitFor(async () => (await statusOf(later.body.delivery_id)).status === "processed", "the later delivery processed");
+      expect((await statusOf(res.body.delivery_id)).status).toBe("received");
+
+      // The claiming worker dies: its session ends, and with it the claim.
+      await app.db.knex.raw("SELECT pg_terminate_backend(?)", [elsewhere.pid]);
+      await elsewhere.trx.rollback().catch(() => undefined);
+      survivor.wake();
       const row = await waitFor(async () => {
-        const r = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
-        return r.status === "processed" && r;
-      }, "takeover", 10_000);
-      expect(row.attempts).toBe(2);
+        const r = await statusOf(res.body.delivery_id);
+        return r.status === "processed" ? r : undefined;
+      }, "takeover");
+      expect(row.attempts).toBe(1); // the dead worker's attempt committed nothing, not even its count
       expect(row.actions).toEqual(["processed by survivor"]);
-      expect(await app.db.knex("processed_by").where({ delivery_id: res.body.delivery_id })).toHaveLength(1);
+      expect(await processedBy(res.body.delivery_id)).toEqual(["survivor"]);
+    });
+
+    it("takes a delivery from a worker that stops answering mid-transaction once it has held it for holdSeconds", async () => {
+      const res = await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues" });
+      const stuck = await claimElsewhere(1);
+      expect(stuck.claimed.map((d) => d.id)).toEqual([res.body.delivery_id]);
+      const survivor = recordingWorker("patient", { pollMs: 100 });
+      await survivor.start();
+      const row = await waitFor(async () => {
+        const r = await statusOf(res.body.delivery_id);
+        return r.status === "processed" ? r : undefined;
+      }, "takeover after the hold", 10_000);
+      expect(row.attempts).toBe(1);
+      expect(await processedBy(res.body.delivery_id)).toEqual(["patient"]);
+      // PostgreSQL ended the silent session, and its transaction with it.
+      const sessions = await app.db.knex.raw("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ?", [stuck.pid]);
+      expect(sessions.rows[0].n).toBe(0);
+      await stuck.trx.rollback().catch(() => undefined);
+    });
+
+    it("leaves a delivery leased by a worker of an earlier version until its lease ends", async () => {
+      const leased = await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues" });
+      await app.db.knex("deliveries").where({ id: leased.body.delivery_id }).update({ locked_by: "old-version", locked_until: app.db.knex.raw("now() + interval '1 hour'"), attempts: 1 });
+      const worker = recordingWorker("upgraded");
+      await worker.start();
+      const later = await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues" });
+      await waitFor(async () => (await statusOf(later.body.delivery_id)).status === "processed", "the later delivery processed");
+      expect((await statusOf(leased.body.delivery_id)).status).toBe("received");
+      await app.db.knex("deliveries").where({ id: leased.body.delivery_id }).update({ locked_until: app.db.knex.raw("now() - interval '1 second'") });
+      worker.wake();
+      const row = await waitFor(async () => {
+        const r = await statusOf(leased.body.delivery_id);
+        return r.status === "processed" ? r : undefined;
+      }, "the lease ended");
+      expect(row.attempts).toBe(2);
     });
 
     it("never lets two workers on one database process the same delivery", async () => {
@@ -152,8 +206,8 @@ describe("delivery worker", () => {
         const results = await Promise.all(Array.from({ length: 30 }, () => sendDelivery(app.url, webhook, payload, { event: "issues" })));
         ids.push(...results.map((r) => r.body.delivery_id));
       }
-      const one = recordingWorker("w1", { concurrency: 4, batchSize: 10 });
-      const two = recordingWorker("w2", { concurrency: 4, batchSize: 10 });
+      const one = recordingWorker("w1", { concurrency: 4, perTransaction: 3 });
+      const two = recordingWorker("w2", { concurrency: 4, perTransaction: 3 });
       await Promise.all([one.start(), two.start()]);
       await waitFor(async () => {
         const { n } = (await app.db.knex("deliveries").where({ webhook_id: webhook.id, status: "received" }).count({ n: "*" }).first()) as { n: number };
@@ -164,68 +218,6 @@ describe("delivery worker", () => {
       expect(new Set(processed.map((p) => p.delivery_id)).size).toBe(ids.length);
       const byWorker = new Set(processed.map((p) => p.worker));
       expect(byWorker).toEqual(new Set(["w1", "w2"]));
-    });
-  });
-
-  describe("a backlog claimed ahead", () => {
-    let app: TestApp;
-    let webhook: RegisteredWebhook;
-    let worker: DeliveryWorker | undefined;
-    let release = () => {};
-
-    beforeAll(async () => {
-      app = await startTestApp({ ENTOURAGE_WORKER: "off" });
-      const acme = await app.bootstrap();
-      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["*"] });
-    });
-    afterEach(async () => {
-      release();
-      await worker?.stop();
-      worker = undefined;
-    });
-    afterAll(() => app.close());
-
-    const rows = async (ids: string[]) => {
-      const found = await app.db.knex("deliveries").whereIn("id", ids).select("id", "status", "attempts", "locked_by");
-      return ids.map((id) => found.find((row) => row.id === id));
-    };
-
-    it("claims the next group while every transaction runs, and gives it back unattempted when stopped before it starts", async () => {
-      const ids: string[] = [];
-      for (let number = 1; number <= 3; number++) {
-        ids.push((await sendDelivery(app.url, webhook, issuePayload("opened", { number }), { event: "issues" })).body.delivery_id);
-      }
-      const held = new Promise<void>((resolve) => (release = resolve));
-      const entered: number[] = [];
-      worker = new DeliveryWorker({
-        knex: app.db.knex,
-        logger: silent,
-        workerId: "ahead",
-        pollMs: 600_000,
-        concurrency: 1,
-        perTransaction: 1,
-        processor: async (_trx, { payload }) => {
-          entered.push((payload.issue as { number: number }).number);
-          await held;
-          return { actions: [] };
-        },
-      });
-      await worker.start();
-      await waitFor(() => entered.includes(1), "issue 1's rules to start");
-      // The one transaction is held: issue 2 is claimed ahead of it, issue 3 is not.
-      await waitFor(async () => (await rows(ids))[1]?.locked_by === "ahead", "issue 2 claimed ahead");
-      expect((await rows(ids))[2]).toMatchObject({ locked_by: null, attempts: 0 });
-
-      const stopped = worker.stop();
-      release();
-      await stopped;
-      worker = undefined;
-      expect(entered).toEqual([1]);
-      expect(await rows(ids)).toMatchObject([
-        { status: "processed", attempts: 1 },
-        { status: "received", attempts: 0, locked_by: null },
-        { status: "received", attempts: 0, locked_by: null },
-      ]);
     });
   });
 
@@ -305,6 +297,46 @@ describe("delivery worker", () => {
       // The rules' events: one for each delivery that committed, in the order the deliveries ran, none of the rolled-back one's.
       const ruleEvents = await app.db.knex("events").where({ type: "test.rule_event" }).orderBy("id");
       expect(ruleEvents.map((event) => event.data.delivery_id)).toEqual(sent.map((s) => s.body.delivery_id).filter((id) => id !== poisoned));
+    });
+
+    it("tries each delivery of a transaction refused at COMMIT in a transaction of its own; the one refused alone counts its attempts and fails", async () => {
+      await worker?.stop();
+      await app.db.knex.raw("CREATE TABLE commit_parents (id int PRIMARY KEY)");
+      await app.db.knex.raw("CREATE TABLE commit_children (delivery_id uuid, parent int REFERENCES commit_parents DEFERRABLE INITIALLY DEFERRED)");
+      const sent: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        sent.push((await sendDelivery(app.url, webhook, issuePayload("opened", { number: 9200 + i }), { event: "issues" })).body.delivery_id);
+      }
+      const refused = sent[1]!;
+      const logLines: string[] = [];
+      const logger = pino({ level: "warn" }, { write: (line: string) => logLines.push(line) });
+      worker = new DeliveryWorker({
+        knex: app.db.knex,
+        logger,
+        workerId: "committer",
+        pollMs: 50,
+        concurrency: 1,
+        perTransaction: 25,
+        maxAttempts: 2,
+        backoffSeconds: () => 0,
+        processor: async (trx, { delivery }) => {
+          // Checked only at COMMIT, outside every savepoint: the whole transaction is refused.
+          await trx("commit_children").insert({ delivery_id: delivery.id, parent: delivery.id === refused ? 404 : null });
+          return { actions: ["committed"] };
+        },
+      });
+      await worker.start();
+      const rows = await waitFor(async () => {
+        const r = (await app.db.knex("deliveries").whereIn("id", sent).select("id", "status", "attempts", "error")) as { id: string; status: string; attempts: number; error: string | null }[];
+        return r.every((row) => row.status !== "received") ? new Map(r.map((row) => [row.id, row])) : undefined;
+      }, "all settled");
+      expect(rows.get(refused)).toMatchObject({ status: "failed", attempts: 2 });
+      expect(rows.get(refused)!.error).toMatch(/foreign key/);
+      for (const id of sent.filter((id) => id !== refused)) expect(rows.get(id)).toMatchObject({ status: "processed", attempts: 1, error: null });
+      expect((await app.db.knex("commit_children").select("delivery_id")).map((row) => row.delivery_id).sort()).toEqual(sent.filter((id) => id !== refused).sort());
+      const failedEvents = await app.db.knex("events").where({ type: "delivery.failed" }).whereRaw("data->>'delivery_id' = ?", [refused]);
+      expect(failedEvents.map((event) => event.data.attempts)).toEqual([2]);
+      expect(logLines.filter((line) => line.includes("could not be committed"))).toHaveLength(1);
     });
 
     it("drops the events of a set-wise step that throws with the rest of its work; each delivery then goes alone", async () => {
