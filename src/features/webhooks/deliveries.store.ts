@@ -136,7 +136,7 @@ export async function claimDeliveries(trx: Knex.Transaction, limit: number, opti
   const results = (await trx.raw(
     `${hold}; ${CLAIM_PLANNER_SETTINGS}; ${claimDeliveriesStatement(limit, options.ids)}; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT`,
   )) as unknown as pg.QueryResult[];
-  return results.at(-3)!.rows as ClaimedDelivery[];
+  return results.find((result) => result.command === "SELECT")!.rows as ClaimedDelivery[];
 }
 
 /**
