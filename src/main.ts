@@ -55,7 +55,7 @@ export interface StartOptions {
   bootstrapEmpty?: boolean;
   /** Replaces the automation rules (tests use failing or recording processors). */
   processor?: DeliveryProcessor;
-  /** Worker tuning (tests shorten leases and backoff). */
+  /** Worker tuning (tests shorten the hold, polls and backoff). */
   worker?: Partial<DeliveryWorkerOptions>;
   /** Outbound notification sender settings (tests shorten the retry schedule and timeouts). */
   outbound?: Partial<OutboundSenderOptions>;

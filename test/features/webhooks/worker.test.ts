@@ -90,7 +90,7 @@ describe("delivery worker", () => {
     });
   });
 
-  describe("leases and concurrency", () => {
+  describe("claims and concurrency", () => {
     let app: TestApp;
     let acme: BootstrapResult;
     let webhook: RegisteredWebhook;
