@@ -238,6 +238,8 @@ export class DeliveryWorker {
           logger.error({ err: failError, deliveryId: group[0]!.id }, "could not record a delivery failure; it will be tried again"),
         );
       } else {
+        // Nothing claimed (the database away): no backlog is known, so the next try waits for a wake-up or the poll.
+        if ("limit" in claim) this.claimed(0, claim.limit);
         logger.error({ err: error }, "could not claim deliveries; retrying");
       }
     }

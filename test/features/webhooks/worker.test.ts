@@ -1,3 +1,4 @@
+import type { Knex } from "knex";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
@@ -364,6 +365,59 @@ describe("delivery worker", () => {
       expect(await app.db.knex("events").where({ type: "test.set_wise" })).toEqual([]);
       const alone = await app.db.knex("events").where({ type: "test.one_by_one" }).orderBy("id");
       expect(alone.map((event) => event.data.delivery_id)).toEqual(sent);
+    });
+  });
+
+  describe("a database that goes away during a backlog", () => {
+    let app: TestApp;
+    let webhook: RegisteredWebhook;
+    let worker: DeliveryWorker | undefined;
+
+    beforeAll(async () => {
+      app = await startTestApp({ ENTOURAGE_WORKER: "off" });
+      const acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["*"] });
+    });
+    afterAll(async () => {
+      await worker?.stop();
+      await app.close();
+    });
+
+    it("tries again at its poll, not at once, while no transaction can begin; then drains the rest", async () => {
+      const ids: string[] = [];
+      for (let number = 1; number <= 3; number++) {
+        ids.push((await sendDelivery(app.url, webhook, issuePayload("opened", { number }), { event: "issues" })).body.delivery_id);
+      }
+      // The worker's database client: transactions refused while `down` (a database that is away).
+      let down = false;
+      const refused: number[] = [];
+      const knex = {
+        transaction: (work: (trx: Knex.Transaction) => Promise<unknown>) => {
+          if (!down) return app.db.knex.transaction(work);
+          refused.push(performance.now());
+          // Refused after a turn of the event loop, as a connection attempt is.
+          return new Promise((_resolve, reject) => setImmediate(() => reject(new Error("connect ECONNREFUSED"))));
+        },
+      } as unknown as Knex;
+      const pollMs = 100;
+      worker = new DeliveryWorker({
+        knex,
+        logger: silent,
+        pollMs,
+        concurrency: 1,
+        perTransaction: 1, // each claim comes back full: a backlog
+        processor: async () => {
+          if (refused.length === 0) down = true; // the database goes away after the first transaction
+          return { actions: [] };
+        },
+      });
+      await worker.start();
+      await waitFor(() => refused.length >= 3, "three refused transactions");
+      // A backlog claim that could not run must not be taken for a backlog still waiting: at once again, it spins.
+      expect(refused[2]! - refused[0]!).toBeGreaterThanOrEqual(pollMs * 1.5);
+      down = false;
+      worker.wake();
+      await waitFor(async () => (await app.db.knex("deliveries").whereIn("id", ids).where({ status: "processed" })).length === 3, "the rest processed");
     });
   });
 
