@@ -155,7 +155,7 @@ export function claimDeliveriesStatement(limit: number, ids?: readonly string[])
 /** Records the outcome of claimed deliveries in their claiming transaction, each attempt counted. */
 export async function markDeliveriesDone(
   db: Queryable,
-  outcomes: { id: string; status: "processed" | "failed" | "ignored"; actions: string[]; attempts: number }[],
+  outcomes: { id: string; status: "processed" | "ignored"; actions: string[]; attempts: number }[],
 ): Promise<void> {
   if (outcomes.length === 0) return;
   await db.raw(

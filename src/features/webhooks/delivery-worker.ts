@@ -154,6 +154,10 @@ export class DeliveryWorker {
     return this.untilStalled() === 0 ? free : 0;
   }
 
+  private get holdSeconds(): number {
+    return this.options.holdSeconds ?? 60;
+  }
+
   /** Milliseconds until the oldest transaction in flight counts as stalled (0: it does). */
   private untilStalled(): number {
     const oldest = Math.min(...this.inFlight.values());
@@ -165,13 +169,13 @@ export class DeliveryWorker {
    * rules, records their outcomes and commits. Each delivery not taken by the set-wise step runs in a
    * savepoint, so a failing one is rolled back alone. Returns how many it claimed.
    */
-  private async processGroup(claim: { limit: number } | { ids: string[] }): Promise<number> {
-    const { knex, logger, processor, holdSeconds = 60 } = this.options;
+  private async processGroup(claim: { limit: number; ids?: string[] }): Promise<number> {
+    const { knex, logger, processor } = this.options;
     let group: ClaimedDelivery[] = [];
     try {
       await knex.transaction(async (trx) => {
-        group = await claimDeliveries(trx, "ids" in claim ? claim.ids.length : claim.limit, { holdSeconds, ids: "ids" in claim ? claim.ids : undefined });
-        if ("limit" in claim) this.claimed(group.length, claim.limit);
+        group = await claimDeliveries(trx, claim.limit, { holdSeconds: this.holdSeconds, ids: claim.ids });
+        if (!claim.ids) this.claimed(group.length, claim.limit);
         if (group.length === 0) return;
         const webhooks = await findWebhooksByIds(trx, [...new Set(group.map((delivery) => delivery.webhook_id))]);
         const done: { delivery: ClaimedDelivery; webhook: WebhookRow; status: "processed" | "ignored"; actions: string[] }[] = [];
@@ -232,14 +236,14 @@ export class DeliveryWorker {
         // The transaction failed as a whole (connection lost, commit refused, a statement outside the
         // savepoints refused): nothing of it committed, so each delivery gets a transaction of its own.
         logger.warn({ err: error, deliveries: group.length }, "a batch of deliveries could not be committed; processing them one by one");
-        for (const delivery of group) await this.processGroup({ ids: [delivery.id] });
+        for (const delivery of group) await this.processGroup({ limit: 1, ids: [delivery.id] });
       } else if (group.length === 1) {
         await this.failAlone(group[0]!, error).catch((failError) =>
           logger.error({ err: failError, deliveryId: group[0]!.id }, "could not record a delivery failure; it will be tried again"),
         );
       } else {
         // Nothing claimed (the database away): no backlog is known, so the next try waits for a wake-up or the poll.
-        if ("limit" in claim) this.claimed(0, claim.limit);
+        if (!claim.ids) this.claimed(0, claim.limit);
         logger.error({ err: error }, "could not claim deliveries; retrying");
       }
     }
@@ -286,7 +290,7 @@ export class DeliveryWorker {
   /** A delivery whose own transaction failed as a whole: its failed attempt is recorded in a new one, if no one has claimed it since. */
   private async failAlone(delivery: ClaimedDelivery, error: unknown): Promise<void> {
     await this.options.knex.transaction(async (trx) => {
-      const [again] = await claimDeliveries(trx, 1, { holdSeconds: this.options.holdSeconds ?? 60, ids: [delivery.id] });
+      const [again] = await claimDeliveries(trx, 1, { holdSeconds: this.holdSeconds, ids: [delivery.id] });
       if (!again) return;
       const webhook = await findWebhookById(trx, delivery.webhook_id);
       const failed = await this.recordFailure(trx, again, error);
