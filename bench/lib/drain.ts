@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { pendingCount, type Entourage } from "./entourage-instance.js";
 import { memoryOf, sleep } from "./processes.js";
+import { packPayload } from "../../src/features/webhooks/stored-payload.js";
 
 export interface DrainResult {
   workers: number;
@@ -71,23 +72,22 @@ function describeSeries(times: number[], values: number[]) {
 
 /**
  * Puts `count` deliveries of real issues.opened payloads (new issue numbers from `firstNumber`)
- * straight into the queue, as the receive path stores them, without going through HTTP.
+ * straight into the queue, as the receive path stores them (the payload packed as
+ * src/features/webhooks/stored-payload.ts does), without going through HTTP.
  */
 export async function seedBacklog(db: pg.Pool, webhook: { id: string }, template: (number: number) => string, firstNumber: number, count: number): Promise<void> {
-  const marker = "987654321";
-  const text = template(Number(marker));
   const { rows } = await db.query("SELECT org_id FROM webhooks WHERE id = $1", [webhook.id]);
   const orgId = rows[0].org_id as string;
-  const chunk = 5_000;
+  const chunk = 2_000;
   for (let offset = 0; offset < count; offset += chunk) {
-    const n = Math.min(chunk, count - offset);
+    const numbers = Array.from({ length: Math.min(chunk, count - offset) }, (_, i) => firstNumber + offset + i);
     await db.query(
-      `INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary)
-       SELECT $1::uuid, $2::uuid, gen_random_uuid()::text, 'issues.opened', 'received', replace($3::text, $4::text, g::text),
+      `INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_deflated, headers, payload_summary)
+       SELECT $1::uuid, $2::uuid, gen_random_uuid()::text, 'issues.opened', 'received', p.packed,
               jsonb_build_object('x-github-event', 'issues', 'content-type', 'application/json'),
-              jsonb_build_object('action', 'opened', 'issue', jsonb_build_object('number', g), 'repository', 'bench/entourage')
-         FROM generate_series($5::int, $6::int) AS g`,
-      [webhook.id, orgId, text, marker, firstNumber + offset, firstNumber + offset + n - 1],
+              jsonb_build_object('action', 'opened', 'issue', jsonb_build_object('number', p.g), 'repository', 'bench/entourage')
+         FROM unnest($3::bytea[], $4::int[]) AS p(packed, g)`,
+      [webhook.id, orgId, numbers.map((n) => packPayload(template(n))), numbers],
     );
   }
 }

@@ -6,14 +6,16 @@ import { createTestDatabase, type TestDatabase } from "../helpers/test-database.
 // A task counts its own completions since 20261202050000 (the round in its issue comment's dedupe key).
 // Tasks finished before then must start from a count no lower than any round already used for them,
 // or their next comment would reuse a key and never be posted.
-describe("migration 20261202050000: tasks count their completions", () => {
+const NAME = "20261202050000_task_completions";
+
+describe(`migration ${NAME}: tasks count their completions`, () => {
   let db: TestDatabase;
   let org: BootstrapResult;
   let other: BootstrapResult;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    await db.knex.migrate.down({ migrationSource });
+    await db.knex.migrate.down({ migrationSource, name: NAME });
     org = await bootstrapOrg(db.knex, { orgName: "m", teamName: "t", engineers: 0 });
     other = await bootstrapOrg(db.knex, { orgName: "o", teamName: "t", engineers: 0 });
   });
@@ -39,7 +41,7 @@ describe("migration 20261202050000: tasks count their completions", () => {
     // Another org's events about the same task id are not this task's.
     await completed(other.org_id, open, 4);
 
-    await db.knex.migrate.up({ migrationSource });
+    await db.knex.migrate.up({ migrationSource, name: NAME });
     const counts = Object.fromEntries((await db.knex("tasks").where({ org_id: org.org_id }).select("id", "completions")).map((row) => [row.id, row.completions]));
     expect(counts).toEqual({ [thrice]: 3, [pruned]: 2, [done]: 1, [open]: 0 });
   });

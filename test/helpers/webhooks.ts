@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import type { Knex } from "knex";
+import { unpackPayload } from "../../src/features/webhooks/stored-payload.js";
 import { githubSignature } from "./github-signature.js";
 import type { TestApp, TestResponse } from "./test-app.js";
 import { request } from "./test-app.js";
@@ -66,4 +68,10 @@ export async function deliverAndWait(app: TestApp, webhook: { id: string; secret
     const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
     return row && row.status !== "received" && row;
   }, `delivery ${res.body.delivery_id} to be processed`);
+}
+
+/** A delivery's row with its payload as text (stored deflated: src/features/webhooks/stored-payload.ts). */
+export async function storedDelivery(knex: Knex, id: string) {
+  const row = await knex("deliveries").where({ id }).first();
+  return row && { ...row, payload: unpackPayload(row) };
 }

@@ -3,6 +3,7 @@ import type { Queryable } from "../../db/create-db.js";
 import pg from "pg";
 import { CLAIM_PLANNER_SETTINGS, sqlLiteral } from "../../db/run-claim.js";
 import { storableJson, storableText } from "../../lib/storable-text.js";
+import { packPayload, unpackPayload } from "./stored-payload.js";
 import type { z } from "zod";
 import type { deliveryListItemOutput, DeliveryStatus } from "./webhooks.schema.js";
 
@@ -28,7 +29,7 @@ const LIST_COLUMNS = [
   "created_at",
   "processed_at",
 ] as const;
-const FULL_COLUMNS = [...LIST_COLUMNS, "payload", "headers", "next_attempt_at"] as const;
+const FULL_COLUMNS = [...LIST_COLUMNS, "payload", "payload_deflated", "headers", "next_attempt_at"] as const;
 
 export interface DeliveryFilter {
   webhook_id: string;
@@ -57,7 +58,12 @@ export async function listDeliveries(db: Queryable, filter: DeliveryFilter): Pro
 }
 
 export async function findDelivery(db: Queryable, webhookId: string, id: string): Promise<Delivery | undefined> {
-  return db("deliveries").select(FULL_COLUMNS).where({ webhook_id: webhookId, id }).first();
+  const row = (await db("deliveries").select(FULL_COLUMNS).where({ webhook_id: webhookId, id }).first()) as
+    | (Delivery & { payload_deflated: Buffer | null })
+    | undefined;
+  if (!row) return undefined;
+  const { payload_deflated: _packed, ...delivery } = row;
+  return { ...delivery, payload: unpackPayload(row) };
 }
 
 export interface DeliveryStats {
@@ -136,7 +142,8 @@ export async function claimDeliveries(trx: Knex.Transaction, limit: number, opti
   const results = (await trx.raw(
     `${hold}; ${CLAIM_PLANNER_SETTINGS}; ${claimDeliveriesStatement(limit, options.ids)}; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT`,
   )) as unknown as pg.QueryResult[];
-  return results.find((result) => result.command === "SELECT")!.rows as ClaimedDelivery[];
+  const rows = results.find((result) => result.command === "SELECT")!.rows as (ClaimedDelivery & { payload_deflated: Buffer | null })[];
+  return rows.map(({ payload_deflated, ...delivery }) => ({ ...delivery, payload: unpackPayload({ payload: delivery.payload, payload_deflated }) }));
 }
 
 /**
@@ -145,7 +152,7 @@ export async function claimDeliveries(trx: Knex.Transaction, limit: number, opti
  */
 export function claimDeliveriesStatement(limit: number, ids?: readonly string[]): string {
   return `
-  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, headers, attempts + 1 AS attempts, via FROM deliveries
+  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, payload_deflated, headers, attempts + 1 AS attempts, via FROM deliveries
    WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())${ids ? ` AND id = ANY(${sqlLiteral(ids)}::uuid[])` : ""}
    ORDER BY next_attempt_at, created_at
    LIMIT ${sqlLiteral(limit)}
@@ -210,8 +217,18 @@ export interface NewDelivery {
   provider?: "github" | "custom";
 }
 
+/** A delivery ready to be inserted: its payload packed (stored-payload.ts). */
+export interface PackedDelivery extends Omit<NewDelivery, "payload"> {
+  payload: Buffer | null;
+}
+
+/** Packs the payload; done as each delivery arrives, so a batch's inserting does not wait on it. */
+export function packDelivery(row: NewDelivery): PackedDelivery {
+  return { ...row, payload: row.payload === null ? null : packPayload(row.payload) };
+}
+
 const COLUMNS_PER_ROW = 12;
-const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END, ?)";
+const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?::bytea, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END, ?)";
 
 /** A stored delivery as insertDeliveries reports it. */
 export interface InsertedDelivery {
@@ -226,7 +243,7 @@ export interface InsertedDelivery {
  * notifies listening workers and the event relay. A (webhook, GUID) already stored is skipped:
  * it is missing from the answer (a repeat; see resolveRepeatedGuid).
  */
-export async function insertDeliveries(db: Queryable, rows: NewDelivery[]): Promise<InsertedDelivery[]> {
+export async function insertDeliveries(db: Queryable, rows: PackedDelivery[]): Promise<InsertedDelivery[]> {
   const bindings: Knex.RawBinding[] = [];
   for (const row of rows) {
     // A hostile document (NUL, lone surrogates) is still logged, not refused with a 503 for ever.
@@ -236,7 +253,7 @@ export async function insertDeliveries(db: Queryable, rows: NewDelivery[]): Prom
       row.delivery_guid,
       storableText(row.event_type),
       row.status,
-      row.payload === null ? null : storableText(row.payload),
+      row.payload,
       JSON.stringify(storableJson(row.headers)),
       JSON.stringify(storableJson(row.payload_summary)),
       JSON.stringify(storableJson(row.actions ?? [])),
@@ -247,7 +264,7 @@ export async function insertDeliveries(db: Queryable, rows: NewDelivery[]): Prom
   }
   const sql = `
     WITH ins AS (
-      INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary, actions, error, processed_at, via)
+      INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_deflated, headers, payload_summary, actions, error, processed_at, via)
       VALUES ${rows.map(() => ROW_SQL).join(", ")}
       ON CONFLICT (webhook_id, delivery_guid) DO NOTHING
       RETURNING id, webhook_id, org_id, delivery_guid, event_type, status, payload_summary, created_at

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { storableText } from "../../lib/storable-text.js";
-import { insertDeliveries, resolveRepeatedGuid, type NewDelivery } from "./deliveries.store.js";
+import { insertDeliveries, packDelivery, resolveRepeatedGuid, type NewDelivery, type PackedDelivery } from "./deliveries.store.js";
 
 export type { NewDelivery };
 
@@ -10,7 +10,7 @@ export type WriteResult =
   | { outcome: "duplicate"; id: string };
 
 interface Pending {
-  row: NewDelivery;
+  row: PackedDelivery;
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
 }
@@ -48,7 +48,7 @@ export class DeliveryWriter {
   /** Resolves once the delivery is committed (or found to be a repeat); rejects when the database cannot take it. */
   write(row: NewDelivery): Promise<WriteResult> {
     // The GUID is matched against what the database returns, so it is made storable up front.
-    const stored = { ...row, delivery_guid: storableText(row.delivery_guid) };
+    const stored = packDelivery({ ...row, delivery_guid: storableText(row.delivery_guid) });
     const written = new Promise<WriteResult>((resolve, reject) => {
       this.queue.push({ row: stored, resolve, reject });
       if (this.inFlight < (this.options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) setImmediate(() => this.drain());

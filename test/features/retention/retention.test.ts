@@ -6,7 +6,7 @@ import { githubExample } from "../../helpers/github-examples.js";
 import { openSse } from "../../helpers/sse-client.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { deliverAndWait, registerWebhook, sendDelivery, storedDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 const DAY = 86_400_000;
 const DEFAULTS: RetentionSettings = { DELIVERY_PAYLOAD_RETENTION_DAYS: 30, DELIVERY_RETENTION_DAYS: 90, EVENT_RETENTION_DAYS: 30 };
@@ -21,7 +21,7 @@ describe("retention", () => {
   /** Runs one pass as if it were `days` days from now, in batches of two (so every walk takes several). */
   const pruneAt = (days: number, settings = DEFAULTS) =>
     pruneHistory({ knex: app.db.knex, logger: app.ctx.logger, metrics: app.ctx.metrics, now: () => new Date(Date.now() + days * DAY) }, settings, { batchSize: 2 });
-  const delivery = (id: string) => app.db.knex("deliveries").where({ id }).first();
+  const delivery = (id: string) => storedDelivery(app.db.knex, id);
 
   beforeAll(async () => {
     app = await startTestApp({ OUTBOUND_RETRY_SCHEDULE: "3600" });

@@ -3,7 +3,7 @@ import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.j
 import { MAX_JSON_DEPTH } from "../../../src/http/json-depth.js";
 import { githubExample } from "../../helpers/github-examples.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { registerWebhook, sendDelivery, storedDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 /** `{"a":{"a":…{"a":1}…}}` nested `depth` levels deep, as text (JSON.stringify itself would overflow). */
 function nested(depth: number, leaf = "1"): string {
@@ -48,7 +48,7 @@ describe("JSON nested thousands of levels deep", () => {
       const res = await sendDelivery(app.url, github, body, { event: "issues" });
       expect(res.status, `${depth}: ${res.text}`).toBeLessThan(500);
       expect(res.body.delivery_id).toBeTruthy();
-      const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+      const row = await storedDelivery(app.db.knex, res.body.delivery_id);
       expect(row.payload).toBe(body);
       await vi.waitFor(async () => {
         const status = (await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first()).status;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
-import { insertDeliveries } from "../../../src/features/webhooks/deliveries.store.js";
+import { insertDeliveries, packDelivery } from "../../../src/features/webhooks/deliveries.store.js";
 import { DeliveryWriter, type NewDelivery } from "../../../src/features/webhooks/delivery-writer.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
@@ -84,7 +84,7 @@ describe("DeliveryWriter", () => {
     };
     try {
       // An uncommitted row with the same GUID holds the first write's INSERT until it is rolled back.
-      await insertDeliveries(blocker, [row("received", "writer-held")]);
+      await insertDeliveries(blocker, [packDelivery(row("received", "writer-held"))]);
       app.db.knex.on("query", onQuery);
       const first = fresh.write(row("received", "writer-held"));
       await vi.waitFor(() => expect(statements).toHaveLength(1));

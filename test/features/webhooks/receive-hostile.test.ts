@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { registerWebhook, sendDelivery, storedDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
 // Found by the hostile-input properties (test/fuzz): each of these answered 503 for ever.
 describe("receive with hostile documents", () => {
@@ -22,7 +22,7 @@ describe("receive with hostile documents", () => {
     const body = '{"action":"opened","issue":{"title":"a\\u0000b \\ud800","number":1}}';
     const res = await sendDelivery(app.url, github, body, { event: "issues" });
     expect(res.status, res.text).toBe(202);
-    const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+    const row = await storedDelivery(app.db.knex, res.body.delivery_id);
     expect(row.payload).toBe(body);
     expect(row.payload_summary.issue.title).toBe("a\uFFFDb \uFFFD");
   });
@@ -31,7 +31,7 @@ describe("receive with hostile documents", () => {
     const res = await sendDelivery(app.url, github, '{"action":"opened\u0000"}', { event: "issues" });
     expect(res.status, res.text).toBe(400);
     expect(res.body.error.code).toBe("invalid_json");
-    const row = await app.db.knex("deliveries").where({ id: res.body.delivery_id }).first();
+    const row = await storedDelivery(app.db.knex, res.body.delivery_id);
     expect(row).toMatchObject({ status: "failed", payload: '{"action":"opened\uFFFD"}' });
   });
 

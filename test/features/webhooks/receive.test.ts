@@ -4,14 +4,15 @@ import { githubSignature } from "../../helpers/github-signature.js";
 import { githubExample } from "../../helpers/github-examples.js";
 import { request, startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { registerWebhook, sendDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { registerWebhook, sendDelivery, storedDelivery, type RegisteredWebhook } from "../../helpers/webhooks.js";
+import { unpackPayload } from "../../../src/features/webhooks/stored-payload.js";
 
 describe("POST /api/v1/webhooks/{id}/receive", () => {
   let app: TestApp;
   let acme: BootstrapResult;
   let webhook: RegisteredWebhook;
 
-  const deliveryRow = (id: string) => app.db.knex("deliveries").where({ id }).first();
+  const deliveryRow = (id: string) => storedDelivery(app.db.knex, id);
   const rowsFor = (webhookId: string) => app.db.knex("deliveries").where({ webhook_id: webhookId }).orderBy("created_at");
 
   beforeAll(async () => {
@@ -136,7 +137,7 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
       const rejected = await app.db.knex("deliveries").where({ webhook_id: own.id, status: "rejected" });
       expect(rejected).toHaveLength(10);
       for (const row of rejected) {
-        expect(row.payload).toBeNull();
+        expect(unpackPayload(row)).toBeNull();
         expect(row.error).toBe("signature does not match");
         expect(row.event_type).toBe("issues");
         expect(row.headers["x-github-event"]).toBe("issues");
@@ -195,7 +196,7 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
       const res = await sendDelivery(app.url, webhook, '{"action": "opened", ', { event: "issues" });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe("invalid_json");
-      const row = await app.db.knex("deliveries").where({ delivery_guid: res.guid }).first();
+      const row = await storedDelivery(app.db.knex, res.body.delivery_id);
       expect(row).toMatchObject({ status: "failed", payload: '{"action": "opened", ' });
       expect(row.error).toMatch(/^invalid JSON/);
       // The log shows what arrived: text that is not JSON, as a string.
@@ -220,7 +221,7 @@ describe("POST /api/v1/webhooks/{id}/receive", () => {
         const res = await sendDelivery(app.url, webhook, body, { event: "issues" });
         expect(res.status, body).toBe(400);
         expect(res.body.error).toEqual({ code: "invalid_json", message: "The body is not a JSON object: the document must be a JSON object" });
-        expect(await app.db.knex("deliveries").where({ delivery_guid: res.guid }).first(), body).toMatchObject({
+        expect(await storedDelivery(app.db.knex, res.body.delivery_id), body).toMatchObject({
           status: "failed",
           event_type: "issues",
           payload: body,

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrationSource } from "../../src/db/migration-source.js";
+import { claimDeliveries, findDelivery, insertDeliveries, packDelivery } from "../../src/features/webhooks/deliveries.store.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
+
+const NAME = "20261202060000_deliveries_payload_deflated";
+
+describe(`migration ${NAME}`, () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+
+  it("stores new payloads deflated, still reads the text of rows stored before, and goes down with every payload as text", async () => {
+    const [org] = await db.knex("orgs").insert({ name: "acme" }).returning("id");
+    const [team] = await db.knex("teams").insert({ org_id: org.id, name: "t" }).returning("id");
+    const [webhook] = await db
+      .knex("webhooks")
+      .insert({ org_id: org.id, provider: "github", events: ["*"], config: JSON.stringify({ team_id: team.id }), secret_sealed: "x", secret_hint: "whsec_…x" })
+      .returning("id");
+    const before = '{"action":"opened","stored":"before the migration"}';
+    const after = JSON.stringify({ action: "opened", stored: "after", text: "é ✓ 🎉 ".repeat(300) });
+    const [legacy] = await db
+      .knex("deliveries")
+      .insert({ webhook_id: webhook.id, org_id: org.id, delivery_guid: "legacy", event_type: "issues.opened", status: "received", payload: before })
+      .returning("id");
+    const [packed] = await insertDeliveries(db.knex, [
+      packDelivery({ webhook_id: webhook.id, org_id: org.id, delivery_guid: "packed", event_type: "issues.opened", status: "received", payload: after, headers: {}, payload_summary: {} }),
+    ]);
+
+    const stored = await db.knex("deliveries").where({ id: packed!.id }).first();
+    expect(stored.payload).toBeNull();
+    expect(stored.payload_deflated.length).toBeLessThan(Buffer.byteLength(after) / 10);
+    expect((await findDelivery(db.knex, webhook.id, legacy.id))?.payload).toBe(before);
+    expect((await findDelivery(db.knex, webhook.id, packed!.id))?.payload).toBe(after);
+    const claimed = await db.knex.transaction((trx) => claimDeliveries(trx, 10, { holdSeconds: 60 }));
+    expect(Object.fromEntries(claimed.map((delivery) => [delivery.delivery_guid, delivery.payload]))).toEqual({ legacy: before, packed: after });
+
+    await db.knex.migrate.down({ migrationSource, name: NAME });
+    expect(await db.knex.schema.hasColumn("deliveries", "payload_deflated")).toBe(false);
+    expect(await db.knex("deliveries").orderBy("delivery_guid").pluck("payload")).toEqual([before, after]);
+
+    await db.knex.migrate.up({ migrationSource, name: NAME });
+    expect(await db.knex.schema.hasColumn("deliveries", "payload_deflated")).toBe(true);
+  });
+});
