@@ -208,7 +208,7 @@ async function entourageTarget(key: string, name: string, options: { external?: 
       result.e2e.databaseCpuPerDeliveryUs = ((entourage.databaseCpuSeconds() - e2eDb0) / result.e2e.sent) * 1e6;
       result.e2e.workerLagP50 = Number(lag.p50);
       result.e2e.workerLagP99 = Number(lag.p99);
-      log(`${key}: e2e at ${knobs.e2eRate}/s: p50 ${result.e2e.p50.toFixed(1)} ms, p99 ${result.e2e.p99.toFixed(1)} ms (${result.e2e.seen}/${result.e2e.acked})`);
+      log(`${key}: e2e at ${knobs.e2eRate}/s: p50 ${result.e2e.p50.toFixed(1)} ms, p99 ${result.e2e.p99.toFixed(1)} ms (${result.e2e.seen}/${result.e2e.acked})${notAckedText(result.e2e.notAcked)}`);
     }
     const final = await countRows(entourage.db);
     log(`${key}: final rows ${JSON.stringify(final)}`);
@@ -293,7 +293,7 @@ function report(loadBefore: string, loadAfter: string) {
     }
     if (r.e2e) {
       lines.push(
-        `${r.key}: e2e at ${r.e2e.rate}/s: sent ${r.e2e.sent}, acked ${r.e2e.acked}, seen ${r.e2e.seen}, max ${f(r.e2e.max, 1)} ms, ack p99 ${f(r.e2e.ackP99, 1)} ms; ` +
+        `${r.key}: e2e at ${r.e2e.rate}/s: sent ${r.e2e.sent}, acked ${r.e2e.acked}${notAckedText(r.e2e.notAcked)}, seen ${r.e2e.seen}, max ${f(r.e2e.max, 1)} ms, ack p99 ${f(r.e2e.ackP99, 1)} ms; ` +
           `stored → worker transaction start p50 ${f(r.e2e.workerLagP50, 1)} ms, p99 ${f(r.e2e.workerLagP99, 1)} ms; ` +
           `CPU ${f(r.e2e.cpuPerDeliveryUs)} µs per delivery (web + worker + database; database ${f(r.e2e.databaseCpuPerDeliveryUs)})`,
       );
@@ -322,3 +322,9 @@ main().catch((error) => {
   console.error(error);
   process.exit(1);
 });
+
+/** ", not acknowledged: 503 ×2, ECONNRESET ×1", or nothing when every request was. */
+function notAckedText(notAcked: Record<string, number>): string {
+  const entries = Object.entries(notAcked);
+  return entries.length ? `, not acknowledged: ${entries.map(([what, n]) => `${what} ×${n}`).join(", ")}` : "";
+}

@@ -5,6 +5,8 @@ export interface EndToEndResult {
   rate: number;
   sent: number;
   acked: number;
+  /** What the others got: HTTP status or the connection error's code, with how many. */
+  notAcked: Record<string, number>;
   seen: number;
   p50: number;
   p99: number;
@@ -69,6 +71,7 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
   const total = Math.round(options.rate * options.seconds);
   const warmup = Math.round(options.rate * (options.warmupSeconds ?? 0));
   let acked = 0;
+  const notAcked: Record<string, number> = {};
   const t0 = performance.now();
   const inFlight: Promise<void>[] = [];
   for (let i = -warmup; i < total; i++) {
@@ -89,7 +92,8 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     inFlight.push(
       post(agent, url, delivery).then((status) => {
         const now = performance.now();
-        if (status >= 200 && status < 300) acked++;
+        if (typeof status === "number" && status >= 200 && status < 300) acked++;
+        else notAcked[status] = (notAcked[status] ?? 0) + 1;
         ackLatencies.push(now - start);
         timing.ackedAt = wallClock(now);
       }),
@@ -106,6 +110,7 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
     rate: options.rate,
     sent: total,
     acked,
+    notAcked,
     seen: latencies.length,
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
@@ -120,7 +125,8 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 }
 
-function post(agent: http.Agent, url: URL, delivery: { body: string; headers: Record<string, string> }): Promise<number> {
+/** The response's status, or the code of the error that ended the request (ECONNRESET, …). */
+function post(agent: http.Agent, url: URL, delivery: { body: string; headers: Record<string, string> }): Promise<number | string> {
   return new Promise((resolve) => {
     const request = http.request(
       { agent, method: "POST", hostname: url.hostname, port: url.port, path: url.pathname, headers: { ...delivery.headers, "content-length": Buffer.byteLength(delivery.body) } },
@@ -129,7 +135,7 @@ function post(agent: http.Agent, url: URL, delivery: { body: string; headers: Re
         response.on("end", () => resolve(response.statusCode ?? 0));
       },
     );
-    request.on("error", () => resolve(0));
+    request.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
     request.end(delivery.body);
   });
 }

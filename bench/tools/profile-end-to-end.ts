@@ -127,7 +127,8 @@ async function main() {
       const relative = timeline.map((entry) => Object.fromEntries(Object.entries(entry).map(([key, value]) => [key, key === "n" ? value : +(value - origin).toFixed(2)])));
       writeFileSync(process.env.PROFILE_TIMELINE, JSON.stringify(relative));
     }
-    console.log(`sent ${result.sent}, acked ${result.acked}, seen ${result.seen}, timed ${stages["sent → seen"]!.length}; ` +
+    const notAcked = Object.entries(result.notAcked).map(([what, n]) => `${what} ×${n}`).join(", ");
+    console.log(`sent ${result.sent}, acked ${result.acked}${notAcked ? ` (not acknowledged: ${notAcked})` : ""}, seen ${result.seen}, timed ${stages["sent → seen"]!.length}; ` +
       `CPU ${cpu.toFixed(0)} µs per delivery (PostgreSQL ${dbCpu.toFixed(0)})`);
     console.log(`Node: web ${((webCpu / result.sent) * 1e6).toFixed(0)} µs, worker ${((workerCpu / result.sent) * 1e6).toFixed(0)} µs per delivery; PostgreSQL processes (µs per delivery, pid, last query):`);
     console.log(`  Node processes: ${split.join("; ")}`);
