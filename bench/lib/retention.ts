@@ -2,6 +2,7 @@ import knexFactory from "knex";
 import type pg from "pg";
 import pino from "pino";
 import { pruneHistory, type PruneCounts } from "../../src/features/retention/prune-history.js";
+import { packPayload } from "../../src/features/webhooks/stored-payload.js";
 import { fireLoad, type LoadResult } from "./load.js";
 
 export interface RetentionResult {
@@ -18,7 +19,8 @@ const DAY_SECONDS = 86_400;
 
 /**
  * Fills the tables with `count` finished deliveries (and one event each) spread evenly over the
- * last 120 days, as a busy instance would have before retention was turned on, all with payloads.
+ * last 120 days, as a busy instance would have before retention was turned on, all with payloads
+ * (deflated, as they are stored).
  * Rows go in by SQL in chunks: going through HTTP would take hours for a million.
  */
 export async function fillHistory(db: pg.Pool, webhook: { id: string }, payload: string, count: number): Promise<void> {
@@ -26,12 +28,14 @@ export async function fillHistory(db: pg.Pool, webhook: { id: string }, payload:
   const { org_id: orgId, team_id: teamId } = rows[0] as { org_id: string; team_id: string };
   const chunk = 20_000;
   const span = 120 * DAY_SECONDS;
+  // Stored as the receive path stores payloads now (the same document for every row).
+  const packed = packPayload(payload);
   for (let offset = 0; offset < count; offset += chunk) {
     const last = Math.min(count, offset + chunk) - 1;
     await db.query(
       `WITH d AS (
-         INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload, headers, payload_summary, actions, created_at, processed_at)
-         SELECT $1::uuid, $2::uuid, 'history-' || g, 'issues.opened', 'processed', $3::text,
+         INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_deflated, headers, payload_summary, actions, created_at, processed_at)
+         SELECT $1::uuid, $2::uuid, 'history-' || g, 'issues.opened', 'processed', $3::bytea,
                 jsonb_build_object('x-github-event', 'issues', 'content-type', 'application/json'),
                 jsonb_build_object('action', 'opened', 'issue', jsonb_build_object('number', g)), '["created task"]'::jsonb,
                 now() - make_interval(secs => $6::float8 * ($7::int - g) / $7::int), now() - make_interval(secs => $6::float8 * ($7::int - g) / $7::int)
@@ -40,7 +44,7 @@ export async function fillHistory(db: pg.Pool, webhook: { id: string }, payload:
        )
        INSERT INTO events (org_id, team_id, type, data, created_at)
        SELECT org_id, $8::uuid, 'delivery.processed', jsonb_build_object('delivery_id', id), created_at FROM d ORDER BY created_at`,
-      [webhook.id, orgId, payload, offset, last, span, count, teamId],
+      [webhook.id, orgId, packed, offset, last, span, count, teamId],
     );
   }
   await db.query("ANALYZE deliveries");
