@@ -14,6 +14,8 @@ export interface IncomingDelivery {
   eventName?: string;
   /** The JSON document as received. */
   payloadText: string;
+  /** The bytes payloadText was decoded from, when the document was the whole body. */
+  payloadBytes?: Buffer;
   /** Parsed already by the caller (the App door); parsed here otherwise. */
   payload?: Record<string, unknown>;
   headers: Record<string, string>;
@@ -36,7 +38,15 @@ const MAX_GUID_LENGTH = 200;
 export async function acceptDelivery(writer: DeliveryWriter, incoming: IncomingDelivery): Promise<AcceptResult> {
   const { webhook } = incoming;
   const guid = incoming.guid?.slice(0, MAX_GUID_LENGTH) || randomUUID();
-  const base = { webhook_id: webhook.id, org_id: webhook.org_id, delivery_guid: guid, headers: incoming.headers, via: incoming.via ?? "receive", provider: webhook.provider };
+  const base = {
+    webhook_id: webhook.id,
+    org_id: webhook.org_id,
+    delivery_guid: guid,
+    headers: incoming.headers,
+    via: incoming.via ?? "receive",
+    provider: webhook.provider,
+    payloadBytes: incoming.payloadBytes,
+  };
 
   let payload = incoming.payload;
   if (!payload) {

@@ -213,18 +213,21 @@ export interface NewDelivery {
   error?: string | null;
   /** The door: `app` (routed from the GitHub App by a linked installation) or `receive` (the webhook's own secret; the default). */
   via?: "receive" | "app";
+  /** The bytes `payload` was decoded from, when it arrived as the request's body: packed without encoding the text again. */
+  payloadBytes?: Buffer;
   /** The sending webhook's provider: a metrics label only, not stored. */
   provider?: "github" | "custom";
 }
 
 /** A delivery ready to be inserted: its payload packed (stored-payload.ts). */
-export interface PackedDelivery extends Omit<NewDelivery, "payload"> {
+export interface PackedDelivery extends Omit<NewDelivery, "payload" | "payloadBytes"> {
   payload: Buffer | null;
 }
 
 /** Packs the payload; done as each delivery arrives, so a batch's inserting does not wait on it. */
 export function packDelivery(row: NewDelivery): PackedDelivery {
-  return { ...row, payload: row.payload === null ? null : packPayload(row.payload) };
+  const { payloadBytes, ...rest } = row;
+  return { ...rest, payload: row.payload === null ? null : packPayload(row.payload, payloadBytes) };
 }
 
 const COLUMNS_PER_ROW = 12;

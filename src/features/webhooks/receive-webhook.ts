@@ -63,6 +63,7 @@ async function receive(deps: ReceiveDeps, req: IncomingMessage, res: ServerRespo
   }
 
   let payloadText: string;
+  let payloadBytes: Buffer | undefined;
   if ((headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
     // GitHub's form content type: payload=<url-encoded JSON>; the signature covered the form body itself.
     const payload = new URLSearchParams(body.toString("utf8")).get("payload");
@@ -70,6 +71,7 @@ async function receive(deps: ReceiveDeps, req: IncomingMessage, res: ServerRespo
     payloadText = payload;
   } else {
     payloadText = body.toString("utf8");
+    payloadBytes = body;
   }
 
   const result = await acceptDelivery(deps.writer, {
@@ -77,6 +79,7 @@ async function receive(deps: ReceiveDeps, req: IncomingMessage, res: ServerRespo
     guid: webhook.provider === "github" ? headers["x-github-delivery"] : (headers["x-entourage-delivery"] ?? headers["x-github-delivery"]),
     eventName: webhook.provider === "github" ? headers["x-github-event"] : headers["x-entourage-event"],
     payloadText,
+    payloadBytes,
     headers,
   });
   sendJson(res, result.httpStatus, result.body);

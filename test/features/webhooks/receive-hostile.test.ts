@@ -1,3 +1,5 @@
+import { createHmac, randomUUID } from "node:crypto";
+import { inflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
@@ -33,6 +35,27 @@ describe("receive with hostile documents", () => {
     expect(res.body.error.code).toBe("invalid_json");
     const row = await storedDelivery(app.db.knex, res.body.delivery_id);
     expect(row).toMatchObject({ status: "failed", payload: '{"action":"opened\uFFFD"}' });
+  });
+
+  it("logs a signed body that is not valid UTF-8 as its text (U+FFFD for the bad bytes), as it shows it", async () => {
+    const body = Buffer.concat([Buffer.from('{"action":"opened","issue":{"number":2,"title":"a'), Buffer.from([0xff, 0xc3]), Buffer.from('b"}}')]);
+    const res = await fetch(`${app.url}/api/v1/webhooks/${github.id}/receive`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "issues",
+        "x-github-delivery": randomUUID(),
+        "x-hub-signature-256": `sha256=${createHmac("sha256", github.secret).update(body).digest("hex")}`,
+      },
+      body,
+    });
+    const answer = (await res.json()) as { delivery_id: string };
+    expect(res.status, JSON.stringify(answer)).toBe(202);
+    const row = await storedDelivery(app.db.knex, answer.delivery_id);
+    expect(row.payload).toBe('{"action":"opened","issue":{"number":2,"title":"a\uFFFD\uFFFDb"}}');
+    expect(row.payload).toBe(body.toString("utf8"));
+    // What is stored is that text's UTF-8 (readable as UTF-8 by anything that inflates it), not the bad bytes.
+    expect(inflateRawSync(row.payload_deflated).equals(Buffer.from(row.payload, "utf8"))).toBe(true);
   });
 
   it("answers 422 for a custom event named after an Object member", async () => {
