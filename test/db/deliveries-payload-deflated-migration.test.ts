@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationSource } from "../../src/db/migration-source.js";
 import { claimDeliveries, findDelivery, insertDeliveries, packDelivery } from "../../src/features/webhooks/deliveries.store.js";
+import { unpackPayload } from "../../src/features/webhooks/stored-payload.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 
 const NAME = "20261202060000_deliveries_payload_deflated";
@@ -36,7 +37,7 @@ describe(`migration ${NAME}`, () => {
     expect((await findDelivery(db.knex, webhook.id, legacy.id))?.payload).toBe(before);
     expect((await findDelivery(db.knex, webhook.id, packed!.id))?.payload).toBe(after);
     const claimed = await db.knex.transaction((trx) => claimDeliveries(trx, 10, { holdSeconds: 60 }));
-    expect(Object.fromEntries(claimed.map((delivery) => [delivery.delivery_guid, delivery.payload]))).toEqual({ legacy: before, packed: after });
+    expect(Object.fromEntries(claimed.map((delivery) => [delivery.delivery_guid, unpackPayload(delivery)]))).toEqual({ legacy: before, packed: after });
 
     await db.knex.migrate.down({ migrationSource, name: NAME });
     expect(await db.knex.schema.hasColumn("deliveries", "payload_deflated")).toBe(false);

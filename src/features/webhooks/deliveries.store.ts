@@ -120,7 +120,9 @@ export interface ClaimedDelivery {
   org_id: string;
   delivery_guid: string;
   event_type: string;
+  /** The payload as stored (read it with unpackPayload): unpacked by the worker per delivery, so one that cannot be fails alone. */
   payload: string | null;
+  payload_deflated: Buffer | null;
   headers: Record<string, string>;
   attempts: number;
   /** `app`: routed from the GitHub App by a linked installation; `receive`: signed with the webhook's own secret. */
@@ -142,8 +144,7 @@ export async function claimDeliveries(trx: Knex.Transaction, limit: number, opti
   const results = (await trx.raw(
     `${hold}; ${CLAIM_PLANNER_SETTINGS}; ${claimDeliveriesStatement(limit, options.ids)}; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT`,
   )) as unknown as pg.QueryResult[];
-  const rows = results.find((result) => result.command === "SELECT")!.rows as (ClaimedDelivery & { payload_deflated: Buffer | null })[];
-  return rows.map(({ payload_deflated, ...delivery }) => ({ ...delivery, payload: unpackPayload({ payload: delivery.payload, payload_deflated }) }));
+  return results.find((result) => result.command === "SELECT")!.rows as ClaimedDelivery[];
 }
 
 /**

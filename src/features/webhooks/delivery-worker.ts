@@ -13,6 +13,7 @@ import {
   type ClaimedDelivery,
 } from "./deliveries.store.js";
 import type { DeliveryInput, DeliveryOutcome, DeliveryProcessor } from "./delivery-processor.js";
+import { unpackPayload } from "./stored-payload.js";
 import { findWebhookById, findWebhooksByIds, type WebhookRow } from "./webhooks.store.js";
 
 /** What the worker needs; `maxAttempts` and `backoffSeconds` (RetryPolicy) say when a failed delivery is tried again. */
@@ -185,7 +186,7 @@ export class DeliveryWorker {
           const webhook = webhooks.get(delivery.webhook_id);
           if (!webhook) continue; // deleted meanwhile: its deliveries go with it
           try {
-            inputs.push({ delivery, webhook, payload: JSON.parse(delivery.payload ?? "{}") as Record<string, unknown> });
+            inputs.push({ delivery, webhook, payload: JSON.parse(unpackPayload(delivery) ?? "{}") as Record<string, unknown> });
           } catch (error) {
             failures.push({ delivery, webhook, error });
           }

@@ -340,6 +340,35 @@ describe("delivery worker", () => {
       expect(logLines.filter((line) => line.includes("could not be committed"))).toHaveLength(1);
     });
 
+    it("fails alone a delivery whose stored payload cannot be unpacked; the rest of its group is processed", async () => {
+      await worker?.stop();
+      const sent: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        sent.push((await sendDelivery(app.url, webhook, issuePayload("opened", { number: 9300 + i }), { event: "issues" })).body.delivery_id);
+      }
+      const damaged = sent[1]!;
+      // Not a DEFLATE stream: what a damaged page or a hand edit could leave.
+      await app.db.knex("deliveries").where({ id: damaged }).update({ payload_deflated: Buffer.from([0xff, 0xff, 0xff, 0xff]) });
+      worker = new DeliveryWorker({
+        knex: app.db.knex,
+        logger: silent,
+        workerId: "unpacker",
+        pollMs: 50,
+        concurrency: 1,
+        perTransaction: 25,
+        maxAttempts: 2,
+        backoffSeconds: () => 0,
+        processor: async () => ({ actions: ["read"] }),
+      });
+      await worker.start();
+      const rows = await waitFor(async () => {
+        const r = (await app.db.knex("deliveries").whereIn("id", sent).select("id", "status", "attempts", "error")) as { id: string; status: string; attempts: number; error: string | null }[];
+        return r.every((row) => row.status !== "received") ? new Map(r.map((row) => [row.id, row])) : undefined;
+      }, "all settled", 15_000);
+      expect(rows.get(damaged)).toMatchObject({ status: "failed", attempts: 2 });
+      for (const id of sent.filter((id) => id !== damaged)) expect(rows.get(id)).toMatchObject({ status: "processed", attempts: 1, error: null });
+    });
+
     it("drops the events of a set-wise step that throws with the rest of its work; each delivery then goes alone", async () => {
       await worker?.stop();
       const sent: string[] = [];
