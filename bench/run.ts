@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { createDatabase, startPostgresCluster, startRedis, type Server } from "./lib/databases.js";
 import { measureDrain, seedBacklog, type DrainResult } from "./lib/drain.js";
-import { measureEndToEnd, type EndToEndResult } from "./lib/end-to-end.js";
+import { describeNotAcked, measureEndToEnd, type EndToEndResult } from "./lib/end-to-end.js";
 import { countRows, startEntourage, type Entourage } from "./lib/entourage-instance.js";
 import { createIssueDeliveries } from "./lib/issue-payloads.js";
 import { fireLoad, type LoadResult } from "./lib/load.js";
@@ -325,6 +325,6 @@ main().catch((error) => {
 
 /** ", not acknowledged: 503 ×2, ECONNRESET ×1", or nothing when every request was. */
 function notAckedText(notAcked: Record<string, number>): string {
-  const entries = Object.entries(notAcked);
-  return entries.length ? `, not acknowledged: ${entries.map(([what, n]) => `${what} ×${n}`).join(", ")}` : "";
+  const described = describeNotAcked(notAcked);
+  return described ? `, not acknowledged: ${described}` : "";
 }

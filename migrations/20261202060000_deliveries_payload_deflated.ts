@@ -15,9 +15,12 @@ export async function down(knex: Knex): Promise<void> {
   for (;;) {
     const rows = (await knex("deliveries").select("id", "payload_deflated").whereNotNull("payload_deflated").limit(500)) as { id: string; payload_deflated: Buffer }[];
     if (rows.length === 0) break;
-    for (const row of rows) {
-      await knex("deliveries").where({ id: row.id }).update({ payload: inflateRawSync(row.payload_deflated).toString("utf8"), payload_deflated: null });
-    }
+    await knex.raw(
+      `UPDATE deliveries d SET payload = v.payload, payload_deflated = NULL
+         FROM unnest(?::uuid[], ?::text[]) AS v(id, payload)
+        WHERE d.id = v.id`,
+      [rows.map((row) => row.id), rows.map((row) => inflateRawSync(row.payload_deflated).toString("utf8"))],
+    );
   }
   await knex.raw("ALTER TABLE deliveries DROP COLUMN payload_deflated");
 }

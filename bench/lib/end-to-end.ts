@@ -120,6 +120,13 @@ export async function measureEndToEnd(options: EndToEndOptions): Promise<EndToEn
   };
 }
 
+/** "503 ×2, ECONNRESET ×1": what the requests not acknowledged got; empty when there were none. */
+export function describeNotAcked(notAcked: Record<string, number>): string {
+  return Object.entries(notAcked)
+    .map(([what, n]) => `${what} ×${n}`)
+    .join(", ");
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;

@@ -17,7 +17,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { measureDrain, seedBacklog } from "../lib/drain.js";
-import { measureEndToEnd, percentile } from "../lib/end-to-end.js";
+import { describeNotAcked, measureEndToEnd, percentile } from "../lib/end-to-end.js";
 import { createIssueDeliveries } from "../lib/issue-payloads.js";
 import { cpuSecondsOfTrees, loadAverage, preciseCpuSecondsOfTrees, readProcStats } from "../lib/processes.js";
 import { printStatements, withProfiledEntourage } from "../lib/profiled-entourage.js";
@@ -127,7 +127,7 @@ async function main() {
       const relative = timeline.map((entry) => Object.fromEntries(Object.entries(entry).map(([key, value]) => [key, key === "n" ? value : +(value - origin).toFixed(2)])));
       writeFileSync(process.env.PROFILE_TIMELINE, JSON.stringify(relative));
     }
-    const notAcked = Object.entries(result.notAcked).map(([what, n]) => `${what} ×${n}`).join(", ");
+    const notAcked = describeNotAcked(result.notAcked);
     console.log(`sent ${result.sent}, acked ${result.acked}${notAcked ? ` (not acknowledged: ${notAcked})` : ""}, seen ${result.seen}, timed ${stages["sent → seen"]!.length}; ` +
       `CPU ${cpu.toFixed(0)} µs per delivery (PostgreSQL ${dbCpu.toFixed(0)})`);
     console.log(`Node: web ${((webCpu / result.sent) * 1e6).toFixed(0)} µs, worker ${((workerCpu / result.sent) * 1e6).toFixed(0)} µs per delivery; PostgreSQL processes (µs per delivery, pid, last query):`);
