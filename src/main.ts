@@ -121,7 +121,7 @@ export async function startEntourage(options: StartOptions): Promise<Entourage> 
 
     const runWorker = role === "worker" || config.ENTOURAGE_WORKER === "on";
     const processor = options.processor ?? createAutomationProcessor({ pullRequestHooks: [reviewPullRequestHook] });
-    pipeline = createWebhookPipeline(ctx, { runWorker, processor, worker: options.worker });
+    pipeline = createWebhookPipeline(ctx, { runWorker, processor, worker: options.worker, relay });
     if (pipeline.worker) {
       const worker = pipeline.worker;
       await worker.start();

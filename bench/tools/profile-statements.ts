@@ -11,6 +11,7 @@
 // PROFILE_PG_SETTINGS="name=value,...": settings for the profiled server (shared_buffers=512MB).
 // PROFILE_CPU_PROF=<dir>: every Entourage process runs with --cpu-prof.
 // PROFILE_WORKERS: worker processes for the measured drain (default 1).
+// PROFILE_ACK_SQL: statements to run before the acknowledgements (to try a schema change on them).
 // Run: npm run build && npx tsx bench/tools/profile-statements.ts
 import path from "node:path";
 import { measureDrain, seedBacklog, seedCustomBacklog } from "../lib/drain.js";
@@ -43,6 +44,7 @@ async function main() {
     console.log(`load average ${loadAverage()}`);
 
     if (ackSeconds > 0) {
+      if (process.env.PROFILE_ACK_SQL) await db.query(process.env.PROFILE_ACK_SQL);
       await fireLoad({ url: webhook.receiveUrl, connections: 50, seconds: 2, next });
       await db.query("SELECT pg_stat_statements_reset()");
       const cpu0 = entourage.cpuSeconds();

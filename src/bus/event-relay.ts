@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import pg from "pg";
 import type { Logger } from "pino";
@@ -18,6 +19,8 @@ const LEADER_LOCK: [number, number] = [0x656e74, 1];
 const GAP_RECHECK_MS = 50;
 const PUBLISH_RETRY_MS = 1_000;
 const RECONNECT_MS = 1_000;
+// Events handed over by `committed` and not yet published; beyond this many the relay forgets them and reads.
+const MAX_KNOWN = 10_000;
 
 export interface EventRelayOptions {
   knex: Knex;
@@ -41,6 +44,17 @@ export interface EventRelay {
   publishedId(): Promise<number>;
   /** Whether this instance publishes now (always true on an unshared bus once connected). */
   isLeader(): boolean;
+  /**
+   * The NOTIFY payload for events this process hands over with `committed`: the relay does not read
+   * the table when it hears it (a notification with any other payload still makes it read).
+   */
+  readonly ownNotifyPayload: string;
+  /**
+   * Events this process has just committed (the delivery writer's statement returns them). When they
+   * come next after what was published, the relay publishes them as given instead of reading them back;
+   * when an id before them is not known (another process's event, a gap) it reads the table as usual.
+   */
+  committed(events: DomainEvent[]): void;
   stop(): Promise<void>;
 }
 
@@ -57,6 +71,9 @@ export interface EventRelay {
  *    commit. The relay waits at a gap until every transaction that was running when it saw the gap
  *    has ended (then the id was rolled back) or `gapGraceMs` has passed, and never publishes past it.
  * 4. A failed publish (Redis away) is retried from the same id; ingestion never waits on it.
+ * 5. Events this process committed and handed over (`committed`) are published without reading them
+ *    back while they are the next ids; their NOTIFY carries `ownNotifyPayload` and is not a reason to read.
+ *    Every other notification, the poll, a gap and a failed publish make the next round read the table.
  */
 export async function startEventRelay(options: EventRelayOptions): Promise<EventRelay> {
   const { knex, bus, logger } = options;
@@ -76,10 +93,16 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
   let publishFailing = false;
   let gap: { id: number; seenAt: number; horizon: string; ended: boolean } | undefined;
   let wakeTimer: NodeJS.Timeout | undefined;
+  const ownNotifyPayload = randomBytes(8).toString("hex");
+  // Committed events handed over by this process, by id, until published (see `committed`).
+  const known = new Map<number, DomainEvent>();
+  // Whether the table may hold events that are not in `known`.
+  let readTable = true;
 
   const poll = setInterval(() => {
     if (!client) void connect();
     else if (!leader) void tryLead();
+    readTable = true;
     wake();
   }, pollMs);
 
@@ -91,7 +114,11 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
     const next = new pg.Client({ connectionString: options.databaseUrl, keepAlive: true });
     next.on("error", (error) => dropConnection(next, error));
     next.on("end", () => dropConnection(next));
-    next.on("notification", () => wake());
+    next.on("notification", (message) => {
+      if (message.payload === ownNotifyPayload) return;
+      readTable = true;
+      wake();
+    });
     try {
       await next.connect();
       await next.query(`LISTEN ${EVENTS_NOTIFY_CHANNEL}`);
@@ -125,6 +152,8 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       settled = Math.max(settled, cursor, recorded?.settledId ?? 0);
       log.info({ cursor }, "this instance now relays events to Redis");
     }
+    known.clear();
+    readTable = true;
     leader = true;
     wake();
   }
@@ -153,13 +182,18 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
     if (wakeTimer || stopped) return;
     wakeTimer = setTimeout(() => {
       wakeTimer = undefined;
+      readTable = true;
       wake();
     }, ms);
   }
 
   async function pump(): Promise<void> {
     const start = cursor;
-    const rows = await listAllEventsAfter(knex, cursor, BATCH_SIZE);
+    const handedOver = readTable ? undefined : knownRun();
+    if (!handedOver && !readTable && known.size === 0) return;
+    // Cleared before the read: a notification that arrives during it asks for another.
+    if (!handedOver) readTable = false;
+    const rows = handedOver ?? (await listAllEventsAfter(knex, cursor, BATCH_SIZE));
     const ready = await settledPrefix(rows);
     if (!leader || stopped) return;
     if (ready.length > 0 && ready.at(-1)!.id > settled) {
@@ -174,9 +208,24 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
         break;
       }
       cursor = row.id;
+      known.delete(row.id);
     }
     if (cursor !== start && bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, { publishedId: cursor });
-    if (rows.length === BATCH_SIZE && cursor === rows.at(-1)!.id) again = true;
+    if (rows.length === BATCH_SIZE && cursor === rows.at(-1)!.id) {
+      again = true;
+      if (!handedOver) readTable = true;
+    }
+  }
+
+  /** The handed-over events that come next after the cursor, in id order; undefined when the next one is not known. */
+  function knownRun(): DomainEvent[] | undefined {
+    const run: DomainEvent[] = [];
+    for (let id = cursor + 1; run.length < BATCH_SIZE; id++) {
+      const event = known.get(id);
+      if (!event) break;
+      run.push(event);
+    }
+    return run.length ? run : undefined;
   }
 
   /** The rows up to the first missing id that may still commit; the relay never publishes past one. */
@@ -224,7 +273,10 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       return true;
     }
     gap.ended = Date.now() - gap.seenAt >= gapGraceMs || (await transactionsFinishedBefore(knex, gap.horizon));
-    if (gap.ended) again = true;
+    if (gap.ended) {
+      again = true;
+      readTable = true;
+    }
     return false;
   }
 
@@ -238,6 +290,17 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       return (await readRelayCursor(knex, SHARED_CURSOR))?.publishedId ?? 0;
     },
     isLeader: () => leader,
+    ownNotifyPayload,
+    committed(events) {
+      if (!leader || stopped) return;
+      if (known.size + events.length > MAX_KNOWN) {
+        known.clear();
+        readTable = true;
+      } else {
+        for (const event of events) if (event.id > cursor) known.set(event.id, event);
+      }
+      wake();
+    },
     async stop() {
       stopped = true;
       clearInterval(poll);

@@ -1,10 +1,11 @@
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { BusEvent, EventBus } from "../../src/bus/event-bus.js";
+import { toBusEvent, type BusEvent, type EventBus } from "../../src/bus/event-bus.js";
 import { startEventRelay, type EventRelay } from "../../src/bus/event-relay.js";
 import { createMemoryEventBus } from "../../src/bus/memory-event-bus.js";
-import { appendEvents } from "../../src/features/events/events.store.js";
+import { appendEvents, listEvents, type DomainEvent } from "../../src/features/events/events.store.js";
 import { bootstrapOrg } from "../../src/features/orgs/bootstrap-org.js";
+import { DeliveryWriter } from "../../src/features/webhooks/delivery-writer.js";
 import { sleep } from "../../src/lib/sleep.js";
 import { waitForLockWait } from "../helpers/lock-wait.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
@@ -44,9 +45,48 @@ describe("event relay", () => {
   };
   const append = async (type: string) => (await appendEvents(db.knex, [{ org_id: orgId, type, data: {} }]))[0]!;
 
+  let webhookId: string;
+  let guid = 0;
+  /**
+   * The web process's delivery writer wired to `relay`: each event it hands over is marked, so a
+   * published event with the mark was not read back from the table.
+   */
+  const writerFor = (relay: EventRelay) =>
+    new DeliveryWriter(db.knex, {
+      onEventsCommitted: (events) => relay.committed(events.map((event) => ({ ...event, data: { ...event.data, handed_over: true } }))),
+      eventsNotifyPayload: relay.ownNotifyPayload,
+    });
+  const writeDelivery = async (writer: DeliveryWriter) => {
+    const { id } = await writer.write({
+      webhook_id: webhookId,
+      org_id: orgId,
+      delivery_guid: `relay-${++guid}`,
+      event_type: "issues.opened",
+      status: "received",
+      payload: "{}",
+      headers: {},
+      payload_summary: { action: "opened" },
+    });
+    const [event] = await db.knex("events").where("type", "delivery.received").whereRaw("data->>'delivery_id' = ?", [id]).pluck("id");
+    return event as number;
+  };
+  /** The events table's rows as the bus carries them. */
+  const stored = async (ids: number[]) =>
+    (await listEvents(db.knex, { org_id: orgId, after_id: Math.min(...ids) - 1, up_to_id: Math.max(...ids) }))
+      .filter((event: DomainEvent) => ids.includes(event.id))
+      .map(toBusEvent);
+  const withoutMark = (event: BusEvent) => {
+    const { handed_over: _mark, ...data } = event.data;
+    return { ...event, data };
+  };
+
   beforeAll(async () => {
     db = await createTestDatabase();
     orgId = (await bootstrapOrg(db.knex, { orgName: "relay", teamName: "core", engineers: 1 })).org_id;
+    const [webhook] = (await db.knex("webhooks")
+      .insert({ org_id: orgId, provider: "github", events: ["*"], secret_sealed: "unused", secret_hint: "unused" })
+      .returning("id")) as { id: string }[];
+    webhookId = webhook!.id;
   });
   afterEach(async () => {
     await Promise.all(relays.splice(0).map((relay) => relay.stop()));
@@ -125,6 +165,84 @@ describe("event relay", () => {
     ).sort((a, b) => a - b);
     await until(() => bus.published.length >= ids.length, "all events");
     expect(bus.published.map((event) => event.id)).toEqual(ids);
+  });
+
+  it("publishes the events its own process committed as handed over, without reading them back, and reads what others commit", async () => {
+    const bus = recordingBus();
+    // No poll during the test: only the notifications and the handing over move the relay.
+    const relay = await startEventRelay({ knex: db.knex, databaseUrl: db.url, bus, logger, pollMs: 600_000, gapGraceMs: 60_000 });
+    relays.push(relay);
+    const writer = writerFor(relay);
+    // Each publish is awaited before the next write, so no read of the table can pick up the next one.
+    const published = (id: number) => until(() => bus.published.some((event) => event.id === id), `event ${id}`);
+    const start = await append("test.relay_idle");
+    await published(start);
+    const first = await writeDelivery(writer);
+    await published(first);
+    const other = await append("test.another_process");
+    await published(other);
+    const second = await writeDelivery(writer);
+    await published(second);
+    expect(bus.published.map((event) => event.id)).toEqual([start, first, other, second]);
+    expect(bus.published.map((event) => event.data.handed_over === true)).toEqual([false, true, false, true]);
+    // Handed over or read, the bus carries what the table holds.
+    expect(bus.published.map(withoutMark)).toEqual(await stored([start, first, other, second]));
+  });
+
+  it("holds an event it was handed behind an earlier id that has not committed, then publishes both in id order", async () => {
+    const bus = recordingBus();
+    const logLines: string[] = [];
+    const relay = await startEventRelay({
+      knex: db.knex,
+      databaseUrl: db.url,
+      bus,
+      logger: pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }),
+      pollMs: 600_000,
+      gapGraceMs: 60_000,
+    });
+    relays.push(relay);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let slowId = 0;
+    const slow = db.knex.transaction(async (trx) => {
+      slowId = (await appendEvents(trx, [{ org_id: orgId, type: "test.slow", data: {} }]))[0]!;
+      await released;
+    });
+    await until(() => slowId > 0, "the slow insert");
+    const handedOver = await writeDelivery(writerFor(relay));
+    expect(handedOver).toBeGreaterThan(slowId);
+    await vi.waitFor(() => expect(logLines.map((line) => JSON.parse(line)).some((entry) => entry.held === handedOver)).toBe(true), { timeout: 10_000 });
+    expect(bus.published.map((event) => event.id)).not.toContain(handedOver);
+    release();
+    await slow;
+    await until(() => bus.published.some((event) => event.id === handedOver), "the handed-over event");
+    expect(bus.published.map((event) => event.id)).toEqual([slowId, handedOver]);
+  });
+
+  it("publishes a burst larger than one read, in id order, without waiting for a poll", async () => {
+    const bus = recordingBus();
+    const relay = await startEventRelay({ knex: db.knex, databaseUrl: db.url, bus, logger, pollMs: 600_000, gapGraceMs: 60_000 });
+    relays.push(relay);
+    const ids = await appendEvents(
+      db.knex,
+      Array.from({ length: 1_200 }, (_, i) => ({ org_id: orgId, type: "test.burst", data: { i } })),
+    );
+    await until(() => bus.published.length >= ids.length, "the whole burst");
+    expect(bus.published.map((event) => event.id)).toEqual(ids);
+  });
+
+  it("publishes an event its own notification announced but nobody handed over, at the next poll", async () => {
+    // The writer's answer can be lost after its commit (the connection drops): the poll reads the table.
+    const bus = recordingBus();
+    const relay = await start(bus);
+    const [row] = (
+      await db.knex.raw("INSERT INTO events (org_id, type) SELECT ?, 'test.announced_only' FROM (SELECT pg_notify('entourage_events', ?)) AS notified RETURNING id", [
+        orgId,
+        relay.ownNotifyPayload,
+      ])
+    ).rows as { id: number }[];
+    await until(() => bus.published.some((event) => event.id === row!.id), "the announced event");
+    expect(bus.published.map((event) => event.type)).toEqual(["test.announced_only"]);
   });
 
   it("on a shared bus, one relay publishes; a standby takes over where the leader stopped", async () => {

@@ -5,6 +5,7 @@ import { CLAIM_PLANNER_SETTINGS, sqlLiteral } from "../../db/run-claim.js";
 import { storableJson, storableText } from "../../lib/storable-text.js";
 import { packPayload, unpackPayload } from "./stored-payload.js";
 import type { z } from "zod";
+import { EVENTS_NOTIFY_CHANNEL, type DomainEvent } from "../events/events.store.js";
 import type { deliveryListItemOutput, DeliveryStatus } from "./webhooks.schema.js";
 
 /** A delivery in a webhook's log, as the API lists it (the webhook is the one asked about). */
@@ -234,20 +235,23 @@ export function packDelivery(row: NewDelivery): PackedDelivery {
 const COLUMNS_PER_ROW = 12;
 const ROW_SQL = "(?::uuid, ?::uuid, ?, ?, ?, ?::bytea, ?::jsonb, ?::jsonb, ?::jsonb, ?, CASE WHEN ?::boolean THEN now() END, ?)";
 
-/** A stored delivery as insertDeliveries reports it. */
+/** A stored delivery as insertDeliveries reports it, with the `delivery.<status>` event appended for it. */
 export interface InsertedDelivery {
   id: string;
   webhook_id: string;
   delivery_guid: string;
   status: string;
+  /** Absent only if the webhook vanished while the statement ran. */
+  event?: DomainEvent;
 }
 
 /**
  * Inserts deliveries in one statement that also appends their `delivery.<status>` events and
- * notifies listening workers and the event relay. A (webhook, GUID) already stored is skipped:
- * it is missing from the answer (a repeat; see resolveRepeatedGuid).
+ * notifies listening workers and the event relay (`eventsNotifyPayload`: the relay's own, when the
+ * caller hands it the events). A (webhook, GUID) already stored is skipped: it is missing from the
+ * answer (a repeat; see resolveRepeatedGuid).
  */
-export async function insertDeliveries(db: Queryable, rows: PackedDelivery[]): Promise<InsertedDelivery[]> {
+export async function insertDeliveries(db: Queryable, rows: PackedDelivery[], options: { eventsNotifyPayload?: string } = {}): Promise<InsertedDelivery[]> {
   const bindings: Knex.RawBinding[] = [];
   for (const row of rows) {
     // A hostile document (NUL, lone surrogates) is still logged, not refused with a 503 for ever.
@@ -279,13 +283,37 @@ export async function insertDeliveries(db: Queryable, rows: PackedDelivery[]): P
                                 'status', ins.status, 'delivery_guid', ins.delivery_guid, 'payload_summary', ins.payload_summary),
              ins.created_at
         FROM ins JOIN webhooks w ON w.id = ins.webhook_id
-      RETURNING 1
+      RETURNING id, org_id, team_id, type, data, created_at
     )
     SELECT ins.id, ins.webhook_id, ins.delivery_guid, ins.status,
-           (SELECT count(*) FROM ev) AS events,
-           pg_notify('entourage_deliveries', ''), pg_notify('entourage_events', '')
-      FROM ins`;
+           ev.id AS event_id, ev.org_id AS event_org_id, ev.team_id AS event_team_id, ev.type AS event_type, ev.data AS event_data,
+           ev.created_at AS event_created_at,
+           pg_notify('entourage_deliveries', ''), pg_notify(?, ?)
+      FROM ins LEFT JOIN ev ON ev.data->>'delivery_id' = ins.id::text`;
   if (bindings.length !== rows.length * COLUMNS_PER_ROW) throw new Error("delivery batch bindings mismatch");
+  bindings.push(EVENTS_NOTIFY_CHANNEL, options.eventsNotifyPayload ?? "");
   const result = await db.raw(sql, bindings);
-  return result.rows as InsertedDelivery[];
+  return (result.rows as InsertedRow[]).map((row) => ({
+    id: row.id,
+    webhook_id: row.webhook_id,
+    delivery_guid: row.delivery_guid,
+    status: row.status,
+    event:
+      row.event_id === null
+        ? undefined
+        : { id: row.event_id, org_id: row.event_org_id!, team_id: row.event_team_id, type: row.event_type!, data: row.event_data!, created_at: row.event_created_at! },
+  }));
+}
+
+interface InsertedRow {
+  id: string;
+  webhook_id: string;
+  delivery_guid: string;
+  status: string;
+  event_id: number | null;
+  event_org_id: string | null;
+  event_team_id: string | null;
+  event_type: string | null;
+  event_data: Record<string, unknown> | null;
+  event_created_at: Date | null;
 }

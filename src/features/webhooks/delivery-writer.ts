@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { DomainEvent } from "../events/events.store.js";
 import { storableText } from "../../lib/storable-text.js";
 import { insertDeliveries, packDelivery, resolveRepeatedGuid, type NewDelivery, type PackedDelivery } from "./deliveries.store.js";
 
@@ -40,6 +41,12 @@ export class DeliveryWriter {
       maxBatch?: number;
       maxInFlight?: number;
       onReceived?: () => void;
+      /**
+       * Told of the `delivery.<status>` events each statement committed, in id order, so the event relay
+       * can publish them without reading them back; its NOTIFY then carries `eventsNotifyPayload`.
+       */
+      onEventsCommitted?: (events: DomainEvent[]) => void;
+      eventsNotifyPayload?: string;
       /** Told of every stored (or repeated) delivery: metrics. */
       onWritten?: (row: NewDelivery, result: WriteResult) => void;
     } = {},
@@ -83,11 +90,18 @@ export class DeliveryWriter {
   }
 
   private async insert(batch: Pending[]): Promise<void> {
-    const rows = await insertDeliveries(this.knex, batch.map((item) => item.row));
+    const rows = await insertDeliveries(
+      this.knex,
+      batch.map((item) => item.row),
+      { eventsNotifyPayload: this.options.onEventsCommitted && this.options.eventsNotifyPayload },
+    );
     const inserted = new Map<string, { id: string; status: string }>();
+    const events: DomainEvent[] = [];
     for (const row of rows) {
       inserted.set(`${row.webhook_id}\n${row.delivery_guid}`, row);
+      if (row.event) events.push(row.event);
     }
+    if (events.length) this.options.onEventsCommitted?.(events.sort((a, b) => a.id - b.id));
     let received = false;
     const repeats: Pending[] = [];
     for (const item of batch) {
