@@ -26,8 +26,11 @@ export interface EventBus {
   readonly kind: "redis" | "memory";
   /** True when other instances see what this one publishes (so only one relay should publish). */
   readonly shared: boolean;
-  /** Rejects when the event could not be handed to the bus; the relay retries. */
-  publish(event: BusEvent): Promise<void>;
+  /**
+   * Hands events to the bus in order. Rejects when they could not all be handed over; the relay then
+   * retries them all (some may have gone out: every SSE stream drops ids it has already sent).
+   */
+  publish(events: readonly BusEvent[]): Promise<void>;
   /** Listens to one org's events; returns the unsubscribe function. */
   subscribe(orgId: string, listener: BusListener): () => void;
   /** Throws when the bus is unreachable (readiness probe). */

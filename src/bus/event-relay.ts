@@ -70,7 +70,8 @@ export interface EventRelay {
  * 3. Ids are assigned at insert but transactions commit out of order, so a missing id may still
  *    commit. The relay waits at a gap until every transaction that was running when it saw the gap
  *    has ended (then the id was rolled back) or `gapGraceMs` has passed, and never publishes past it.
- * 4. A failed publish (Redis away) is retried from the same id; ingestion never waits on it.
+ * 4. A round's events go to the bus in one call (one round trip to Redis). If it fails (Redis away) they
+ *    are all retried from the same id; ingestion never waits on it.
  * 5. Events this process committed and handed over (`committed`) are published without reading them
  *    back while they are the next ids; their NOTIFY carries `ownNotifyPayload` and is not a reason to read.
  *    Every other notification, the poll, a gap and a failed publish make the next round read the table.
@@ -201,14 +202,11 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       if (bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, { settledId: ready.at(-1)!.id });
       settled = ready.at(-1)!.id;
     }
-    for (const row of ready) {
-      if (!leader || stopped) break;
-      if (!(await publish(row))) {
-        scheduleWake(PUBLISH_RETRY_MS);
-        break;
-      }
-      cursor = row.id;
-      known.delete(row.id);
+    if (ready.length > 0) {
+      if (await publish(ready)) {
+        cursor = ready.at(-1)!.id;
+        for (const row of ready) known.delete(row.id);
+      } else scheduleWake(PUBLISH_RETRY_MS);
     }
     if (cursor !== start && bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, { publishedId: cursor });
     if (rows.length === BATCH_SIZE && cursor === rows.at(-1)!.id) {
@@ -243,14 +241,15 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
     return rows;
   }
 
-  async function publish(row: DomainEvent): Promise<boolean> {
+  /** Hands the rows to the bus in one call; on failure none counts as published, and all are tried again. */
+  async function publish(rows: DomainEvent[]): Promise<boolean> {
     try {
-      await bus.publish(toBusEvent(row));
-      if (publishFailing) log.info({ id: row.id }, "event relay publishing again");
+      await bus.publish(rows.map(toBusEvent));
+      if (publishFailing) log.info({ id: rows[0]!.id }, "event relay publishing again");
       publishFailing = false;
       return true;
     } catch (error) {
-      if (!publishFailing) log.warn({ err: error, id: row.id }, "cannot publish events; retrying (they are safe in the events table)");
+      if (!publishFailing) log.warn({ err: error, id: rows[0]!.id }, "cannot publish events; retrying (they are safe in the events table)");
       publishFailing = true;
       return false;
     }

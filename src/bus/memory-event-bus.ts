@@ -9,8 +9,8 @@ export function createMemoryEventBus(): EventBus {
   return {
     kind: "memory",
     shared: false,
-    async publish(event: BusEvent) {
-      emitter.emit(event.org_id, event);
+    async publish(events: readonly BusEvent[]) {
+      for (const event of events) emitter.emit(event.org_id, event);
     },
     subscribe(orgId: string, listener: BusListener) {
       const handler = (event: BusEvent) => listener.onEvent(event);

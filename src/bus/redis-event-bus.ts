@@ -63,8 +63,13 @@ export function createRedisEventBus(url: string, logger: Logger): EventBus {
   return {
     kind: "redis",
     shared: true,
-    async publish(event: BusEvent) {
-      await publisher.publish(eventChannel(event.org_id), JSON.stringify(event));
+    async publish(events: readonly BusEvent[]) {
+      // One pipeline: a round's events cost one write and one read, not a round trip each.
+      const pipeline = publisher.pipeline();
+      for (const event of events) pipeline.publish(eventChannel(event.org_id), JSON.stringify(event));
+      const results = await pipeline.exec();
+      const failure = results ? results.find(([error]) => error)?.[0] : new Error("Redis did not run the publishes");
+      if (failure) throw failure;
     },
     subscribe(orgId: string, listener: BusListener) {
       let set = listeners.get(orgId);

@@ -21,9 +21,9 @@ function recordingBus(shared = false): EventBus & { published: BusEvent[] } {
     kind: shared ? "redis" : "memory",
     shared,
     published,
-    async publish(event) {
-      published.push(event);
-      await inner.publish(event);
+    async publish(events) {
+      published.push(...events);
+      await inner.publish(events);
     },
   };
 }
@@ -293,9 +293,9 @@ describe("event relay", () => {
     const bus = recordingBus(true);
     let refusing = true;
     const accept = bus.publish;
-    bus.publish = async (event) => {
+    bus.publish = async (events) => {
       if (refusing) throw new Error("Redis is away");
-      await accept(event);
+      await accept(events);
     };
     const relay = await start(bus);
     await until(() => relay.isLeader(), "the relay to lead");
