@@ -21,6 +21,10 @@ const PUBLISH_RETRY_MS = 1_000;
 const RECONNECT_MS = 1_000;
 // Events handed over by `committed` and not yet published; beyond this many the relay forgets them and reads.
 const MAX_KNOWN = 10_000;
+// How soon the published mark is written when no later round's write carries it.
+const PUBLISHED_SAVE_MS = 200;
+// The least time between two rounds on a shared bus (see rest()).
+const SHARED_ROUND_GAP_MS = 20;
 
 export interface EventRelayOptions {
   knex: Knex;
@@ -94,6 +98,10 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
   let publishFailing = false;
   let gap: { id: number; seenAt: number; horizon: string; ended: boolean } | undefined;
   let wakeTimer: NodeJS.Timeout | undefined;
+  // The published mark as last written to the shared cursor (see schedulePublishedSave).
+  let savedPublishedId = cursor;
+  let publishedSaveTimer: NodeJS.Timeout | undefined;
+  let resting: NodeJS.Timeout | undefined;
   const ownNotifyPayload = randomBytes(8).toString("hex");
   // Committed events handed over by this process, by id, until published (see `committed`).
   const known = new Map<number, DomainEvent>();
@@ -150,6 +158,7 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       // Resume from the last leader's record, not from what this instance saw when it last led.
       const recorded = await readRelayCursor(knex, SHARED_CURSOR);
       cursor = Math.max(cursor, recorded?.publishedId ?? 0);
+      savedPublishedId = Math.max(savedPublishedId, recorded?.publishedId ?? 0);
       settled = Math.max(settled, cursor, recorded?.settledId ?? 0);
       log.info({ cursor }, "this instance now relays events to Redis");
     }
@@ -161,7 +170,7 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
 
   function wake(): void {
     if (stopped || !leader) return;
-    if (pumping) {
+    if (pumping || resting) {
       again = true;
       return;
     }
@@ -172,11 +181,27 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       })
       .finally(() => {
         pumping = undefined;
-        if (again) {
+        if (bus.shared && !stopped) rest();
+        else if (again) {
           again = false;
           wake();
         }
       });
+  }
+
+  /**
+   * On a shared bus each round writes the cursor (a commit) and talks to Redis: rounds are spaced
+   * SHARED_ROUND_GAP_MS apart, so under load each carries more events. An event after a quiet moment
+   * goes at once.
+   */
+  function rest(): void {
+    resting = setTimeout(() => {
+      resting = undefined;
+      if (again) {
+        again = false;
+        wake();
+      }
+    }, SHARED_ROUND_GAP_MS);
   }
 
   function scheduleWake(ms: number): void {
@@ -199,7 +224,8 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
     if (!leader || stopped) return;
     if (ready.length > 0 && ready.at(-1)!.id > settled) {
       // Recorded before the publish: a stream that reads it can only have missed what it covers.
-      if (bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, { settledId: ready.at(-1)!.id });
+      // The published mark of the rounds before rides along: one write per round under load.
+      if (bus.shared) await saveCursor({ settledId: ready.at(-1)!.id, publishedId: cursor });
       settled = ready.at(-1)!.id;
     }
     if (ready.length > 0) {
@@ -208,11 +234,29 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
         for (const row of ready) known.delete(row.id);
       } else scheduleWake(PUBLISH_RETRY_MS);
     }
-    if (cursor !== start && bus.shared) await saveRelayCursor(knex, SHARED_CURSOR, { publishedId: cursor });
+    if (cursor !== start && bus.shared) schedulePublishedSave();
     if (rows.length === BATCH_SIZE && cursor === rows.at(-1)!.id) {
       again = true;
       if (!handedOver) readTable = true;
     }
+  }
+
+  async function saveCursor(marks: { settledId?: number; publishedId: number }): Promise<void> {
+    await saveRelayCursor(knex, SHARED_CURSOR, marks);
+    savedPublishedId = Math.max(savedPublishedId, marks.publishedId);
+  }
+
+  /**
+   * Records the published mark soon, unless the next round's write carries it first. It may lag by a
+   * round: a new leader then publishes that round again, which streams drop as already sent.
+   */
+  function schedulePublishedSave(): void {
+    if (publishedSaveTimer || stopped) return;
+    publishedSaveTimer = setTimeout(async () => {
+      if (cursor > savedPublishedId) await saveCursor({ publishedId: cursor }).catch((error) => log.warn({ err: error }, "cannot record the published mark; retrying"));
+      publishedSaveTimer = undefined;
+      if (cursor > savedPublishedId) schedulePublishedSave();
+    }, PUBLISHED_SAVE_MS);
   }
 
   /** The handed-over events that come next after the cursor, in id order; undefined when the next one is not known. */
@@ -304,7 +348,11 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       stopped = true;
       clearInterval(poll);
       if (wakeTimer) clearTimeout(wakeTimer);
+      if (publishedSaveTimer) clearTimeout(publishedSaveTimer);
+      if (resting) clearTimeout(resting);
       await pumping;
+      // A successor resumes from the published mark: record it before the lock is released.
+      if (leader && bus.shared && cursor > savedPublishedId) await saveCursor({ publishedId: cursor }).catch(() => {});
       leader = false;
       const current = client;
       client = undefined;

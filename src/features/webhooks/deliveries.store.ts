@@ -283,13 +283,13 @@ export async function insertDeliveries(db: Queryable, rows: PackedDelivery[], op
                                 'status', ins.status, 'delivery_guid', ins.delivery_guid, 'payload_summary', ins.payload_summary),
              ins.created_at
         FROM ins JOIN webhooks w ON w.id = ins.webhook_id
-      RETURNING id, org_id, team_id, type, data, created_at
+      RETURNING id, org_id, team_id, type, data, created_at, (data->>'delivery_id')::uuid AS delivery_id
     )
     SELECT ins.id, ins.webhook_id, ins.delivery_guid, ins.status,
            ev.id AS event_id, ev.org_id AS event_org_id, ev.team_id AS event_team_id, ev.type AS event_type, ev.data AS event_data,
            ev.created_at AS event_created_at,
            pg_notify('entourage_deliveries', ''), pg_notify(?, ?)
-      FROM ins LEFT JOIN ev ON ev.data->>'delivery_id' = ins.id::text`;
+      FROM ins LEFT JOIN ev ON ev.delivery_id = ins.id`;
   if (bindings.length !== rows.length * COLUMNS_PER_ROW) throw new Error("delivery batch bindings mismatch");
   bindings.push(EVENTS_NOTIFY_CHANNEL, options.eventsNotifyPayload ?? "");
   const result = await db.raw(sql, bindings);
