@@ -103,7 +103,11 @@ describe("event relay", () => {
     expect(bus.published[0]!.id).toBeGreaterThan(old);
   });
 
-  it("holds a later event until an earlier id commits, then publishes both in id order", async () => {
+  /**
+   * An event is appended in a transaction held open, then `later` commits one after it: the relay
+   * must hold the later id (it says so in its debug log) until the earlier commits, then publish both.
+   */
+  const expectHeldBehindOpenInsert = async (pollMs: number, later: (relay: EventRelay) => Promise<number>) => {
     const bus = recordingBus();
     const logLines: string[] = [];
     const relay = await startEventRelay({
@@ -111,7 +115,7 @@ describe("event relay", () => {
       databaseUrl: db.url,
       bus,
       logger: pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }),
-      pollMs: 100,
+      pollMs,
       gapGraceMs: 60_000,
     });
     relays.push(relay);
@@ -123,17 +127,19 @@ describe("event relay", () => {
       await released;
     });
     await until(() => slowId > 0, "the slow insert");
-    const fastId = await append("test.fast");
-    expect(fastId).toBeGreaterThan(slowId);
+    const laterId = await later(relay);
+    expect(laterId).toBeGreaterThan(slowId);
     // The marker: the relay has read the later id and says it holds it behind the missing one.
-    await vi.waitFor(() => expect(logLines.map((line) => JSON.parse(line)).some((entry) => entry.held === fastId)).toBe(true), { timeout: 10_000 });
-    expect(bus.published.map((event) => event.id)).not.toContain(fastId);
+    await vi.waitFor(() => expect(logLines.map((line) => JSON.parse(line)).some((entry) => entry.held === laterId)).toBe(true), { timeout: 10_000 });
+    expect(bus.published.map((event) => event.id)).not.toContain(laterId);
     expect(await relay.settledId()).toBeLessThan(slowId);
     release();
     await slow;
-    await until(() => bus.published.some((event) => event.id === fastId), "the later event");
-    expect(bus.published.map((event) => event.id)).toEqual([slowId, fastId]);
-  });
+    await until(() => bus.published.some((event) => event.id === laterId), "the later event");
+    expect(bus.published.map((event) => event.id)).toEqual([slowId, laterId]);
+  };
+
+  it("holds a later event until an earlier id commits, then publishes both in id order", () => expectHeldBehindOpenInsert(100, () => append("test.fast")));
 
   it("moves past an id whose transaction rolled back, without waiting for the grace period", async () => {
     const bus = recordingBus();
@@ -189,35 +195,9 @@ describe("event relay", () => {
     expect(bus.published.map(withoutMark)).toEqual(await stored([start, first, other, second]));
   });
 
-  it("holds an event it was handed behind an earlier id that has not committed, then publishes both in id order", async () => {
-    const bus = recordingBus();
-    const logLines: string[] = [];
-    const relay = await startEventRelay({
-      knex: db.knex,
-      databaseUrl: db.url,
-      bus,
-      logger: pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) }),
-      pollMs: 600_000,
-      gapGraceMs: 60_000,
-    });
-    relays.push(relay);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let slowId = 0;
-    const slow = db.knex.transaction(async (trx) => {
-      slowId = (await appendEvents(trx, [{ org_id: orgId, type: "test.slow", data: {} }]))[0]!;
-      await released;
-    });
-    await until(() => slowId > 0, "the slow insert");
-    const handedOver = await writeDelivery(writerFor(relay));
-    expect(handedOver).toBeGreaterThan(slowId);
-    await vi.waitFor(() => expect(logLines.map((line) => JSON.parse(line)).some((entry) => entry.held === handedOver)).toBe(true), { timeout: 10_000 });
-    expect(bus.published.map((event) => event.id)).not.toContain(handedOver);
-    release();
-    await slow;
-    await until(() => bus.published.some((event) => event.id === handedOver), "the handed-over event");
-    expect(bus.published.map((event) => event.id)).toEqual([slowId, handedOver]);
-  });
+  it("holds an event it was handed behind an earlier id that has not committed, then publishes both in id order", () =>
+    // No poll: only the handing over moves the relay.
+    expectHeldBehindOpenInsert(600_000, (relay) => writeDelivery(writerFor(relay))));
 
   it("publishes a burst larger than one read, in id order, without waiting for a poll", async () => {
     const bus = recordingBus();
