@@ -62,6 +62,9 @@ export interface EventRelay {
   stop(): Promise<void>;
 }
 
+/** What a writer in the relay's process needs to hand it the events it commits. */
+export type EventHandover = Pick<EventRelay, "committed" | "ownNotifyPayload">;
+
 /**
  * Publishes the events table to the bus in id order.
  *
@@ -78,7 +81,8 @@ export interface EventRelay {
  *    are all retried from the same id; ingestion never waits on it.
  * 5. Events this process committed and handed over (`committed`) are published without reading them
  *    back while they are the next ids; their NOTIFY carries `ownNotifyPayload` and is not a reason to read.
- *    Every other notification, the poll, a gap and a failed publish make the next round read the table.
+ *    Every other notification, the poll, a gap, a full read and a failed publish make the next round read
+ *    the table.
  */
 export async function startEventRelay(options: EventRelayOptions): Promise<EventRelay> {
   const { knex, bus, logger } = options;

@@ -53,8 +53,10 @@ describe("event relay", () => {
    */
   const writerFor = (relay: EventRelay) =>
     new DeliveryWriter(db.knex, {
-      onEventsCommitted: (events) => relay.committed(events.map((event) => ({ ...event, data: { ...event.data, handed_over: true } }))),
-      eventsNotifyPayload: relay.ownNotifyPayload,
+      relay: {
+        ownNotifyPayload: relay.ownNotifyPayload,
+        committed: (events) => relay.committed(events.map((event) => ({ ...event, data: { ...event.data, handed_over: true } }))),
+      },
     });
   const writeDelivery = async (writer: DeliveryWriter) => {
     const { id } = await writer.write({
@@ -209,6 +211,28 @@ describe("event relay", () => {
     );
     await until(() => bus.published.length >= ids.length, "the whole burst");
     expect(bus.published.map((event) => event.id)).toEqual(ids);
+  });
+
+  it("forgets a hand-over too large to keep and reads the table instead", async () => {
+    const bus = recordingBus();
+    const relay = await startEventRelay({ knex: db.knex, databaseUrl: db.url, bus, logger, pollMs: 600_000, gapGraceMs: 60_000 });
+    relays.push(relay);
+    const idle = await append("test.relay_idle");
+    await until(() => bus.published.some((event) => event.id === idle), "the relay to be idle");
+    // One real event, announced with the relay's own payload, handed over with 10,000 made-up ones after it.
+    const [row] = (
+      await db.knex.raw("INSERT INTO events (org_id, type) SELECT ?, 'test.real' FROM (SELECT pg_notify('entourage_events', ?)) AS notified RETURNING *", [
+        orgId,
+        relay.ownNotifyPayload,
+      ])
+    ).rows as DomainEvent[];
+    const madeUp = Array.from({ length: 10_000 }, (_, i): DomainEvent => ({ ...row!, id: row!.id + 1 + i, type: "test.made_up" }));
+    relay.committed([row!, ...madeUp]);
+    await until(() => bus.published.some((event) => event.id === row!.id), "the real event");
+    // The marker: an event appended after it is published too, so nothing was still to come from the hand-over.
+    const after = await append("test.after");
+    await until(() => bus.published.some((event) => event.id === after), "the later event");
+    expect(bus.published.map((event) => event.type)).toEqual(["test.relay_idle", "test.real", "test.after"]);
   });
 
   it("publishes an event its own notification announced but nobody handed over, at the next poll", async () => {

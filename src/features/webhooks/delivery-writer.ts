@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { EventHandover } from "../../bus/event-relay.js";
 import type { DomainEvent } from "../events/events.store.js";
 import { storableText } from "../../lib/storable-text.js";
 import { insertDeliveries, packDelivery, resolveRepeatedGuid, type NewDelivery, type PackedDelivery } from "./deliveries.store.js";
@@ -42,11 +43,10 @@ export class DeliveryWriter {
       maxInFlight?: number;
       onReceived?: () => void;
       /**
-       * Told of the `delivery.<status>` events each statement committed, in id order, so the event relay
-       * can publish them without reading them back; its NOTIFY then carries `eventsNotifyPayload`.
+       * This process's event relay: it is handed the `delivery.<status>` events each statement committed,
+       * to publish them without reading them back, and the statement's NOTIFY carries its payload.
        */
-      onEventsCommitted?: (events: DomainEvent[]) => void;
-      eventsNotifyPayload?: string;
+      relay?: EventHandover;
       /** Told of every stored (or repeated) delivery: metrics. */
       onWritten?: (row: NewDelivery, result: WriteResult) => void;
     } = {},
@@ -93,7 +93,7 @@ export class DeliveryWriter {
     const rows = await insertDeliveries(
       this.knex,
       batch.map((item) => item.row),
-      { eventsNotifyPayload: this.options.onEventsCommitted && this.options.eventsNotifyPayload },
+      { eventsNotifyPayload: this.options.relay?.ownNotifyPayload },
     );
     const inserted = new Map<string, { id: string; status: string }>();
     const events: DomainEvent[] = [];
@@ -101,7 +101,7 @@ export class DeliveryWriter {
       inserted.set(`${row.webhook_id}\n${row.delivery_guid}`, row);
       if (row.event) events.push(row.event);
     }
-    if (events.length) this.options.onEventsCommitted?.(events.sort((a, b) => a.id - b.id));
+    if (events.length) this.options.relay?.committed(events);
     let received = false;
     const repeats: Pending[] = [];
     for (const item of batch) {

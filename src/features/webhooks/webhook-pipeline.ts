@@ -1,5 +1,5 @@
 import type { AppContext } from "../../app-context.js";
-import type { EventRelay } from "../../bus/event-relay.js";
+import type { EventHandover } from "../../bus/event-relay.js";
 import { BodyBudget } from "../../http/body-budget.js";
 import { ClientAborts } from "../../http/client-aborts.js";
 import { countDelivery, observeProcessing } from "../metrics/pipeline-metrics.js";
@@ -29,7 +29,7 @@ export interface PipelineOptions {
   runWorker: boolean;
   worker?: Partial<DeliveryWorkerOptions>;
   /** This process's event relay, if it runs one: the writer hands it the events it commits. */
-  relay?: Pick<EventRelay, "committed" | "ownNotifyPayload">;
+  relay?: EventHandover;
 }
 
 /** The pieces of the one pipeline both doors feed: writer (ack path), resolver, receive handler, worker. */
@@ -37,11 +37,9 @@ export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions)
   let worker: DeliveryWorker | undefined;
   const wake = () => worker?.wake();
   const metrics = ctx.metrics;
-  const relay = options.relay;
   const writer = new DeliveryWriter(ctx.knex, {
     onReceived: wake,
-    onEventsCommitted: relay && ((events) => relay.committed(events)),
-    eventsNotifyPayload: relay?.ownNotifyPayload,
+    relay: options.relay,
     onWritten: metrics && ((row, result) => countDelivery(metrics, row, result)),
   });
   const resolver = new WebhookResolver(ctx.knex, ctx.secrets.encryptionKey);
