@@ -23,8 +23,6 @@ const RECONNECT_MS = 1_000;
 const MAX_KNOWN = 10_000;
 // How soon the published mark is written when no later round's write carries it.
 const PUBLISHED_SAVE_MS = 200;
-// The least time between two rounds on a shared bus (see rest()).
-const SHARED_ROUND_GAP_MS = 20;
 
 export interface EventRelayOptions {
   knex: Knex;
@@ -71,7 +69,8 @@ export type EventHandover = Pick<EventRelay, "committed" | "ownNotifyPayload">;
  * 1. A dedicated connection LISTENs for appendEvents' NOTIFY (sent at commit); a slow poll backs it up.
  * 2. On a shared (Redis) bus only the holder of an advisory lock publishes; the others stand by and
  *    retry each poll, so a crashed leader is replaced within one poll. Its cursor is kept in the
- *    database so the next leader resumes where it stopped. Duplicates in a hand-over are harmless:
+ *    database so the next leader resumes where it stopped; the leader's session writes it without
+ *    waiting for the WAL flush, so a round costs no fsync. Duplicates in a hand-over are harmless:
  *    every SSE stream drops ids it has already sent. Each round records the settled id before it
  *    publishes, so no stream can start below an event already on the bus.
  * 3. Ids are assigned at insert but transactions commit out of order, so a missing id may still
@@ -105,7 +104,6 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
   // The published mark as last written to the shared cursor (see schedulePublishedSave).
   let savedPublishedId = cursor;
   let publishedSaveTimer: NodeJS.Timeout | undefined;
-  let resting: NodeJS.Timeout | undefined;
   const ownNotifyPayload = randomBytes(8).toString("hex");
   // Committed events handed over by this process, by id, until published (see `committed`).
   const known = new Map<number, DomainEvent>();
@@ -134,7 +132,8 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
     });
     try {
       await next.connect();
-      await next.query(`LISTEN ${EVENTS_NOTIFY_CHANNEL}`);
+      // The session also writes the shared cursor (saveRelayCursor): a resume point, not worth an fsync a round.
+      await next.query(`LISTEN ${EVENTS_NOTIFY_CHANNEL}; SET synchronous_commit = off`);
       client = next;
       await tryLead();
     } catch (error) {
@@ -174,7 +173,7 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
 
   function wake(): void {
     if (stopped || !leader) return;
-    if (pumping || resting) {
+    if (pumping) {
       again = true;
       return;
     }
@@ -185,27 +184,11 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       })
       .finally(() => {
         pumping = undefined;
-        if (bus.shared && !stopped) rest();
-        else if (again) {
+        if (again) {
           again = false;
           wake();
         }
       });
-  }
-
-  /**
-   * On a shared bus each round writes the cursor (a commit) and talks to Redis: rounds are spaced
-   * SHARED_ROUND_GAP_MS apart, so under load each carries more events. An event after a quiet moment
-   * goes at once.
-   */
-  function rest(): void {
-    resting = setTimeout(() => {
-      resting = undefined;
-      if (again) {
-        again = false;
-        wake();
-      }
-    }, SHARED_ROUND_GAP_MS);
   }
 
   function scheduleWake(ms: number): void {
@@ -246,7 +229,8 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
   }
 
   async function saveCursor(marks: { settledId?: number; publishedId: number }): Promise<void> {
-    await saveRelayCursor(knex, SHARED_CURSOR, marks);
+    if (!client) throw new Error("the relay's session is gone");
+    await saveRelayCursor(client, SHARED_CURSOR, marks);
     savedPublishedId = Math.max(savedPublishedId, marks.publishedId);
   }
 
@@ -353,7 +337,6 @@ export async function startEventRelay(options: EventRelayOptions): Promise<Event
       clearInterval(poll);
       if (wakeTimer) clearTimeout(wakeTimer);
       if (publishedSaveTimer) clearTimeout(publishedSaveTimer);
-      if (resting) clearTimeout(resting);
       await pumping;
       // A successor resumes from the published mark: record it before the lock is released.
       if (leader && bus.shared && cursor > savedPublishedId) await saveCursor({ publishedId: cursor }).catch(() => {});

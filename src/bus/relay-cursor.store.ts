@@ -1,3 +1,4 @@
+import type pg from "pg";
 import type { Queryable } from "../db/create-db.js";
 
 /**
@@ -27,14 +28,18 @@ export async function readRelayCursor(db: Queryable, name: string): Promise<Rela
   return row ? { settledId: Number(row.settled_id), publishedId: Number(row.last_id) } : undefined;
 }
 
-/** Moves the given marks forward only: a stale leader cannot pull them back. */
-export async function saveRelayCursor(db: Queryable, name: string, marks: Partial<RelayCursor>): Promise<void> {
-  const columns = { settled_id: marks.settledId, last_id: marks.publishedId };
-  const update: Record<string, unknown> = { updated_at: db.fn.now() };
-  for (const [column, id] of Object.entries(columns)) {
-    if (id !== undefined) update[column] = db.raw("greatest(??, ?)", [column, id]);
-  }
-  await db("event_relay_cursors").where({ name }).update(update);
+/**
+ * Moves the given marks forward only: a stale leader cannot pull them back. Written through the
+ * leader's own session (the one holding its lock), which commits without waiting for the WAL flush
+ * (see startEventRelay): the cursor is a resume point, and after a crash a mark that fell back only
+ * makes a successor publish some events again, which streams drop, or a new stream read a few more.
+ */
+export async function saveRelayCursor(session: Pick<pg.ClientBase, "query">, name: string, marks: Partial<RelayCursor>): Promise<void> {
+  // greatest() ignores a NULL: an absent mark stays as it is.
+  await session.query(
+    "UPDATE event_relay_cursors SET settled_id = greatest(settled_id, $2), last_id = greatest(last_id, $3), updated_at = now() WHERE name = $1",
+    [name, marks.settledId ?? null, marks.publishedId ?? null],
+  );
 }
 
 /** The first transaction id not yet assigned: every writer that holds an event id has one below it. */
