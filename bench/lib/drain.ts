@@ -82,7 +82,7 @@ export async function seedBacklog(db: pg.Pool, webhook: { id: string }, template
   for (let offset = 0; offset < count; offset += chunk) {
     const numbers = Array.from({ length: Math.min(chunk, count - offset) }, (_, i) => firstNumber + offset + i);
     await db.query(
-      `INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_deflated, headers, payload_summary)
+      `INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_lz4, headers, payload_summary)
        SELECT $1::uuid, $2::uuid, gen_random_uuid()::text, 'issues.opened', 'received', p.packed,
               jsonb_build_object('x-github-event', 'issues', 'content-type', 'application/json'),
               jsonb_build_object('action', 'opened', 'issue', jsonb_build_object('number', p.g), 'repository', 'bench/entourage')

@@ -34,7 +34,7 @@ export async function fillHistory(db: pg.Pool, webhook: { id: string }, payload:
     const last = Math.min(count, offset + chunk) - 1;
     await db.query(
       `WITH d AS (
-         INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_deflated, headers, payload_summary, actions, created_at, processed_at)
+         INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_lz4, headers, payload_summary, actions, created_at, processed_at)
          SELECT $1::uuid, $2::uuid, 'history-' || g, 'issues.opened', 'processed', $3::bytea,
                 jsonb_build_object('x-github-event', 'issues', 'content-type', 'application/json'),
                 jsonb_build_object('action', 'opened', 'issue', jsonb_build_object('number', g)), '["created task"]'::jsonb,

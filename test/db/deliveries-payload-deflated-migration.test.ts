@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationSource } from "../../src/db/migration-source.js";
-import { claimDeliveries, findDelivery, insertDeliveries, packDelivery } from "../../src/features/webhooks/deliveries.store.js";
+import { deflateRawSync } from "node:zlib";
+import { claimDeliveries, findDelivery } from "../../src/features/webhooks/deliveries.store.js";
 import { unpackPayload } from "../../src/features/webhooks/stored-payload.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
 
@@ -14,7 +15,7 @@ describe(`migration ${NAME}`, () => {
   });
   afterAll(() => db.drop());
 
-  it("stores new payloads deflated, still reads the text of rows stored before, and goes down with every payload as text", async () => {
+  it("reads deflated payloads and the text of rows stored before, and goes down with every payload as text", async () => {
     const [org] = await db.knex("orgs").insert({ name: "acme" }).returning("id");
     const [team] = await db.knex("teams").insert({ org_id: org.id, name: "t" }).returning("id");
     const [webhook] = await db
@@ -27,13 +28,11 @@ describe(`migration ${NAME}`, () => {
       .knex("deliveries")
       .insert({ webhook_id: webhook.id, org_id: org.id, delivery_guid: "legacy", event_type: "issues.opened", status: "received", payload: before })
       .returning("id");
-    const [packed] = await insertDeliveries(db.knex, [
-      packDelivery({ webhook_id: webhook.id, org_id: org.id, delivery_guid: "packed", event_type: "issues.opened", status: "received", payload: after, headers: {}, payload_summary: {} }),
-    ]);
-
-    const stored = await db.knex("deliveries").where({ id: packed!.id }).first();
-    expect(stored.payload).toBeNull();
-    expect(stored.payload_deflated.length).toBeLessThan(Buffer.byteLength(after) / 10);
+    // As the version of this migration stored them (payloads are LZ4 blocks since the next one).
+    const [packed] = await db
+      .knex("deliveries")
+      .insert({ webhook_id: webhook.id, org_id: org.id, delivery_guid: "packed", event_type: "issues.opened", status: "received", payload_deflated: deflateRawSync(after, { level: 1 }) })
+      .returning("id");
     expect((await findDelivery(db.knex, webhook.id, legacy.id))?.payload).toBe(before);
     expect((await findDelivery(db.knex, webhook.id, packed!.id))?.payload).toBe(after);
     const claimed = await db.knex.transaction((trx) => claimDeliveries(trx, 10, { holdSeconds: 60 }));

@@ -44,9 +44,9 @@ export async function stripPayloadsBatch(db: Queryable, before: Date, limit: num
   const sql = `
     WITH batch AS (${DELIVERY_BATCH}),
     stripped AS (
-      UPDATE deliveries d SET payload = NULL, payload_deflated = NULL, headers = '{}'::jsonb FROM batch
+      UPDATE deliveries d SET payload = NULL, payload_deflated = NULL, payload_lz4 = NULL, headers = '{}'::jsonb FROM batch
        WHERE d.id = batch.id AND d.status <> ALL(?::text[])
-         AND (d.payload IS NOT NULL OR d.payload_deflated IS NOT NULL OR d.headers <> '{}'::jsonb)
+         AND (d.payload IS NOT NULL OR d.payload_deflated IS NOT NULL OR d.payload_lz4 IS NOT NULL OR d.headers <> '{}'::jsonb)
       RETURNING 1
     )
     SELECT (SELECT count(*)::int FROM stripped) AS pruned, (SELECT count(*)::int FROM batch) AS scanned, ${LAST_OF_BATCH}`;

@@ -3,7 +3,7 @@ import type { Queryable } from "../../db/create-db.js";
 import pg from "pg";
 import { CLAIM_PLANNER_SETTINGS, sqlLiteral } from "../../db/run-claim.js";
 import { storableJson, storableText } from "../../lib/storable-text.js";
-import { packPayload, unpackPayload } from "./stored-payload.js";
+import { packPayload, unpackPayload, type StoredPayload } from "./stored-payload.js";
 import type { z } from "zod";
 import { EVENTS_NOTIFY_CHANNEL, type DomainEvent } from "../events/events.store.js";
 import type { deliveryListItemOutput, DeliveryStatus } from "./webhooks.schema.js";
@@ -30,7 +30,7 @@ const LIST_COLUMNS = [
   "created_at",
   "processed_at",
 ] as const;
-const FULL_COLUMNS = [...LIST_COLUMNS, "payload", "payload_deflated", "headers", "next_attempt_at"] as const;
+const FULL_COLUMNS = [...LIST_COLUMNS, "payload", "payload_deflated", "payload_lz4", "headers", "next_attempt_at"] as const;
 
 export interface DeliveryFilter {
   webhook_id: string;
@@ -60,10 +60,10 @@ export async function listDeliveries(db: Queryable, filter: DeliveryFilter): Pro
 
 export async function findDelivery(db: Queryable, webhookId: string, id: string): Promise<Delivery | undefined> {
   const row = (await db("deliveries").select(FULL_COLUMNS).where({ webhook_id: webhookId, id }).first()) as
-    | (Delivery & { payload_deflated: Buffer | null })
+    | (Delivery & Omit<StoredPayload, "payload">)
     | undefined;
   if (!row) return undefined;
-  const { payload_deflated: _packed, ...delivery } = row;
+  const { payload_deflated: _deflated, payload_lz4: _lz4, ...delivery } = row;
   return { ...delivery, payload: unpackPayload(row) };
 }
 
@@ -115,15 +115,13 @@ export async function resolveRepeatedGuid(
   return existing && { id: existing.id, requeued: false };
 }
 
-export interface ClaimedDelivery {
+export interface ClaimedDelivery extends StoredPayload {
   id: string;
   webhook_id: string;
   org_id: string;
   delivery_guid: string;
   event_type: string;
-  /** The payload as stored (read it with unpackPayload): unpacked by the worker per delivery, so one that cannot be fails alone. */
-  payload: string | null;
-  payload_deflated: Buffer | null;
+  // The payload as stored (StoredPayload; read it with unpackPayload): unpacked by the worker per delivery, so one that cannot be fails alone.
   headers: Record<string, string>;
   attempts: number;
   /** `app`: routed from the GitHub App by a linked installation; `receive`: signed with the webhook's own secret. */
@@ -154,7 +152,7 @@ export async function claimDeliveries(trx: Knex.Transaction, limit: number, opti
  */
 export function claimDeliveriesStatement(limit: number, ids?: readonly string[]): string {
   return `
-  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, payload_deflated, headers, attempts + 1 AS attempts, via FROM deliveries
+  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, payload_deflated, payload_lz4, headers, attempts + 1 AS attempts, via FROM deliveries
    WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())${ids ? ` AND id = ANY(${sqlLiteral(ids)}::uuid[])` : ""}
    ORDER BY next_attempt_at, created_at
    LIMIT ${sqlLiteral(limit)}
@@ -272,7 +270,7 @@ export async function insertDeliveries(db: Queryable, rows: PackedDelivery[], op
   }
   const sql = `
     WITH ins AS (
-      INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_deflated, headers, payload_summary, actions, error, processed_at, via)
+      INSERT INTO deliveries (webhook_id, org_id, delivery_guid, event_type, status, payload_lz4, headers, payload_summary, actions, error, processed_at, via)
       VALUES ${rows.map(() => ROW_SQL).join(", ")}
       ON CONFLICT (webhook_id, delivery_guid) DO NOTHING
       RETURNING id, webhook_id, org_id, delivery_guid, event_type, status, payload_summary, created_at

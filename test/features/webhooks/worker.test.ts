@@ -347,8 +347,8 @@ describe("delivery worker", () => {
         sent.push((await sendDelivery(app.url, webhook, issuePayload("opened", { number: 9300 + i }), { event: "issues" })).body.delivery_id);
       }
       const damaged = sent[1]!;
-      // Not a DEFLATE stream: what a damaged page or a hand edit could leave.
-      await app.db.knex("deliveries").where({ id: damaged }).update({ payload_deflated: Buffer.from([0xff, 0xff, 0xff, 0xff]) });
+      // Not an LZ4 block: what a damaged page or a hand edit could leave.
+      await app.db.knex("deliveries").where({ id: damaged }).update({ payload_lz4: Buffer.from([0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]) });
       worker = new DeliveryWorker({
         knex: app.db.knex,
         logger: silent,
