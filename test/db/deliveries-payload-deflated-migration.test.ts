@@ -3,7 +3,7 @@ import { migrationSource } from "../../src/db/migration-source.js";
 import { deflateRawSync } from "node:zlib";
 import { claimDeliveries, findDelivery } from "../../src/features/webhooks/deliveries.store.js";
 import { unpackPayload } from "../../src/features/webhooks/stored-payload.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
+import { createTestDatabase, insertWebhookRows, type TestDatabase } from "../helpers/test-database.js";
 
 const NAME = "20261202060000_deliveries_payload_deflated";
 
@@ -16,25 +16,20 @@ describe(`migration ${NAME}`, () => {
   afterAll(() => db.drop());
 
   it("reads deflated payloads and the text of rows stored before, and goes down with every payload as text", async () => {
-    const [org] = await db.knex("orgs").insert({ name: "acme" }).returning("id");
-    const [team] = await db.knex("teams").insert({ org_id: org.id, name: "t" }).returning("id");
-    const [webhook] = await db
-      .knex("webhooks")
-      .insert({ org_id: org.id, provider: "github", events: ["*"], config: JSON.stringify({ team_id: team.id }), secret_sealed: "x", secret_hint: "whsec_…x" })
-      .returning("id");
+    const { orgId, webhookId } = await insertWebhookRows(db);
     const before = '{"action":"opened","stored":"before the migration"}';
     const after = JSON.stringify({ action: "opened", stored: "after", text: "é ✓ 🎉 ".repeat(300) });
     const [legacy] = await db
       .knex("deliveries")
-      .insert({ webhook_id: webhook.id, org_id: org.id, delivery_guid: "legacy", event_type: "issues.opened", status: "received", payload: before })
+      .insert({ webhook_id: webhookId, org_id: orgId, delivery_guid: "legacy", event_type: "issues.opened", status: "received", payload: before })
       .returning("id");
     // As the version of this migration stored them (payloads are LZ4 blocks since the next one).
     const [packed] = await db
       .knex("deliveries")
-      .insert({ webhook_id: webhook.id, org_id: org.id, delivery_guid: "packed", event_type: "issues.opened", status: "received", payload_deflated: deflateRawSync(after, { level: 1 }) })
+      .insert({ webhook_id: webhookId, org_id: orgId, delivery_guid: "packed", event_type: "issues.opened", status: "received", payload_deflated: deflateRawSync(after, { level: 1 }) })
       .returning("id");
-    expect((await findDelivery(db.knex, webhook.id, legacy.id))?.payload).toBe(before);
-    expect((await findDelivery(db.knex, webhook.id, packed!.id))?.payload).toBe(after);
+    expect((await findDelivery(db.knex, webhookId, legacy.id))?.payload).toBe(before);
+    expect((await findDelivery(db.knex, webhookId, packed!.id))?.payload).toBe(after);
     const claimed = await db.knex.transaction((trx) => claimDeliveries(trx, 10, { holdSeconds: 60 }));
     expect(Object.fromEntries(claimed.map((delivery) => [delivery.delivery_guid, unpackPayload(delivery)]))).toEqual({ legacy: before, packed: after });
 

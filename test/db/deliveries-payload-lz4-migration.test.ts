@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationSource } from "../../src/db/migration-source.js";
 import { claimDeliveries, findDelivery, insertDeliveries, packDelivery } from "../../src/features/webhooks/deliveries.store.js";
 import { unpackPayload } from "../../src/features/webhooks/stored-payload.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/test-database.js";
+import { createTestDatabase, insertWebhookRows, type TestDatabase } from "../helpers/test-database.js";
 
 const NAME = "20261202070000_deliveries_payload_lz4";
 
@@ -16,16 +16,11 @@ describe(`migration ${NAME}`, () => {
   afterAll(() => db.drop());
 
   it("stores new payloads as LZ4 blocks, still reads the deflated and text rows stored before, and goes down with the LZ4 ones deflated", async () => {
-    const [org] = await db.knex("orgs").insert({ name: "acme" }).returning("id");
-    const [team] = await db.knex("teams").insert({ org_id: org.id, name: "t" }).returning("id");
-    const [webhook] = await db
-      .knex("webhooks")
-      .insert({ org_id: org.id, provider: "github", events: ["*"], config: JSON.stringify({ team_id: team.id }), secret_sealed: "x", secret_hint: "whsec_…x" })
-      .returning("id");
+    const { orgId, webhookId } = await insertWebhookRows(db);
     const asText = '{"action":"opened","stored":"as text"}';
     const deflated = '{"action":"opened","stored":"deflated"}';
     const lz4 = JSON.stringify({ action: "opened", stored: "as an LZ4 block", text: "é ✓ 🎉 ".repeat(300) });
-    const base = { webhook_id: webhook.id, org_id: org.id, event_type: "issues.opened", status: "received" };
+    const base = { webhook_id: webhookId, org_id: orgId, event_type: "issues.opened", status: "received" };
     await db.knex("deliveries").insert([
       { ...base, delivery_guid: "text", payload: asText },
       { ...base, delivery_guid: "deflated", payload_deflated: deflateRawSync(deflated, { level: 1 }) },
@@ -37,7 +32,7 @@ describe(`migration ${NAME}`, () => {
     expect(stored.payload_lz4.length).toBeLessThan(Buffer.byteLength(lz4) / 4);
     const ids = Object.fromEntries((await db.knex("deliveries").select("delivery_guid", "id")).map((row) => [row.delivery_guid, row.id]));
     for (const [guid, text] of [["text", asText], ["deflated", deflated], ["lz4", lz4]]) {
-      expect((await findDelivery(db.knex, webhook.id, ids[guid!]))?.payload).toBe(text);
+      expect((await findDelivery(db.knex, webhookId, ids[guid!]))?.payload).toBe(text);
     }
     const claimed = await db.knex.transaction((trx) => claimDeliveries(trx, 10, { holdSeconds: 60 }));
     expect(Object.fromEntries(claimed.map((delivery) => [delivery.delivery_guid, unpackPayload(delivery)]))).toEqual({ text: asText, deflated, lz4 });

@@ -39,3 +39,14 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/** An org, a team and a GitHub webhook inserted as rows (no secret that opens): for tests of the delivery tables. */
+export async function insertWebhookRows(db: TestDatabase): Promise<{ orgId: string; webhookId: string }> {
+  const [org] = await db.knex("orgs").insert({ name: "acme" }).returning("id");
+  const [team] = await db.knex("teams").insert({ org_id: org.id, name: "t" }).returning("id");
+  const [webhook] = await db
+    .knex("webhooks")
+    .insert({ org_id: org.id, provider: "github", events: ["*"], config: JSON.stringify({ team_id: team.id }), secret_sealed: "x", secret_hint: "whsec_…x" })
+    .returning("id");
+  return { orgId: org.id, webhookId: webhook.id };
+}
