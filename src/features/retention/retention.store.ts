@@ -1,4 +1,5 @@
 import type { Queryable } from "../../db/create-db.js";
+import { PAYLOAD_COLUMNS } from "../webhooks/stored-payload.js";
 
 /** Where a walk over deliveries stands: created_at as PostgreSQL prints it (microseconds kept), and id. */
 export interface DeliveryCursor {
@@ -44,9 +45,9 @@ export async function stripPayloadsBatch(db: Queryable, before: Date, limit: num
   const sql = `
     WITH batch AS (${DELIVERY_BATCH}),
     stripped AS (
-      UPDATE deliveries d SET payload = NULL, payload_deflated = NULL, payload_lz4 = NULL, headers = '{}'::jsonb FROM batch
+      UPDATE deliveries d SET ${PAYLOAD_COLUMNS.map((column) => `${column} = NULL`).join(", ")}, headers = '{}'::jsonb FROM batch
        WHERE d.id = batch.id AND d.status <> ALL(?::text[])
-         AND (d.payload IS NOT NULL OR d.payload_deflated IS NOT NULL OR d.payload_lz4 IS NOT NULL OR d.headers <> '{}'::jsonb)
+         AND (${PAYLOAD_COLUMNS.map((column) => `d.${column} IS NOT NULL`).join(" OR ")} OR d.headers <> '{}'::jsonb)
       RETURNING 1
     )
     SELECT (SELECT count(*)::int FROM stripped) AS pruned, (SELECT count(*)::int FROM batch) AS scanned, ${LAST_OF_BATCH}`;

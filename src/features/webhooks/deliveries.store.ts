@@ -3,7 +3,7 @@ import type { Queryable } from "../../db/create-db.js";
 import pg from "pg";
 import { CLAIM_PLANNER_SETTINGS, sqlLiteral } from "../../db/run-claim.js";
 import { storableJson, storableText } from "../../lib/storable-text.js";
-import { packPayload, unpackPayload, type StoredPayload } from "./stored-payload.js";
+import { packPayload, PAYLOAD_COLUMNS, unpackPayload, type StoredPayload } from "./stored-payload.js";
 import type { z } from "zod";
 import { EVENTS_NOTIFY_CHANNEL, type DomainEvent } from "../events/events.store.js";
 import type { deliveryListItemOutput, DeliveryStatus } from "./webhooks.schema.js";
@@ -30,7 +30,7 @@ const LIST_COLUMNS = [
   "created_at",
   "processed_at",
 ] as const;
-const FULL_COLUMNS = [...LIST_COLUMNS, "payload", "payload_deflated", "payload_lz4", "headers", "next_attempt_at"] as const;
+const FULL_COLUMNS = [...LIST_COLUMNS, ...PAYLOAD_COLUMNS, "headers", "next_attempt_at"] as const;
 
 export interface DeliveryFilter {
   webhook_id: string;
@@ -152,7 +152,7 @@ export async function claimDeliveries(trx: Knex.Transaction, limit: number, opti
  */
 export function claimDeliveriesStatement(limit: number, ids?: readonly string[]): string {
   return `
-  SELECT id, webhook_id, org_id, delivery_guid, event_type, payload, payload_deflated, payload_lz4, headers, attempts + 1 AS attempts, via FROM deliveries
+  SELECT id, webhook_id, org_id, delivery_guid, event_type, ${PAYLOAD_COLUMNS.join(", ")}, headers, attempts + 1 AS attempts, via FROM deliveries
    WHERE status = 'received' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())${ids ? ` AND id = ANY(${sqlLiteral(ids)}::uuid[])` : ""}
    ORDER BY next_attempt_at, created_at
    LIMIT ${sqlLiteral(limit)}

@@ -10,6 +10,9 @@ import { storableText } from "../../lib/storable-text.js";
  */
 const MAX_UNPACKED_BYTES = 3 * 25 * 1024 * 1024;
 
+/** The columns a payload may be stored in (StoredPayload): what a reader selects and retention clears. */
+export const PAYLOAD_COLUMNS = ["payload", "payload_deflated", "payload_lz4"] as const;
+
 /** A delivery row's stored payload: one of the three columns is set, or none (retention cleared it). */
 export interface StoredPayload {
   /** Text, for rows stored before payloads were packed. */
