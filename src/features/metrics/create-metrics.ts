@@ -11,6 +11,8 @@ export interface Metrics {
   registry: Registry;
   deliveries: Counter<"provider" | "status">;
   ackDuration: Histogram;
+  writeDuration: Histogram;
+  writeBatchSize: Histogram;
   processingDuration: Histogram;
   outboundAttempts: Counter<"result">;
   prunedRows: Counter<"table">;
@@ -30,6 +32,10 @@ export interface MetricsSources {
 
 // Acknowledgements are a few milliseconds; a second is already an outage.
 const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+// The writer's statements: one commit (an fsync) each, so rarely under a millisecond.
+const WRITE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+// Deliveries per statement: 1 when idle, up to the writer's cap (200) under load.
+const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 200];
 const PROCESSING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -124,6 +130,18 @@ export function createMetrics(sources: MetricsSources): Metrics {
       name: "entourage_ack_duration_seconds",
       help: "Time from a delivery's request to its acknowledgement (both doors)",
       buckets: ACK_BUCKETS,
+      registers: [registry],
+    }),
+    writeDuration: new Histogram({
+      name: "entourage_delivery_write_duration_seconds",
+      help: "Time of one statement storing deliveries before their acknowledgement, from sending it to its commit",
+      buckets: WRITE_BUCKETS,
+      registers: [registry],
+    }),
+    writeBatchSize: new Histogram({
+      name: "entourage_delivery_write_batch_size",
+      help: "Deliveries in one statement of the writer (concurrent acknowledgements share a statement and its commit)",
+      buckets: BATCH_BUCKETS,
       registers: [registry],
     }),
     processingDuration: new Histogram({

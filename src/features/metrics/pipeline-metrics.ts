@@ -10,3 +10,9 @@ export function countDelivery(metrics: Metrics, row: { provider?: "github" | "cu
 export function observeProcessing(metrics: Metrics, deliveries: number, seconds: number): void {
   for (let i = 0; i < deliveries; i++) metrics.processingDuration.observe(seconds);
 }
+
+/** One statement of the delivery writer: how many deliveries it carried, and its time. */
+export function observeWrite(metrics: Metrics, deliveries: number, seconds: number): void {
+  metrics.writeBatchSize.observe(deliveries);
+  metrics.writeDuration.observe(seconds);
+}

@@ -49,6 +49,8 @@ export class DeliveryWriter {
       relay?: EventHandover;
       /** Told of every stored (or repeated) delivery: metrics. */
       onWritten?: (row: NewDelivery, result: WriteResult) => void;
+      /** Told of every statement that stored a batch: how many deliveries it carried and how long it took (metrics). */
+      onStatement?: (deliveries: number, seconds: number) => void;
     } = {},
   ) {}
 
@@ -90,11 +92,13 @@ export class DeliveryWriter {
   }
 
   private async insert(batch: Pending[]): Promise<void> {
+    const started = performance.now();
     const rows = await insertDeliveries(
       this.knex,
       batch.map((item) => item.row),
       { eventsNotifyPayload: this.options.relay?.ownNotifyPayload },
     );
+    this.options.onStatement?.(batch.length, (performance.now() - started) / 1000);
     const inserted = new Map<string, { id: string; status: string }>();
     const events: DomainEvent[] = [];
     for (const row of rows) {

@@ -2,7 +2,7 @@ import type { AppContext } from "../../app-context.js";
 import type { EventHandover } from "../../bus/event-relay.js";
 import { BodyBudget } from "../../http/body-budget.js";
 import { ClientAborts } from "../../http/client-aborts.js";
-import { countDelivery, observeProcessing } from "../metrics/pipeline-metrics.js";
+import { countDelivery, observeProcessing, observeWrite } from "../metrics/pipeline-metrics.js";
 import { DeliveryWriter } from "./delivery-writer.js";
 import type { DeliveryProcessor } from "./delivery-processor.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.js";
@@ -41,6 +41,7 @@ export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions)
     onReceived: wake,
     relay: options.relay,
     onWritten: metrics && ((row, result) => countDelivery(metrics, row, result)),
+    onStatement: metrics && ((deliveries, seconds) => observeWrite(metrics, deliveries, seconds)),
   });
   const resolver = new WebhookResolver(ctx.knex, ctx.secrets.encryptionKey);
   if (options.runWorker) {

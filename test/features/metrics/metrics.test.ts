@@ -41,7 +41,7 @@ describe("GET /metrics", () => {
   });
   afterAll(() => app.close());
 
-  it("counts acknowledged deliveries by provider and outcome, times acks and processing, and has the process metrics", async () => {
+  it("counts acknowledged deliveries by provider and outcome, times acks, the writer's statements and processing, and has the process metrics", async () => {
     await deliverAndWait(app, webhook, githubExample("issues", "opened"), { event: "issues", guid: "metrics-1" });
     expect((await sendDelivery(app.url, webhook, githubExample("issues", "opened"), { event: "issues", guid: "metrics-1" })).status).toBe(200);
     expect((await sendDelivery(app.url, webhook, { zen: "x" }, { event: "issues", signature: "sha256=" + "0".repeat(64) })).status).toBe(401);
@@ -55,6 +55,11 @@ describe("GET /metrics", () => {
       '{provider="github",status="ignored"}': 1,
     });
     expect(samples(text, "entourage_ack_duration_seconds_count").get("")).toBe(4);
+    // One after another, so each went to the database in a statement of its own.
+    expect(samples(text, "entourage_delivery_write_batch_size_count").get("")).toBe(4);
+    expect(samples(text, "entourage_delivery_write_batch_size_sum").get("")).toBe(4);
+    expect(samples(text, "entourage_delivery_write_duration_seconds_count").get("")).toBe(4);
+    expect(samples(text, "entourage_delivery_write_duration_seconds_sum").get("")).toBeGreaterThan(0);
     expect(samples(text, "entourage_delivery_processing_duration_seconds_count").get("")).toBe(1);
     expect(samples(text, "process_cpu_user_seconds_total").get("")).toBeGreaterThan(0);
     expect(samples(text, "nodejs_heap_size_used_bytes").get("")).toBeGreaterThan(0);

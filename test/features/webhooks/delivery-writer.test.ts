@@ -75,8 +75,9 @@ describe("DeliveryWriter", () => {
     );
   });
 
-  it("keeps one statement in flight: the writes that arrive meanwhile go together in the next one", async () => {
-    const fresh = new DeliveryWriter(app.db.knex);
+  it("keeps one statement in flight: the writes that arrive meanwhile go together in the next one, and tells each statement's size and time", async () => {
+    const told: { deliveries: number; seconds: number }[] = [];
+    const fresh = new DeliveryWriter(app.db.knex, { onStatement: (deliveries, seconds) => told.push({ deliveries, seconds }) });
     const blocker = await app.db.knex.transaction();
     const statements: string[] = [];
     const onQuery = (query: { sql: string }) => {
@@ -88,16 +89,21 @@ describe("DeliveryWriter", () => {
       app.db.knex.on("query", onQuery);
       const first = fresh.write(row("received", "writer-held"));
       await vi.waitFor(() => expect(statements).toHaveLength(1));
+      const sentAt = performance.now();
       const later: Promise<unknown>[] = [];
       for (let i = 0; i < 6; i++) {
         later.push(fresh.write(row("received")));
         // A turn of the event loop after each: time enough to start a statement of its own.
         await new Promise((resolve) => setImmediate(resolve));
       }
+      const heldMs = performance.now() - sentAt;
       await blocker.rollback();
       const results = (await Promise.all([first, ...later])) as { outcome: string }[];
       expect(results.map((result) => result.outcome)).toEqual(Array(7).fill("inserted"));
       expect(statements).toHaveLength(2);
+      expect(told.map((statement) => statement.deliveries)).toEqual([1, 6]);
+      // The first statement's time covers the wait on the uncommitted row.
+      expect(told[0]!.seconds * 1000).toBeGreaterThanOrEqual(heldMs);
     } finally {
       app.db.knex.off("query", onQuery);
       if (!blocker.isCompleted()) await blocker.rollback();
