@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { BootstrapResult } from "../../../src/features/orgs/bootstrap-org.js";
 import { insertDeliveries, packDelivery } from "../../../src/features/webhooks/deliveries.store.js";
 import { DeliveryWriter, type NewDelivery } from "../../../src/features/webhooks/delivery-writer.js";
+import type { DomainEvent } from "../../../src/features/events/domain-event.js";
 import { startTestApp, type TestApp } from "../../helpers/test-app.js";
 import { registerWebhook, type RegisteredWebhook } from "../../helpers/webhooks.js";
 
@@ -73,6 +74,29 @@ describe("DeliveryWriter", () => {
         [results[2]!.id, "writer-twice"],
       ]),
     );
+  });
+
+  it("hands the relay each delivery's event as the events table stored it, a hostile summary and a GUID twice in one batch included", async () => {
+    const handed: DomainEvent[] = [];
+    const relayed = new DeliveryWriter(app.db.knex, { relay: { ownNotifyPayload: "", committed: (events) => handed.push(...events) } });
+    const hostile = {
+      ...row("received"),
+      event_type: "issues.opened\u0000",
+      payload_summary: { title: "lone \ud800 and NUL \u0000", "key\u0000": [1.5, -0, 1e21, null, true, { nested: "ok" }], repo: "acme/app" },
+    };
+    const first = { ...row("ignored", "writer-handed-twice"), payload_summary: { title: "the first" } };
+    const second = { ...row("received", "writer-handed-twice"), payload_summary: { title: "the second, a repeat" } };
+    const results = await Promise.all([hostile, row("failed"), first, second].map((r) => relayed.write(r)));
+    expect(results.map((result) => result.outcome)).toEqual(["inserted", "inserted", "inserted", "duplicate"]);
+
+    const stored = await app.db.knex("events").whereIn("id", handed.map((event) => event.id)).orderBy("id");
+    expect(handed).toHaveLength(3);
+    // Compared as JSON: what SSE streams and the bus carry, and what a replay from the table sends.
+    const asJson = (event: DomainEvent) => JSON.parse(JSON.stringify({ ...event, data: event.data }));
+    expect([...handed].sort((a, b) => a.id - b.id).map(asJson)).toEqual(stored.map(asJson));
+    const byDelivery = new Map(handed.map((event) => [event.data.delivery_id, event]));
+    expect(byDelivery.get(results[0]!.id)!.data).toMatchObject({ event_type: "issues.opened\ufffd", payload_summary: { repo: "acme/app" } });
+    expect(byDelivery.get(results[2]!.id)!).toMatchObject({ type: "delivery.ignored", team_id: acme.team_id, data: { payload_summary: { title: "the first" } } });
   });
 
   it("keeps one statement in flight: the writes that arrive meanwhile go together in the next one, and tells each statement's size and time", async () => {
