@@ -49,5 +49,9 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ DELIVERY_WORKER_CONCURRENCY: "0" })).toThrow(/DELIVERY_WORKER_CONCURRENCY/);
     expect(() => loadConfig({ DELIVERY_WORKER_GROUP_SIZE: "2.5" })).toThrow(/DELIVERY_WORKER_GROUP_SIZE/);
     expect(() => loadConfig({ DELIVERY_WORKER_GROUP_SIZE: "501" })).toThrow(/DELIVERY_WORKER_GROUP_SIZE/);
+    expect(loadConfig({}).DELIVERY_WORKER_GATHER_MS).toBe(20);
+    expect(loadConfig({ DELIVERY_WORKER_GATHER_MS: "0" }).DELIVERY_WORKER_GATHER_MS).toBe(0);
+    expect(() => loadConfig({ DELIVERY_WORKER_GATHER_MS: "-1" })).toThrow(/DELIVERY_WORKER_GATHER_MS/);
+    expect(() => loadConfig({ DELIVERY_WORKER_GATHER_MS: "1001" })).toThrow(/DELIVERY_WORKER_GATHER_MS/);
   });
 });

@@ -68,6 +68,7 @@ export async function startEntourage(options: EntourageOptions): Promise<Entoura
     // The worker's size, when the caller sets it (to compare settings on one build).
     DELIVERY_WORKER_CONCURRENCY: process.env.DELIVERY_WORKER_CONCURRENCY,
     DELIVERY_WORKER_GROUP_SIZE: process.env.DELIVERY_WORKER_GROUP_SIZE,
+    DELIVERY_WORKER_GATHER_MS: process.env.DELIVERY_WORKER_GATHER_MS,
   };
   const cli = path.join(ROOT, "dist", "src", "cli.js");
   let spawned = 0;

@@ -40,6 +40,13 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
    * together in the next; a transaction in flight this long (a lock wait) no longer holds the others back.
    */
   stalledMs?: number;
+  /**
+   * Without a backlog, once a transaction found two or more deliveries, the next starts no sooner than
+   * this after it (default 20 ms): under a steady stream what arrives meanwhile goes together, so each
+   * delivery pays a share of one transaction's round trips instead of all of them. After a group of
+   * one, a quiet spell, or a full claim, the next starts at once.
+   */
+  gatherMs?: number;
   /** Told how long each group of deliveries took, claim to commit (metrics). */
   onProcessed?: (deliveries: number, seconds: number) => void;
 }
@@ -72,6 +79,8 @@ export class DeliveryWorker {
   private backlog = false;
   /** Woken since the last transaction started (a new delivery, a poll, a claim that found work). */
   private maybeWork = true;
+  /** When the last transaction that found two or more deliveries started (performance.now()); -Infinity after a group of one. */
+  private lastStart = -Infinity;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.id = options.workerId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -115,12 +124,14 @@ export class DeliveryWorker {
     while (this.running) {
       this.signal.reset();
       const room = this.room(concurrency, this.backlog);
-      // A backlog fills every free transaction; otherwise one claims what has arrived, as one group.
-      const starts = this.backlog ? room : this.maybeWork ? Math.min(room, 1) : 0;
+      // A backlog fills every free transaction; otherwise one claims what has arrived, as one group
+      // (after a group of two or more, no sooner than gatherMs after it).
+      const gathering = !this.backlog && this.maybeWork && room > 0 ? this.untilGathered() : 0;
+      const starts = this.backlog ? room : this.maybeWork && gathering === 0 ? Math.min(room, 1) : 0;
       if (starts > 0) this.maybeWork = false;
       for (let i = 0; i < starts; i++) this.startGroup(perTransaction);
       const polling = room > 0 || this.inFlight.size >= concurrency;
-      const woken = await this.signal.wait(polling ? pollMs : this.untilStalled());
+      const woken = await this.signal.wait(gathering > 0 ? gathering : polling ? pollMs : this.untilStalled());
       if (!woken && polling) this.maybeWork = true; // retries come due without a wake-up
     }
   }
@@ -129,7 +140,11 @@ export class DeliveryWorker {
     const started = performance.now();
     const job = this.processGroup({ limit })
       .then((claimed) => {
-        if (claimed > 0) this.options.onProcessed?.(claimed, (performance.now() - started) / 1000);
+        if (claimed === 0) return;
+        // A group of two or more says deliveries arrive faster than one transaction takes: the next
+        // waits for the window. A group of one says they do not, and the next starts at once.
+        this.lastStart = claimed > 1 ? Math.max(this.lastStart, started) : -Infinity;
+        this.options.onProcessed?.(claimed, (performance.now() - started) / 1000);
       })
       .finally(() => {
         this.inFlight.delete(job);
@@ -157,6 +172,11 @@ export class DeliveryWorker {
 
   private get holdSeconds(): number {
     return this.options.holdSeconds ?? 60;
+  }
+
+  /** Milliseconds until gatherMs have passed since `lastStart` (0: they have). */
+  private untilGathered(): number {
+    return Math.max(0, Math.ceil(this.lastStart + (this.options.gatherMs ?? 20) - performance.now()));
   }
 
   /** Milliseconds until the oldest transaction in flight counts as stalled (0: it does). */

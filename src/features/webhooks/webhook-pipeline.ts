@@ -53,6 +53,7 @@ export function createWebhookPipeline(ctx: AppContext, options: PipelineOptions)
       holdSeconds: ctx.config.DELIVERY_LEASE_SECONDS,
       concurrency: ctx.config.DELIVERY_WORKER_CONCURRENCY,
       perTransaction: ctx.config.DELIVERY_WORKER_GROUP_SIZE,
+      gatherMs: ctx.config.DELIVERY_WORKER_GATHER_MS,
       onProcessed: metrics && ((count, seconds) => observeProcessing(metrics, count, seconds)),
       ...options.worker,
     });

@@ -473,7 +473,7 @@ describe("delivery worker", () => {
     afterAll(() => app.close());
 
     /** A worker woken by NOTIFY (its poll never comes) whose rules hold issue 1 until `release()`. */
-    const startWorker = async (stalledMs: number) => {
+    const startWorker = async (stalledMs: number, options: { gatherMs?: number; perTransaction?: number } = {}) => {
       const held = new Promise<void>((resolve) => (release = resolve));
       worker = new DeliveryWorker({
         knex: app.db.knex,
@@ -481,6 +481,7 @@ describe("delivery worker", () => {
         databaseUrl: app.ctx.databaseUrl,
         pollMs: 600_000,
         stalledMs,
+        ...options,
         maxAttempts: 1,
         backoffSeconds: () => 0,
         processor: async (trx, { payload }) => {
@@ -510,6 +511,44 @@ describe("delivery worker", () => {
       expect(transactions.get(2)).not.toBe(transactions.get(1));
     });
 
+    it("after a group of two or more, starts the next no sooner than gatherMs after it: what arrives meanwhile goes together", async () => {
+      await startWorker(600_000, { gatherMs: 2_000 });
+      await send(1);
+      await waitFor(() => entered.includes(1), "issue 1's rules to start");
+      for (const number of [2, 3]) expect((await send(number)).status).toBe(202);
+      release();
+      await waitFor(() => transactions.size === 3, "issue 1 alone, then 2 and 3 together");
+      // The group of 2 and 3 started less than gatherMs ago: these wait for the window, then go as one.
+      for (const number of [4, 5, 6]) expect((await send(number)).status).toBe(202);
+      await waitFor(() => transactions.size === 6, "all six processed");
+      expect(new Set([4, 5, 6].map((number) => transactions.get(number))).size).toBe(1);
+      expect(transactions.get(4)).not.toBe(transactions.get(2));
+    });
+
+    it("after a group of one, starts the next at once, however long gatherMs is", async () => {
+      await startWorker(600_000, { gatherMs: 600_000 });
+      release();
+      await send(1);
+      await waitFor(() => transactions.has(1), "issue 1 processed");
+      await send(2);
+      await waitFor(() => transactions.has(2), "issue 2 processed without waiting for the window");
+    });
+
+    it("starts the first transaction at once, however long gatherMs is", async () => {
+      await startWorker(600_000, { gatherMs: 600_000 });
+      release();
+      await send(1);
+      await waitFor(() => transactions.has(1), "issue 1 processed without waiting for the window");
+    });
+
+    it("does not hold a backlog back: a full claim starts the next transactions at once, however long gatherMs is", async () => {
+      for (const number of [11, 12, 13, 14, 15]) expect((await send(number)).status).toBe(202);
+      await startWorker(600_000, { gatherMs: 600_000, perTransaction: 2 });
+      release();
+      await waitFor(() => transactions.size === 5, "the five processed without waiting for the window");
+      expect(new Set(transactions.values()).size).toBe(3);
+    });
+
     it("does not let a transaction that runs long hold the queue back", async () => {
       await startWorker(200);
       await send(1);
@@ -518,6 +557,49 @@ describe("delivery worker", () => {
       // Issue 1 is still held: issue 2 can only be done in a transaction of its own, started beside it.
       await waitFor(() => transactions.has(2), "issue 2 processed while issue 1 is held");
       expect(transactions.has(1)).toBe(false);
+    });
+  });
+
+  describe("paced by DELIVERY_WORKER_GATHER_MS", () => {
+    let app: TestApp;
+    let webhook: RegisteredWebhook;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const entered: number[] = [];
+    const transactions = new Map<number, string>();
+
+    beforeAll(async () => {
+      app = await startTestApp(
+        { DELIVERY_WORKER_GATHER_MS: "1000" },
+        {
+          // Issue 1 is held until release(), so that 2 and 3 arrive meanwhile and go as a group.
+          processor: async (trx, { payload }) => {
+            const number = (payload.issue as { number: number }).number;
+            entered.push(number);
+            if (number === 1) await held;
+            transactions.set(number, String((await trx.raw("SELECT txid_current() AS id")).rows[0].id));
+            return { actions: [] };
+          },
+        },
+      );
+      const acme = await app.bootstrap();
+      webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.opened"] });
+    });
+    afterAll(async () => {
+      release(); // a failed test must not leave a transaction waiting
+      await app.close();
+    });
+
+    it("takes what arrives within the window after a group together", async () => {
+      const send = (number: number) => sendDelivery(app.url, webhook, issuePayload("opened", { number }), { event: "issues" });
+      expect((await send(1)).status).toBe(202);
+      await waitFor(() => entered.includes(1), "issue 1's rules to start");
+      for (const number of [2, 3]) expect((await send(number)).status).toBe(202);
+      release();
+      await waitFor(() => transactions.size === 3, "issue 1 alone, then 2 and 3 together");
+      for (const number of [4, 5, 6]) expect((await send(number)).status).toBe(202);
+      await waitFor(() => transactions.size === 6, "all six processed");
+      expect(new Set([4, 5, 6].map((number) => transactions.get(number))).size).toBe(1);
     });
   });
 
