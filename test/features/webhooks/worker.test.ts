@@ -14,6 +14,40 @@ import { deliverAndWait, registerWebhook, sendDelivery, type RegisteredWebhook }
 
 const silent = pino({ level: "silent" });
 
+/** Rules that note the transaction each issue went in, and hold issue 1's until `held` settles. */
+function holdingIssueOne(entered: number[], transactions: Map<number, string>, held: Promise<void>): DeliveryProcessor {
+  return async (trx, { payload }) => {
+    const number = (payload.issue as { number: number }).number;
+    entered.push(number);
+    if (number === 1) await held;
+    transactions.set(number, String((await trx.raw("SELECT txid_current() AS id")).rows[0].id));
+    return { actions: [] };
+  };
+}
+
+/**
+ * Issue 1 is held (its rules wait for `release`) while 2 and 3 arrive, so they go together as a group
+ * of two; 4, 5 and 6, sent as soon as that group has committed, must then wait for the gathering
+ * window and go as one transaction of their own.
+ */
+async function expectGroupThenGathered(worker: {
+  send: (number: number) => Promise<{ status: number }>;
+  entered: number[];
+  transactions: Map<number, string>;
+  release: () => void;
+}): Promise<void> {
+  const { send, entered, transactions } = worker;
+  expect((await send(1)).status).toBe(202);
+  await waitFor(() => entered.includes(1), "issue 1's rules to start");
+  for (const number of [2, 3]) expect((await send(number)).status).toBe(202);
+  worker.release();
+  await waitFor(() => transactions.size === 3, "issue 1 alone, then 2 and 3 together");
+  for (const number of [4, 5, 6]) expect((await send(number)).status).toBe(202);
+  await waitFor(() => transactions.size === 6, "all six processed");
+  expect(new Set([4, 5, 6].map((number) => transactions.get(number))).size).toBe(1);
+  expect(transactions.get(4)).not.toBe(transactions.get(2));
+}
+
 describe("delivery worker", () => {
   describe("a processor that throws", () => {
     let app: TestApp;
@@ -484,13 +518,7 @@ describe("delivery worker", () => {
         ...options,
         maxAttempts: 1,
         backoffSeconds: () => 0,
-        processor: async (trx, { payload }) => {
-          const number = (payload.issue as { number: number }).number;
-          entered.push(number);
-          if (number === 1) await held;
-          transactions.set(number, String((await trx.raw("SELECT txid_current() AS id")).rows[0].id));
-          return { actions: [] };
-        },
+        processor: holdingIssueOne(entered, transactions, held),
       });
       await worker.start();
     };
@@ -513,16 +541,7 @@ describe("delivery worker", () => {
 
     it("after a group of two or more, starts the next no sooner than gatherMs after it: what arrives meanwhile goes together", async () => {
       await startWorker(600_000, { gatherMs: 2_000 });
-      await send(1);
-      await waitFor(() => entered.includes(1), "issue 1's rules to start");
-      for (const number of [2, 3]) expect((await send(number)).status).toBe(202);
-      release();
-      await waitFor(() => transactions.size === 3, "issue 1 alone, then 2 and 3 together");
-      // The group of 2 and 3 started less than gatherMs ago: these wait for the window, then go as one.
-      for (const number of [4, 5, 6]) expect((await send(number)).status).toBe(202);
-      await waitFor(() => transactions.size === 6, "all six processed");
-      expect(new Set([4, 5, 6].map((number) => transactions.get(number))).size).toBe(1);
-      expect(transactions.get(4)).not.toBe(transactions.get(2));
+      await expectGroupThenGathered({ send, entered, transactions, release: () => release() });
     });
 
     it("after a group of one, starts the next at once, however long gatherMs is", async () => {
@@ -571,16 +590,8 @@ describe("delivery worker", () => {
     beforeAll(async () => {
       app = await startTestApp(
         { DELIVERY_WORKER_GATHER_MS: "1000" },
-        {
-          // Issue 1 is held until release(), so that 2 and 3 arrive meanwhile and go as a group.
-          processor: async (trx, { payload }) => {
-            const number = (payload.issue as { number: number }).number;
-            entered.push(number);
-            if (number === 1) await held;
-            transactions.set(number, String((await trx.raw("SELECT txid_current() AS id")).rows[0].id));
-            return { actions: [] };
-          },
-        },
+        // Issue 1 is held until release(), so that 2 and 3 arrive meanwhile and go as a group.
+        { processor: holdingIssueOne(entered, transactions, held) },
       );
       const acme = await app.bootstrap();
       webhook = await registerWebhook(app, acme.api_key, acme.team_id, { events: ["issues.opened"] });
@@ -592,14 +603,7 @@ describe("delivery worker", () => {
 
     it("takes what arrives within the window after a group together", async () => {
       const send = (number: number) => sendDelivery(app.url, webhook, issuePayload("opened", { number }), { event: "issues" });
-      expect((await send(1)).status).toBe(202);
-      await waitFor(() => entered.includes(1), "issue 1's rules to start");
-      for (const number of [2, 3]) expect((await send(number)).status).toBe(202);
-      release();
-      await waitFor(() => transactions.size === 3, "issue 1 alone, then 2 and 3 together");
-      for (const number of [4, 5, 6]) expect((await send(number)).status).toBe(202);
-      await waitFor(() => transactions.size === 6, "all six processed");
-      expect(new Set([4, 5, 6].map((number) => transactions.get(number))).size).toBe(1);
+      await expectGroupThenGathered({ send, entered, transactions, release });
     });
   });
 
