@@ -75,8 +75,8 @@ export const configSchema = z
     // fills them all; a steady stream runs one at a time). Measured on 2 cores: docs/performance.md.
     DELIVERY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     DELIVERY_WORKER_GROUP_SIZE: z.coerce.number().int().min(1).max(500).default(50),
-    // Without a backlog, a worker starts a transaction at most every this many ms: a steady stream goes
-    // in fewer, larger groups (at 200/s about 28 % less CPU per delivery for ~5 ms more latency). 0: at once.
+    // Without a backlog, after a transaction that found two or more deliveries, the next starts no sooner
+    // than this many ms after it: a steady stream goes in fewer, larger groups (docs/performance.md). 0: at once.
     DELIVERY_WORKER_GATHER_MS: z.coerce.number().int().min(0).max(1000).default(20),
     // Outbound retry delays in seconds, comma-separated (e.g. "1,2,5"); unset: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
     OUTBOUND_RETRY_SCHEDULE: optionalString.pipe(
