@@ -65,7 +65,8 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
  * A worker that dies takes its transactions with it: their deliveries are claimable again at once.
  * A new delivery wakes it (in-process call, or NOTIFY from another instance). While the queue keeps
  * up, one transaction runs at a time and what arrives meanwhile goes together in the next (see
- * `room`); a transaction that claims a full group starts the next at once, up to `concurrency`.
+ * `room`), which after a group of two or more starts no sooner than `gatherMs` after it; a
+ * transaction that claims a full group starts the next at once, up to `concurrency`.
  */
 export class DeliveryWorker {
   readonly id: string;
