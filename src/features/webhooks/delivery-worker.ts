@@ -68,6 +68,11 @@ export interface DeliveryWorkerOptions extends RetryPolicy {
  * `room`), which after a group of two or more starts no sooner than `gatherMs` after it; a
  * transaction that claims a full group starts the next at once, up to `concurrency`.
  */
+/** Whole milliseconds from now until `deadline` (performance.now() time), 0 once it has passed. */
+function msUntil(deadline: number): number {
+  return Math.max(0, Math.ceil(deadline - performance.now()));
+}
+
 export class DeliveryWorker {
   readonly id: string;
   private running = false;
@@ -177,13 +182,13 @@ export class DeliveryWorker {
 
   /** Milliseconds until gatherMs have passed since `lastStart` (0: they have). */
   private untilGathered(): number {
-    return Math.max(0, Math.ceil(this.lastStart + (this.options.gatherMs ?? 20) - performance.now()));
+    return msUntil(this.lastStart + (this.options.gatherMs ?? 20));
   }
 
   /** Milliseconds until the oldest transaction in flight counts as stalled (0: it does). */
   private untilStalled(): number {
     const oldest = Math.min(...this.inFlight.values());
-    return Math.max(0, Math.ceil(oldest + (this.options.stalledMs ?? 100) - performance.now()));
+    return msUntil(oldest + (this.options.stalledMs ?? 100));
   }
 
   /**

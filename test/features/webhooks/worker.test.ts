@@ -30,17 +30,17 @@ function holdingIssueOne(entered: number[], transactions: Map<number, string>, h
  * of two; 4, 5 and 6, sent as soon as that group has committed, must then wait for the gathering
  * window and go as one transaction of their own.
  */
-async function expectGroupThenGathered(worker: {
+async function expectGroupThenGathered(harness: {
   send: (number: number) => Promise<{ status: number }>;
   entered: number[];
   transactions: Map<number, string>;
   release: () => void;
 }): Promise<void> {
-  const { send, entered, transactions } = worker;
+  const { send, entered, transactions } = harness;
   expect((await send(1)).status).toBe(202);
   await waitFor(() => entered.includes(1), "issue 1's rules to start");
   for (const number of [2, 3]) expect((await send(number)).status).toBe(202);
-  worker.release();
+  harness.release();
   await waitFor(() => transactions.size === 3, "issue 1 alone, then 2 and 3 together");
   for (const number of [4, 5, 6]) expect((await send(number)).status).toBe(202);
   await waitFor(() => transactions.size === 6, "all six processed");
@@ -541,7 +541,7 @@ describe("delivery worker", () => {
 
     it("after a group of two or more, starts the next no sooner than gatherMs after it: what arrives meanwhile goes together", async () => {
       await startWorker(600_000, { gatherMs: 2_000 });
-      await expectGroupThenGathered({ send, entered, transactions, release: () => release() });
+      await expectGroupThenGathered({ send, entered, transactions, release });
     });
 
     it("after a group of one, starts the next at once, however long gatherMs is", async () => {
@@ -553,7 +553,7 @@ describe("delivery worker", () => {
       await waitFor(() => transactions.has(2), "issue 2 processed without waiting for the window");
     });
 
-    it("starts the first transaction at once, however long gatherMs is", async () => {
+    it("starts the first transaction at once, however long gatherMs is: the empty claim at start-up does not open a window", async () => {
       await startWorker(600_000, { gatherMs: 600_000 });
       release();
       await send(1);
